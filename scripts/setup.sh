@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what memwhy's demo and tests need on a Debian machine: npm packages,
+# and (when root) the system packages that are missing. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages, by the file that shows each is present.
+declare -A wanted=(
+  [gdb]=/usr/bin/gdb
+  [python3]=/usr/bin/python3
+  [libjemalloc2]=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+  [libtcmalloc-minimal4]=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+  [libmimalloc2.0]=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2
+  [chromium]=/usr/bin/chromium
+)
+if [ -n "${MEMWHY_EXTRA_PACKAGES:-}" ]; then
+  for p in $MEMWHY_EXTRA_PACKAGES; do wanted[$p]=""; done
+fi
+missing=()
+for pkg in "${!wanted[@]}"; do
+  path=${wanted[$pkg]}
+  if [ -n "$path" ] && [ -e "$path" ]; then continue; fi
+  if [ -z "$path" ] && dpkg -s "$pkg" >/dev/null 2>&1; then continue; fi
+  missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "memwhy setup: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  else
+    echo "memwhy setup: missing ${missing[*]}; install them with: sudo apt-get install ${missing[*]}" >&2
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund >&2
+fi

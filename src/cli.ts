@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * The entry: maps argv to a command from the table and errors to exit codes.
+ * User errors print one line; anything else is a bug and prints its stack
+ * only under --debug.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { COMMANDS } from './commands/index.js';
+import { JSON_OPTION } from './commands/spec.js';
+import { UserError } from './errors.js';
+
+function packageVersion(): string {
+  const url = new URL('../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('memwhy')
+    .description("Why does this Python process's memory keep growing? Attach by pid, measure, explain.")
+    .version(packageVersion(), '-V, --version')
+    .option('--debug', 'show stack traces for internal errors')
+    .exitOverride()
+    .showHelpAfterError('(run "memwhy --help" for usage)');
+  let exitCode = 0;
+  for (const spec of COMMANDS) {
+    const cmd = program.command(spec.name).description(spec.summary).exitOverride();
+    if (spec.args) cmd.arguments(spec.args);
+    for (const opt of [...spec.options, JSON_OPTION]) {
+      cmd.option(opt.flags, opt.description, opt.default as string | boolean | undefined);
+    }
+    if (spec.help) cmd.addHelpText('after', '\n' + spec.help);
+    cmd.action(async (...params: unknown[]) => {
+      const command = params[params.length - 1] as Command;
+      const positional = command.processedArgs.flatMap((a: unknown) =>
+        a === undefined ? [] : Array.isArray(a) ? a.map(String) : [String(a)],
+      );
+      exitCode = await spec.run(positional, command.opts() as never);
+    });
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed help, the version or the parse error.
+      return err.exitCode;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`memwhy: ${err.message}\n`);
+      if (program.opts().debug) process.stderr.write(`${err.stack}\n`);
+      return err.exitCode;
+    }
+    const e = err instanceof Error ? err : new Error(String(err));
+    process.stderr.write(`memwhy: internal error: ${e.message}\n`);
+    if (program.opts().debug) process.stderr.write(`${e.stack}\n`);
+    else process.stderr.write('memwhy: run again with --debug for details, and please report it\n');
+    return 70;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`memwhy: ${String(err)}\n`);
+    process.exitCode = 70;
+  },
+);

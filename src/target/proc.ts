@@ -1,0 +1,148 @@
+/**
+ * Readers for /proc/PID files. Each returns plain typed data; a vanished
+ * process becomes a UserError so every command reports it the same way.
+ */
+import { readFileSync, readlinkSync } from 'node:fs';
+import { UserError, isErrno } from '../errors.js';
+
+export function procPath(pid: number, file: string): string {
+  return `/proc/${pid}/${file}`;
+}
+
+/** Reads a /proc file, turning "no such process" and "permission" into user errors. */
+export function readProcFile(pid: number, file: string): string {
+  try {
+    return readFileSync(procPath(pid, file), 'utf8');
+  } catch (err) {
+    throw procError(pid, file, err);
+  }
+}
+
+export function procError(pid: number, file: string, err: unknown): Error {
+  if (isErrno(err, 'ENOENT') || isErrno(err, 'ESRCH')) {
+    return new UserError(`no process with pid ${pid}: check the pid with "memwhy ps"`);
+  }
+  if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
+    return new UserError(
+      `permission denied reading /proc/${pid}/${file}: run memwhy as the target's user or as root`,
+    );
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+export function processExists(pid: number): boolean {
+  try {
+    readFileSync(procPath(pid, 'stat'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface ProcStatus {
+  name: string;
+  state: string;
+  ppid: number;
+  /** Real, effective, saved and filesystem uids. */
+  uids: number[];
+  threads: number;
+  /** The pid as seen in each pid namespace, outermost first (NSpid). */
+  nspid: number[];
+  /** Sizes in bytes; 0 where the kernel does not report them (kernel threads). */
+  vmRss: number;
+  rssAnon: number;
+  rssFile: number;
+  rssShmem: number;
+  vmSwap: number;
+  vmHwm: number;
+}
+
+export function parseStatus(text: string): ProcStatus {
+  const fields = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) fields.set(line.slice(0, i), line.slice(i + 1).trim());
+  }
+  const kib = (key: string): number => {
+    const v = fields.get(key);
+    return v ? Number(v.split(/\s+/)[0]) * 1024 : 0;
+  };
+  const ints = (key: string): number[] =>
+    (fields.get(key) ?? '').split(/\s+/).filter(Boolean).map(Number);
+  return {
+    name: fields.get('Name') ?? '',
+    state: fields.get('State') ?? '',
+    ppid: Number(fields.get('PPid') ?? 0),
+    uids: ints('Uid'),
+    threads: Number(fields.get('Threads') ?? 0),
+    nspid: ints('NSpid'),
+    vmRss: kib('VmRSS'),
+    rssAnon: kib('RssAnon'),
+    rssFile: kib('RssFile'),
+    rssShmem: kib('RssShmem'),
+    vmSwap: kib('VmSwap'),
+    vmHwm: kib('VmHWM'),
+  };
+}
+
+export function readStatus(pid: number): ProcStatus {
+  return parseStatus(readProcFile(pid, 'status'));
+}
+
+export function readCmdline(pid: number): string[] {
+  return readProcFile(pid, 'cmdline').split('\0').filter((s, i, a) => s !== '' || i < a.length - 1);
+}
+
+export function readEnviron(pid: number): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const entry of readProcFile(pid, 'environ').split('\0')) {
+    const i = entry.indexOf('=');
+    if (i > 0) env.set(entry.slice(0, i), entry.slice(i + 1));
+  }
+  return env;
+}
+
+/** The executable's path as the target sees it (inside its own mount namespace). */
+export function readExe(pid: number): string {
+  try {
+    return readlinkSync(procPath(pid, 'exe'));
+  } catch (err) {
+    throw procError(pid, 'exe', err);
+  }
+}
+
+export interface Mapping {
+  start: bigint;
+  end: bigint;
+  perms: string;
+  offset: bigint;
+  inode: number;
+  /** Path, pseudo-name such as [heap] or [stack], or '' for anonymous memory. */
+  path: string;
+}
+
+export function parseMaps(text: string): Mapping[] {
+  const out: Mapping[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+)\s+(\S+)\s+([0-9a-f]+)\s+\S+\s+(\d+)\s*(.*)$/.exec(line);
+    if (!m) continue;
+    out.push({
+      start: BigInt('0x' + m[1]),
+      end: BigInt('0x' + m[2]),
+      perms: m[3]!,
+      offset: BigInt('0x' + m[4]),
+      inode: Number(m[5]),
+      path: m[6]!,
+    });
+  }
+  return out;
+}
+
+export function readMaps(pid: number): Mapping[] {
+  return parseMaps(readProcFile(pid, 'maps'));
+}
+
+/** A path inside the target's mount namespace, reachable from ours. */
+export function targetRootPath(pid: number, path: string): string {
+  return `/proc/${pid}/root${path.startsWith('/') ? '' : '/'}${path}`;
+}
