@@ -1,0 +1,109 @@
+/** `memwhy ps`: the Python processes memwhy can examine, found from /proc without attaching. */
+import { basename } from 'node:path';
+import { renderTable } from '../report/table.js';
+import { surveyPythons, type PythonTarget, type RejectedPython } from '../target/python.js';
+import { formatBytes, formatSeconds } from '../util/units.js';
+import { printJson, type CommandSpec } from './spec.js';
+
+interface PsOptions {
+  all?: boolean;
+  json?: boolean;
+}
+
+/** Debuggers embed CPython for their own scripts (memwhy runs gdb itself): not targets, so hidden unless --all. */
+const EMBEDDING_TOOLS = /^(gdb|gdb-multiarch|lldb)$/;
+
+async function run(_args: string[], opts: PsOptions): Promise<number> {
+  // memwhy's own children (a gdb it runs, a python probe) are never listed.
+  const survey = surveyPythons({ excludeTreeOf: process.pid });
+  const processes = opts.all ? survey.accepted : survey.accepted.filter((p) => !EMBEDDING_TOOLS.test(basename(p.exe)));
+  const rejected = opts.all ? survey.rejected : [];
+  const now = Date.now();
+  if (opts.json) {
+    printJson({
+      processes: processes.map((p) => ({
+        pid: p.pid,
+        user: p.user,
+        implementation: p.implementation,
+        version: p.version.text,
+        rss: p.rss,
+        threads: p.threads,
+        uptime_s: uptimeSeconds(p, now),
+        cmdline: p.cmdline,
+        exe: p.exe,
+        libpython: p.libpython ?? null,
+      })),
+      ...(opts.all ? { unsupported: rejected.map(({ pid, user, cmdline, reason }) => ({ pid, user, cmdline, reason })) } : {}),
+    });
+    return 0;
+  }
+  process.stdout.write(renderHuman(processes, rejected, now, process.stdout.isTTY ? process.stdout.columns : undefined));
+  return 0;
+}
+
+function renderHuman(processes: PythonTarget[], rejected: RejectedPython[], now: number, width: number | undefined): string {
+  let out = '';
+  if (processes.length === 0) {
+    out += 'no Python processes found';
+    out += process.getuid?.() === 0 ? '\n' : " (other users' processes are visible to root only)\n";
+  } else {
+    out += renderTable(
+      [
+        { header: 'PID' },
+        { header: 'USER' },
+        { header: 'VERSION' },
+        { header: 'RSS' },
+        { header: 'THREADS' },
+        { header: 'UPTIME' },
+        { header: 'COMMAND' },
+      ],
+      processes.map((p) => [
+        String(p.pid),
+        p.user,
+        `${p.implementation} ${p.version.text}`,
+        formatBytes(p.rss),
+        String(p.threads),
+        formatSeconds(uptimeSeconds(p, now)),
+        commandLine(p.cmdline),
+      ]),
+      { width },
+    );
+  }
+  if (rejected.length > 0) {
+    out += '\nPython processes memwhy cannot examine:\n';
+    out += renderTable(
+      [{ header: 'PID' }, { header: 'USER' }, { header: 'WHY' }],
+      rejected.map((r) => [String(r.pid), r.user, r.reason]),
+      { width },
+    );
+  }
+  return out;
+}
+
+function uptimeSeconds(p: PythonTarget, now: number): number {
+  return Math.max(0, Math.round((now - p.startTime.getTime()) / 100) / 10);
+}
+
+function commandLine(argv: string[]): string {
+  return argv.map((a) => (a === '' || /[\s'"\\]/.test(a) ? `'${a.replace(/'/g, `'\\''`)}'` : a)).join(' ');
+}
+
+export const psCommand: CommandSpec<PsOptions> = {
+  name: 'ps',
+  summary: 'list the Python processes memwhy can examine',
+  options: [
+    {
+      flags: '--all',
+      description: 'also list Python processes memwhy cannot examine (PyPy, old versions, no permission) and debuggers that embed CPython',
+    },
+  ],
+  help: [
+    'Examples:',
+    '  memwhy ps',
+    '  memwhy ps --json | jq ".processes[].pid"',
+    '',
+    'Reads /proc and the interpreters\' ELF files only: nothing is attached and',
+    "no code runs in the listed processes. As a normal user you see your own processes.",
+  ].join('\n'),
+  run,
+};
