@@ -2,8 +2,12 @@
 import type { CommandSpec } from './spec.js';
 import { psCommand } from './ps.js';
 import { rssCommand } from './rss.js';
+import { execCommand } from './exec.js';
+import { shellCommand } from './shell.js';
 
 export const COMMANDS: CommandSpec<never>[] = [
   psCommand,
   rssCommand,
+  execCommand,
+  shellCommand,
 ];

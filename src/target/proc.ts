@@ -45,6 +45,9 @@ export interface ProcStatus {
   ppid: number;
   /** Real, effective, saved and filesystem uids. */
   uids: number[];
+  gids: number[];
+  /** Pid of the process ptrace-attached to this one (a debugger), 0 when none. */
+  tracerPid: number;
   threads: number;
   /** The pid as seen in each pid namespace, outermost first (NSpid). */
   nspid: number[];
@@ -74,6 +77,8 @@ export function parseStatus(text: string): ProcStatus {
     state: fields.get('State') ?? '',
     ppid: Number(fields.get('PPid') ?? 0),
     uids: ints('Uid'),
+    gids: ints('Gid'),
+    tracerPid: Number(fields.get('TracerPid') ?? 0),
     threads: Number(fields.get('Threads') ?? 0),
     nspid: ints('NSpid'),
     vmRss: kib('VmRSS'),

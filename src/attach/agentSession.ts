@@ -1,0 +1,181 @@
+/**
+ * Opens a session with memwhy's agent inside a target: checks the target,
+ * takes the per-target lock, makes the private directory and socket, has the
+ * transport run the bootstrap at a safe point, and waits for the agent to
+ * connect back. Closing it leaves nothing in the target but the standard
+ * modules the agent imported (see src/agent/agent.py).
+ */
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors.js';
+import { describePython, type PythonTarget } from '../target/python.js';
+import { readStatus, processExists } from '../target/proc.js';
+import { AcceptTimeout, ChannelClosed, ChannelListener, ChannelTimeout, makePrivateDir, newToken, type Channel } from './channel.js';
+import { GdbTransport } from './gdbTransport.js';
+import { takeAttachLock } from './lock.js';
+import type { AgentSession, AttachOptions, CallOptions } from './session.js';
+import type { InjectResult, Transport } from './transport.js';
+
+/** The agent's .py files: src/agent beside this module (tsx) or in the package (dist). */
+export function agentSourceDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const dir of [join(here, '..', 'agent'), join(here, '..', '..', 'src', 'agent')]) {
+    if (existsSync(join(dir, 'agent.py'))) return dir;
+  }
+  throw new Error(`memwhy's agent files are missing (looked beside ${here})`);
+}
+
+export function loadAgentSources(): { boot: string; agent: string; modules: Record<string, string> } {
+  const dir = agentSourceDir();
+  const modules: Record<string, string> = {};
+  for (const f of readdirSync(dir)) {
+    if (f.endsWith('.py') && f !== 'boot.py' && f !== 'agent.py') {
+      modules[f.slice(0, -3)] = readFileSync(join(dir, f), 'utf8');
+    }
+  }
+  return {
+    boot: readFileSync(join(dir, 'boot.py'), 'utf8'),
+    agent: readFileSync(join(dir, 'agent.py'), 'utf8'),
+    modules,
+  };
+}
+
+/** Drops whole-line comments: the bootstrap travels through gdb, smaller is quicker. */
+function stripComments(source: string): string {
+  return source
+    .split('\n')
+    .filter((l) => !/^\s*#/.test(l) && l.trim() !== '')
+    .join('\n') + '\n';
+}
+
+function pyString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export interface OpenedSession extends AgentSession {
+  readonly inject: InjectResult;
+}
+
+export function transportFor(target: PythonTarget): Transport {
+  const { major, minor } = target.version;
+  if (major === 3 && minor >= 14) {
+    throw new UserError(
+      `pid ${target.pid} runs CPython ${target.version.text}: memwhy attaches to 2.7 and 3.6-3.13 for now (3.14's PEP 768 transport is not built yet)`,
+    );
+  }
+  return new GdbTransport();
+}
+
+export async function openAgent(pid: number, opts: AttachOptions & { signal?: AbortSignal; lockWaitS?: number } = {}): Promise<OpenedSession> {
+  const target = describePython(pid);
+  const status = readStatus(pid);
+  const transport = transportFor(target);
+  const lock = await takeAttachLock(target.root, pid, opts.lockWaitS ?? 10, opts.signal);
+  let dir: ReturnType<typeof makePrivateDir> | undefined;
+  let listener: ChannelListener | undefined;
+  try {
+    if (status.tracerPid !== 0) {
+      throw new UserError(`pid ${pid} is already being traced by pid ${status.tracerPid} (a debugger or profiler): try again when it has let go`);
+    }
+    const uid = status.uids[1] ?? target.uid;
+    const gid = status.gids[1] ?? 0;
+    try {
+      dir = makePrivateDir(target.root, uid, gid);
+    } catch (err) {
+      throw new UserError(`cannot make memwhy's private directory in the target's /tmp (${target.root}/tmp): ${(err as Error).message}`);
+    }
+    const token = newToken();
+    listener = new ChannelListener(join(dir.localDir, 's'), token);
+    await listener.listen(uid, gid);
+    const sources = loadAgentSources();
+    const bootstrap = stripComments(sources.boot)
+      .replace('__MEMWHY_SOCKET__', pyString(join(dir.targetDir, 's')))
+      .replace('__MEMWHY_TOKEN__', pyString(token));
+    const inject = await transport.inject(target, bootstrap, {
+      safePointTimeoutS: opts.safePointTimeoutS ?? 10,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+    });
+    let channel: Channel;
+    try {
+      channel = await listener.accept(10_000, opts.signal);
+    } catch (err) {
+      if (err instanceof AcceptTimeout) {
+        if (!processExists(pid)) throw new UserError(`the target (pid ${pid}) exited while memwhy was attaching`);
+        throw new UserError(
+          `memwhy's agent started in pid ${pid} but did not connect back in 10 s (is its GIL held by a thread in a long C call?); the target was left running`,
+        );
+      }
+      throw err;
+    }
+    channel.send({ agent: sources.agent, modules: sources.modules });
+    return new Session(target, channel, dir, lock, inject);
+  } catch (err) {
+    listener?.close();
+    dir?.remove();
+    lock.release();
+    throw err;
+  }
+}
+
+class Session implements OpenedSession {
+  private closed = false;
+
+  constructor(
+    readonly target: PythonTarget,
+    private readonly channel: Channel,
+    private readonly dir: ReturnType<typeof makePrivateDir>,
+    private readonly lock: { release(): void },
+    readonly inject: InjectResult,
+  ) {}
+
+  get localDir(): string {
+    return this.dir.localDir;
+  }
+
+  get targetDir(): string {
+    return this.dir.targetDir;
+  }
+
+  async call<T = unknown>(method: string, params?: Record<string, unknown>, opts?: CallOptions): Promise<T> {
+    try {
+      return (await this.channel.request(method, params, (opts?.timeoutS ?? 60) * 1000)) as T;
+    } catch (err) {
+      if (err instanceof ChannelClosed) {
+        if (!processExists(this.target.pid)) throw new UserError(`the target (pid ${this.target.pid}) exited`);
+        throw new UserError(`memwhy lost its connection to the agent in pid ${this.target.pid}: ${err.message}`);
+      }
+      if (err instanceof ChannelTimeout) {
+        throw new UserError(`${err.message} (pid ${this.target.pid}); the target was left running`);
+      }
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (!this.channel.closed) await this.channel.request('agent.close', {}, 5_000).catch(() => undefined);
+    } finally {
+      this.channel.destroy();
+      this.dir.remove();
+      this.lock.release();
+    }
+  }
+}
+
+/** Opens a session, runs `fn`, and closes the session on every path. */
+export async function withAgent<T>(
+  pid: number,
+  fn: (session: OpenedSession) => Promise<T>,
+  opts: AttachOptions & { signal?: AbortSignal; lockWaitS?: number } = {},
+): Promise<T> {
+  const session = await openAgent(pid, opts);
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * A small driver for gdb's machine interface (MI2): send a command, await
+ * its result record, await stop events. gdb runs in its own process group so
+ * a Ctrl-C at the terminal reaches memwhy only, and memwhy decides how gdb
+ * lets go of the target.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+/** One MI record: `^done,...`, `*stopped,...`, `=thread-exited,...`. */
+export interface MiRecord {
+  token?: number;
+  /** '^' result, '*' exec async, '=' notify, '+' status. */
+  kind: '^' | '*' | '=' | '+';
+  cls: string;
+  /** The rest of the line after the class and comma: key=value pairs, unparsed. */
+  body: string;
+}
+
+export class GdbError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GdbError';
+  }
+}
+
+/** Reads a top-level `key="value"` from an MI record body (values are C strings). */
+export function miField(body: string, key: string): string | undefined {
+  const re = new RegExp(`(?:^|[,{])${key}="((?:[^"\\\\]|\\\\.)*)"`);
+  const m = re.exec(body);
+  return m ? unescapeC(m[1]!) : undefined;
+}
+
+function unescapeC(s: string): string {
+  return s.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
+}
+
+/** Quotes an argument for an MI command line. */
+export function miQuote(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export function parseMiLine(line: string): MiRecord | { kind: 'stream'; text: string } | undefined {
+  const m = /^(\d*)([\^*=+])([a-zA-Z-]+),?(.*)$/.exec(line);
+  if (m) {
+    return {
+      token: m[1] ? Number(m[1]) : undefined,
+      kind: m[2] as MiRecord['kind'],
+      cls: m[3]!,
+      body: m[4]!,
+    };
+  }
+  const s = /^[~&@]"(.*)"$/.exec(line);
+  if (s) return { kind: 'stream', text: unescapeC(s[1]!) };
+  return undefined;
+}
+
+interface Waiter {
+  match: (r: MiRecord) => boolean;
+  resolve: (r: MiRecord) => void;
+  reject: (e: Error) => void;
+}
+
+export class GdbMi {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private nextToken = 1;
+  private waiters: Waiter[] = [];
+  private exited = false;
+  /** Console and log text, kept for error messages. */
+  private consoleText = '';
+  /** Async records nobody waited for yet (a stop can arrive before its waiter). */
+  private backlog: MiRecord[] = [];
+  readonly exitedPromise: Promise<void>;
+
+  private constructor(child: ChildProcessWithoutNullStreams) {
+    this.child = child;
+    const rl = createInterface({ input: child.stdout });
+    rl.on('line', (line) => this.onLine(line));
+    child.stderr.on('data', (d: Buffer) => (this.consoleText += d.toString()));
+    this.exitedPromise = new Promise((resolve) => {
+      child.on('exit', () => {
+        this.exited = true;
+        const err = new GdbError(`gdb exited unexpectedly: ${this.recentConsole()}`);
+        for (const w of this.waiters) w.reject(err);
+        this.waiters = [];
+        resolve();
+      });
+    });
+  }
+
+  /** Starts gdb; `gdbPath` must exist (checked by the caller for a clear message). */
+  static start(gdbPath: string, initCommands: string[]): GdbMi {
+    const args = ['-nx', '-q', '-readnever', '--interpreter=mi2'];
+    for (const c of initCommands) args.push('-iex', c);
+    const child = spawn(gdbPath, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    return new GdbMi(child);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get isExited(): boolean {
+    return this.exited;
+  }
+
+  recentConsole(): string {
+    return this.consoleText.slice(-400).trim();
+  }
+
+  private onLine(line: string): void {
+    const rec = parseMiLine(line);
+    if (!rec) return;
+    if (rec.kind === 'stream') {
+      this.consoleText = (this.consoleText + rec.text).slice(-4000);
+      return;
+    }
+    const i = this.waiters.findIndex((w) => w.match(rec));
+    if (i >= 0) {
+      const [w] = this.waiters.splice(i, 1);
+      w!.resolve(rec);
+    } else if (rec.kind !== '^') {
+      this.backlog.push(rec);
+      if (this.backlog.length > 200) this.backlog.shift();
+    }
+  }
+
+  private wait(match: (r: MiRecord) => boolean, timeoutMs: number, what: string): Promise<MiRecord> {
+    const early = this.backlog.findIndex(match);
+    if (early >= 0) return Promise.resolve(this.backlog.splice(early, 1)[0]!);
+    if (this.exited) return Promise.reject(new GdbError(`gdb is not running (${what})`));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        match,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new TimeoutError(`gdb: no answer to ${what} in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Sends one MI command and resolves with its result record; `^error` rejects. */
+  async command(cmd: string, timeoutMs = 10_000): Promise<MiRecord> {
+    const token = this.nextToken++;
+    const reply = this.wait((r) => r.kind === '^' && r.token === token, timeoutMs, cmd);
+    this.child.stdin.write(`${token}${cmd}\n`);
+    const rec = await reply;
+    if (rec.cls === 'error') throw new GdbError(miField(rec.body, 'msg') ?? 'gdb error');
+    return rec;
+  }
+
+  /** A CLI command through MI; resolves with the console text it printed. */
+  async console(cmd: string, timeoutMs = 10_000): Promise<string> {
+    const before = this.consoleText.length;
+    await this.command(`-interpreter-exec console ${miQuote(cmd)}`, timeoutMs);
+    return this.consoleText.slice(before);
+  }
+
+  /** Resolves with the next `*stopped` record. */
+  waitStopped(timeoutMs: number): Promise<MiRecord> {
+    return this.wait((r) => r.kind === '*' && r.cls === 'stopped', timeoutMs, 'a stop');
+  }
+
+  /** Ends gdb: closing stdin makes an MI gdb quit (detaching what it attached); then a kill. */
+  async dispose(graceMs = 3000): Promise<void> {
+    if (this.exited) return;
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exitedPromise;
+    clearTimeout(timer);
+  }
+}
+
+export class TimeoutError extends GdbError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * Runs the bootstrap inside the target through gdb, the way that cannot
+ * deadlock or corrupt it:
+ *
+ * 1. attach with -readnever (no debug info read: ~0.1 s, not seconds);
+ * 2. break where a thread is known to hold the GIL with the interpreter in a
+ *    consistent state: the entry of the eval loop, or the return from
+ *    PyEval_RestoreThread (a thread that just took the GIL back after a
+ *    blocking call, e.g. every `time.sleep` of an idle loop);
+ * 3. there, call PyRun_SimpleString(bootstrap): it only starts a thread;
+ * 4. delete the breakpoints and detach. The new thread does the work later,
+ *    taking the GIL itself, with gdb gone.
+ *
+ * Never a call at an arbitrary stop point (the stopped thread may hold the
+ * malloc lock, or be half-way through a GC list update), never scheduler
+ * locking (threads holding mutexes would never run), and every path ends
+ * with the target detached and running.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { GdbError, GdbMi, TimeoutError, miField, miQuote } from './gdbMi.js';
+import type { InjectOptions, InjectResult, Transport } from './transport.js';
+import type { PythonTarget } from '../target/python.js';
+import { UserError } from '../errors.js';
+
+const GDB_CANDIDATES = ['/usr/bin/gdb', '/usr/local/bin/gdb', '/bin/gdb'];
+
+export function findGdb(): string {
+  for (const p of GDB_CANDIDATES) if (existsSync(p)) return p;
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(`${dir}/gdb`)) return `${dir}/gdb`;
+  }
+  throw new UserError('gdb is not installed, and memwhy needs it to attach: apt-get install gdb');
+}
+
+/** The eval-loop entry: its name changed in 3.6 (PEP 523). */
+function evalFrameFunction(t: PythonTarget): string {
+  return t.version.major === 2 ? 'PyEval_EvalFrameEx' : '_PyEval_EvalFrameDefault';
+}
+
+/** Turns gdb's attach failure into a line that says what to do. */
+export function explainAttachError(pid: number, message: string): UserError {
+  if (/No such process|exited|not running/i.test(message)) {
+    return new UserError(`the target (pid ${pid}) exited while memwhy was attaching`);
+  }
+  if (/Operation not permitted|Permission denied/i.test(message)) {
+    return new UserError(permissionHint(pid));
+  }
+  return new UserError(`gdb could not attach to pid ${pid}: ${message.trim()}`);
+}
+
+export function permissionHint(pid: number, tracer?: string): string {
+  if (tracer) {
+    return `pid ${pid} is already being traced by ${tracer}: wait for it to finish (one debugger at a time)`;
+  }
+  let scope: string | undefined;
+  try {
+    scope = readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim();
+  } catch {
+    scope = undefined;
+  }
+  const parts = [
+    `permission denied attaching to pid ${pid}: run memwhy as the same user as the target or as root`,
+    'in a container, the attaching process needs CAP_SYS_PTRACE (docker run --cap-add SYS_PTRACE)',
+  ];
+  if (scope && scope !== '0') {
+    parts.push(`kernel.yama.ptrace_scope is ${scope}; ${scope === '3' ? 'no attach is allowed until reboot' : 'set it to 0 or run as root'}`);
+  }
+  return parts.join('; ');
+}
+
+function hexOf(text: string): string {
+  return Buffer.from(text, 'utf8').toString('hex');
+}
+
+/**
+ * The one line handed to PyRun_SimpleString: the bootstrap travels as hex so
+ * the C string needs no escaping, and runs in a namespace of its own so the
+ * program's __main__ gains no names.
+ */
+export function bootstrapLine(bootstrap: string): string {
+  return `exec(__import__('binascii').unhexlify('${hexOf(bootstrap)}'),{'__name__':'__memwhy_boot__'})`;
+}
+
+export class GdbTransport implements Transport {
+  async inject(target: PythonTarget, bootstrap: string, opts: InjectOptions): Promise<InjectResult> {
+    const gdbPath = findGdb();
+    const started = Date.now();
+    const gdb = GdbMi.start(gdbPath, [
+      'set debuginfod enabled off',
+      'set auto-load off',
+      'set pagination off',
+      'set confirm off',
+      'set width 0',
+      // Signals the target gets while we wait go straight through to it.
+      'handle all nostop noprint pass',
+      `set sysroot ${target.root}`,
+    ]);
+    const pid = target.pid;
+    let attached = false;
+    let attachedAt = 0;
+    try {
+      await gdb.command('-gdb-set mi-async on');
+      try {
+        await gdb.command(`-target-attach ${pid}`, 15_000);
+      } catch (err) {
+        if (err instanceof GdbError) throw explainAttachError(pid, err.message);
+        throw err;
+      }
+      attached = true;
+      attachedAt = Date.now();
+      await gdb.waitStopped(5_000).catch(() => undefined);
+
+      const evalBp = await this.breakAt(gdb, evalFrameFunction(target));
+      const restoreBp = await this.breakAt(gdb, 'PyEval_RestoreThread');
+      if (evalBp === undefined && restoreBp === undefined) {
+        throw new UserError(
+          `cannot find CPython's functions in pid ${pid} (${target.interpreterElf}): the binary may be stripped of its dynamic symbols`,
+        );
+      }
+      const deadline = Date.now() + opts.safePointTimeoutS * 1000;
+      opts.onProgress?.('waiting for a safe point (a thread holding the GIL)...');
+      let stop = await this.runUntilStop(gdb, deadline, opts.safePointTimeoutS, opts.signal, target);
+      await gdb.command('-break-delete');
+      let safePoint: InjectResult['safePoint'] = 'eval-frame';
+      if (miField(stop.body, 'bkptno') === restoreBp) {
+        // At the entry of PyEval_RestoreThread the GIL is not ours yet: run to
+        // the return address (on the stack at entry on x86-64), where it is.
+        safePoint = 'restore-thread';
+        const ret = await this.evaluate(gdb, '*(unsigned long*)$sp');
+        await gdb.command(`-break-insert -t *${ret}`);
+        stop = await this.runUntilStop(gdb, deadline, opts.safePointTimeoutS, opts.signal, target);
+        await gdb.command('-break-delete').catch(() => undefined);
+      }
+      const safePointMs = Date.now() - attachedAt;
+
+      // errno belongs to the interrupted C code (it may test it right after
+      // taking the GIL back): keep it across our call.
+      const errno = await this.evaluate(gdb, '*(int*)__errno_location()').catch(() => undefined);
+      const rc = await this.evaluate(gdb, `(int)PyRun_SimpleString(${cString(bootstrapLine(bootstrap))})`, 30_000);
+      if (errno !== undefined) await this.evaluate(gdb, `*(int*)__errno_location() = ${errno}`).catch(() => undefined);
+      if (rc !== '0') throw new UserError(`the bootstrap failed inside pid ${pid} (PyRun_SimpleString returned ${rc})`);
+      await gdb.command('-target-detach');
+      attached = false;
+      const stoppedMs = Date.now() - attachedAt;
+      return { transport: 'gdb', safePoint, gdbMs: Date.now() - started, safePointMs, stoppedMs };
+    } finally {
+      if (attached) await this.letGo(gdb);
+      await gdb.dispose();
+    }
+  }
+
+  private async breakAt(gdb: GdbMi, fn: string): Promise<string | undefined> {
+    try {
+      const rec = await gdb.command(`-break-insert ${fn}`);
+      return miField(rec.body, 'number');
+    } catch (err) {
+      if (err instanceof GdbError && !(err instanceof TimeoutError)) return undefined;
+      throw err;
+    }
+  }
+
+  private async evaluate(gdb: GdbMi, expr: string, timeoutMs = 10_000): Promise<string> {
+    const rec = await gdb.command(`-data-evaluate-expression ${miQuote(expr)}`, timeoutMs);
+    return miField(rec.body, 'value') ?? '';
+  }
+
+  /** Continues until a breakpoint; on timeout, Ctrl-C or the target exiting, says so. */
+  private async runUntilStop(gdb: GdbMi, deadline: number, timeoutS: number, signal: AbortSignal | undefined, target: PythonTarget) {
+    for (;;) {
+      await gdb.command('-exec-continue');
+      const left = deadline - Date.now();
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<'aborted'>((resolve) => {
+        onAbort = () => resolve('aborted');
+        if (signal?.aborted) resolve('aborted');
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      let outcome;
+      try {
+        outcome = await Promise.race([gdb.waitStopped(Math.max(left, 1)), aborted]).catch((err: unknown) => {
+          if (err instanceof TimeoutError) return 'timeout' as const;
+          throw err;
+        });
+      } finally {
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      }
+      if (outcome === 'timeout' || outcome === 'aborted') {
+        // letGo (in the caller's finally) interrupts, removes breakpoints and detaches.
+        if (outcome === 'aborted') throw new UserError(`interrupted; pid ${target.pid} was left running, detached`, 130);
+        throw new UserError(
+          `the target did not reach a safe point in ${timeoutS} s (no thread ran Python code, or one holds the GIL in a long C call); it was left running unharmed`,
+        );
+      }
+      const reason = miField(outcome.body, 'reason') ?? '';
+      if (reason === 'breakpoint-hit') return outcome;
+      if (reason.startsWith('exited')) {
+        throw new UserError(`the target (pid ${target.pid}) exited while memwhy was attaching`);
+      }
+      // Any other stop (a signal gdb chose to stop for): carry on.
+    }
+  }
+
+  /** Leaves the target running and detached, whatever state gdb is in. */
+  private async letGo(gdb: GdbMi): Promise<void> {
+    if (gdb.isExited) return;
+    try {
+      await gdb.command('-exec-interrupt', 3_000).catch(() => undefined);
+      await gdb.waitStopped(3_000).catch(() => undefined);
+      await gdb.command('-break-delete', 3_000).catch(() => undefined);
+      await gdb.command('-target-detach', 5_000);
+    } catch {
+      // dispose() closes gdb's stdin; gdb detaches from attached processes when it quits.
+    }
+  }
+}
+
+/** A C string literal for a gdb expression. */
+function cString(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
