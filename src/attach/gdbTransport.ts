@@ -22,10 +22,8 @@ import type { InjectOptions, InjectResult, Transport } from './transport.js';
 import type { PythonTarget } from '../target/python.js';
 import { UserError } from '../errors.js';
 
-const GDB_CANDIDATES = ['/usr/bin/gdb', '/usr/local/bin/gdb', '/bin/gdb'];
-
+/** gdb from PATH, as a shell would find it. */
 export function findGdb(): string {
-  for (const p of GDB_CANDIDATES) if (existsSync(p)) return p;
   for (const dir of (process.env.PATH ?? '').split(':')) {
     if (dir && existsSync(`${dir}/gdb`)) return `${dir}/gdb`;
   }

@@ -5,13 +5,29 @@ import { UserError } from '../errors.js';
 
 export const ATTACH_OPTIONS: OptionSpec[] = [
   { flags: '--timeout <duration>', description: 'how long to wait for the target to reach a safe point', default: '10s' },
+  { flags: '--wait <duration>', description: 'how long to wait for another memwhy attached to the same process', default: '10s' },
 ];
 
-export function safePointTimeout(text: string | undefined): number {
+export interface AttachCliOptions {
+  timeout?: string;
+  wait?: string;
+}
+
+/** The attach settings from the shared options, plus Ctrl-C handling and progress. */
+export function attachSettings(opts: AttachCliOptions & { json?: boolean }, signal: AbortSignal) {
+  return {
+    safePointTimeoutS: durationOption('--timeout', opts.timeout ?? '10s'),
+    lockWaitS: durationOption('--wait', opts.wait ?? '10s'),
+    signal,
+    onProgress: progressPrinter(opts.json),
+  };
+}
+
+function durationOption(flag: string, text: string): number {
   try {
-    return parseDuration(text ?? '10s');
+    return parseDuration(text);
   } catch (err) {
-    throw new UserError(`--timeout: ${(err as Error).message}`);
+    throw new UserError(`${flag}: ${(err as Error).message}`);
   }
 }
 

@@ -3,14 +3,13 @@ import { readFileSync } from 'node:fs';
 import { withAgent } from '../attach/agentSession.js';
 import { UserError } from '../errors.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { ATTACH_OPTIONS, progressPrinter, safePointTimeout } from './attachOptions.js';
+import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
 import { parsePid, printJson, type CommandSpec } from './spec.js';
 
-interface ExecOptions {
+interface ExecOptions extends AttachCliOptions {
   code?: string;
   file?: string;
   json?: boolean;
-  timeout?: string;
 }
 
 /** What the agent's repl.run returns. */
@@ -52,11 +51,11 @@ export const execCommand: CommandSpec<ExecOptions> = {
   async run(args, opts) {
     const pid = parsePid(args[0]);
     const { source, filename } = sourceFrom(opts);
-    const result = await withAgent(pid, (s) => s.call<RunResult>('repl.run', { source, filename }), {
-      safePointTimeoutS: safePointTimeout(opts.timeout),
-      signal: interruptSignal(),
-      onProgress: progressPrinter(opts.json),
-    });
+    const result = await withAgent(
+      pid,
+      (s) => s.call<RunResult>('repl.run', { source, filename }),
+      attachSettings(opts, interruptSignal()),
+    );
     if (opts.json) {
       printJson({ pid, ok: result.exception === null, ...result });
     } else {

@@ -4,10 +4,14 @@ import { psCommand } from './ps.js';
 import { rssCommand } from './rss.js';
 import { execCommand } from './exec.js';
 import { shellCommand } from './shell.js';
+import { runCommand } from './run.js';
+import { compareCommand } from './compare.js';
 
 export const COMMANDS: CommandSpec<never>[] = [
   psCommand,
   rssCommand,
   execCommand,
   shellCommand,
+  runCommand,
+  compareCommand,
 ];

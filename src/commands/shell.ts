@@ -9,13 +9,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { withAgent } from '../attach/agentSession.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { ATTACH_OPTIONS, progressPrinter, safePointTimeout } from './attachOptions.js';
+import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
 import type { RunResult } from './exec.js';
 import { parsePid, type CommandSpec } from './spec.js';
 
-interface ShellOptions {
+interface ShellOptions extends AttachCliOptions {
   json?: boolean;
-  timeout?: string;
 }
 
 const HISTORY_FILE = join(homedir(), '.memwhy_history');
@@ -90,7 +89,7 @@ export const shellCommand: CommandSpec<ShellOptions> = {
         process.stderr.write(`memwhy: detached from pid ${pid}; it is still running\n`);
         return 0;
       },
-      { safePointTimeoutS: safePointTimeout(opts.timeout), signal, onProgress: progressPrinter(false) },
+      attachSettings(opts, signal),
     );
   },
 };

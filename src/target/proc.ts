@@ -24,7 +24,7 @@ export function procError(pid: number, file: string, err: unknown): Error {
   }
   if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
     return new UserError(
-      `permission denied reading /proc/${pid}/${file}: run memwhy as the target's user or as root`,
+      `permission denied reading /proc/${pid}/${file}: run memwhy as the target's user or as root (in a container: with CAP_SYS_PTRACE)`,
     );
   }
   return err instanceof Error ? err : new Error(String(err));
