@@ -184,7 +184,10 @@ export class GdbTransport implements Transport {
       }
       if (outcome === 'timeout' || outcome === 'aborted') {
         // letGo (in the caller's finally) interrupts, removes breakpoints and detaches.
-        if (outcome === 'aborted') throw new UserError(`interrupted; pid ${target.pid} was left running, detached`, 130);
+        if (outcome === 'aborted') {
+          const code = signal?.reason === 'SIGTERM' ? 143 : 130;
+          throw new UserError(`interrupted; pid ${target.pid} was left running, detached`, code);
+        }
         throw new UserError(
           `the target did not reach a safe point in ${timeoutS} s (no thread ran Python code, or one holds the GIL in a long C call); it was left running unharmed`,
         );

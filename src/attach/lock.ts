@@ -43,7 +43,16 @@ export async function takeAttachLock(
   const deadline = Date.now() + waitS * 1000;
   let announced = false;
   for (;;) {
-    if (tryTake(path)) {
+    if (!processExists(pid)) throw new UserError(`the target (pid ${pid}) exited`);
+    let taken: boolean;
+    try {
+      taken = tryTake(path);
+    } catch (err) {
+      // The target's /tmp vanished with it, or is not writable for us.
+      if (!processExists(pid)) throw new UserError(`the target (pid ${pid}) exited`);
+      throw new UserError(`cannot write memwhy's lock file in the target's /tmp (${path}): ${(err as Error).message}`);
+    }
+    if (taken) {
       let released = false;
       const release = (): void => {
         if (released) return;

@@ -4,6 +4,8 @@ import { psCommand } from './ps.js';
 import { rssCommand } from './rss.js';
 import { execCommand } from './exec.js';
 import { shellCommand } from './shell.js';
+import { stacksCommand } from './stacks.js';
+import { coreCommand } from './core.js';
 import { runCommand } from './run.js';
 import { compareCommand } from './compare.js';
 
@@ -12,6 +14,8 @@ export const COMMANDS: CommandSpec<never>[] = [
   rssCommand,
   execCommand,
   shellCommand,
+  stacksCommand,
+  coreCommand,
   runCommand,
   compareCommand,
 ];

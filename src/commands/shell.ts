@@ -61,6 +61,8 @@ export const shellCommand: CommandSpec<ShellOptions> = {
           historySize: HISTORY_SIZE,
           prompt: '>>> ',
         });
+        // SIGTERM or SIGHUP (the terminal went away): end the loop, detach.
+        signal.addEventListener('abort', () => rl.close(), { once: true });
         let more = false;
         rl.on('SIGINT', () => {
           // Ctrl-C at the prompt, as in Python's REPL: drop the block, new prompt.

@@ -19,7 +19,7 @@ for (const py of interpreters()) {
   describe(`exec on ${py.label}`, () => {
     let target: Target;
     before(async () => {
-      target = await startTarget(py.path, ['busy_threads.py']);
+      target = await startTarget(py.path, ['busy_threads.py'], { privateTmp: true });
     });
     after(() => target.kill());
 

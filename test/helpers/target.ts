@@ -26,9 +26,15 @@ process.on('exit', () => {
 export async function startTarget(
   python: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; readyTimeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; readyTimeoutMs?: number; privateTmp?: boolean } = {},
 ): Promise<Target> {
-  const child = spawn(python, ['-u', ...args], {
+  // privateTmp: the target runs in a mount namespace of its own with an empty
+  // tmpfs on /tmp, as in a container; what memwhy leaves there is then
+  // exactly what this target's /proc/PID/root/tmp shows.
+  const [cmd, argv] = opts.privateTmp
+    ? ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs memwhy-test /tmp && exec "$0" "$@"', python, '-u', ...args]]
+    : [python, ['-u', ...args]];
+  const child = spawn(cmd, argv as string[], {
     cwd: FIXTURES,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

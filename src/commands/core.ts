@@ -1,0 +1,49 @@
+/** `memwhy core`: dump a live process to a core file with gdb's gcore, for `memwhy stacks --core` here or elsewhere. */
+import { resolve } from 'node:path';
+import { dumpCore } from '../memory/gcore.js';
+import { parsePid, printJson, type CommandSpec } from './spec.js';
+import { formatBytes, parseDuration } from '../util/units.js';
+import { UserError } from '../errors.js';
+
+interface CoreOptions {
+  output?: string;
+  timeout: string;
+  json?: boolean;
+}
+
+async function run(args: string[], opts: CoreOptions): Promise<number> {
+  const pid = parsePid(args[0]);
+  let timeoutSeconds: number;
+  try {
+    timeoutSeconds = parseDuration(opts.timeout);
+  } catch (err) {
+    throw new UserError(`--timeout: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const output = resolve(opts.output ?? `core.${pid}`);
+  const dump = await dumpCore(pid, output, {
+    timeoutMs: timeoutSeconds * 1000,
+    onStart: () => process.stderr.write(`memwhy: dumping pid ${pid} to ${output} with gdb (the process is paused meanwhile)...\n`),
+  });
+  if (opts.json) printJson(dump);
+  else process.stdout.write(`${dump.core}: ${formatBytes(dump.bytes)}, pid ${pid} paused ${(dump.seconds).toFixed(1)} s\n`);
+  return 0;
+}
+
+export const coreCommand: CommandSpec<CoreOptions> = {
+  name: 'core',
+  args: '<pid>',
+  summary: 'dump a process to a core file with gdb (for "memwhy stacks --core")',
+  options: [
+    { flags: '-o, --output <file>', description: 'where to write the core (default: core.PID)' },
+    { flags: '--timeout <duration>', description: 'give up (and detach) after this long', default: '120s' },
+  ],
+  help: [
+    'Examples:',
+    '  memwhy core 1234 -o app.core',
+    '  memwhy stacks --core app.core',
+    '',
+    'Runs gdb -batch -readnever: the process stops while its memory is written and is',
+    'detached and continued on every path, including a timeout or Ctrl-C.',
+  ].join('\n'),
+  run,
+};

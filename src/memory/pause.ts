@@ -1,0 +1,147 @@
+/**
+ * A consistent snapshot wants the target still while it is read, as py-spy
+ * and pystack do by default: SIGSTOP, wait until every thread has stopped,
+ * read, SIGCONT. The target is continued on every path: the read is
+ * synchronous inside try/finally, a Ctrl-C of memwhy waits for the finally,
+ * and a watchdog process continues the target if memwhy itself is killed
+ * (SIGKILL, the OOM killer) in the middle.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { UserError, isErrno } from '../errors.js';
+import { procError, readStatus } from '../target/proc.js';
+
+export interface PauseOptions {
+  /** How long to wait for every thread to reach the stopped state before reading anyway. */
+  stopTimeoutMs: number;
+  /** When the watchdog continues the target if memwhy has not. */
+  watchdogSeconds: number;
+}
+
+export const DEFAULT_PAUSE: PauseOptions = { stopTimeoutMs: 1000, watchdogSeconds: 5 };
+
+export interface PausedRead<T> {
+  value: T;
+  /** From SIGSTOP to SIGCONT; 0 when the target was already stopped and memwhy left it so. */
+  pauseMs: number;
+  /** False when some thread had not stopped by stopTimeoutMs (in uninterruptible sleep, say). */
+  allStopped: boolean;
+}
+
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** Runs `read` while the process `pid` is stopped, and continues it afterwards on every path. */
+export function withProcessStopped<T>(pid: number, read: () => T, options: PauseOptions = DEFAULT_PAUSE): PausedRead<T> {
+  if (/^[Tt]/.test(readStatus(pid).state)) {
+    // Stopped by someone else (a job-control stop, a debugger): read, and leave it as it was.
+    return { value: read(), pauseMs: 0, allStopped: true };
+  }
+  const watchdog = startWatchdog(pid, options.watchdogSeconds);
+  holdSignals();
+  // Once before the stop: the first run of the check is the slow one (cold code, cold /proc entries).
+  everyThreadStopped(pid);
+  const started = performance.now();
+  let ended = started;
+  let outcome: { value: T; allStopped: boolean };
+  try {
+    signal(pid, 'SIGSTOP');
+    try {
+      const allStopped = waitUntilStopped(pid, options.stopTimeoutMs);
+      outcome = { value: read(), allStopped };
+    } finally {
+      signal(pid, 'SIGCONT');
+      ended = performance.now();
+    }
+  } finally {
+    stopWatchdog(watchdog);
+  }
+  return { ...outcome, pauseMs: ended - started };
+}
+
+let holding = false;
+
+/**
+ * While a listener is installed, SIGINT/SIGTERM/SIGHUP do not kill memwhy on
+ * the spot: they are queued for the event loop, which runs only after the
+ * synchronous pause (and its finally) is over. The listener then re-raises
+ * the signal with the default action restored, so memwhy still exits as
+ * asked. One installation serves every pause until the loop next turns.
+ */
+function holdSignals(): void {
+  if (holding) return;
+  holding = true;
+  for (const s of FORWARDED_SIGNALS) process.on(s, releaseSignal);
+  setImmediate(stopHoldingSignals);
+}
+
+function stopHoldingSignals(): void {
+  holding = false;
+  for (const s of FORWARDED_SIGNALS) process.removeListener(s, releaseSignal);
+}
+
+function releaseSignal(signal: NodeJS.Signals): void {
+  stopHoldingSignals();
+  process.kill(process.pid, signal);
+}
+
+function signal(pid: number, name: 'SIGSTOP' | 'SIGCONT'): void {
+  try {
+    process.kill(pid, name);
+  } catch (err) {
+    if (name === 'SIGCONT' && isErrno(err, 'ESRCH')) return; // gone while stopped: nothing to continue
+    if (isErrno(err, 'ESRCH')) throw new UserError(`no process with pid ${pid}: check the pid with "memwhy ps"`);
+    if (isErrno(err, 'EPERM')) throw new UserError(`not allowed to stop pid ${pid}: run memwhy as the target's user or as root, or use --nonblocking`);
+    throw err;
+  }
+}
+
+/** Polls /proc/PID/task/*\/stat until every thread is in state T or t. */
+function waitUntilStopped(pid: number, timeoutMs: number): boolean {
+  const deadline = performance.now() + timeoutMs;
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    if (everyThreadStopped(pid)) return true;
+    if (performance.now() > deadline) return false;
+    Atomics.wait(tick, 0, 0, 0.2); // a synchronous 200 µs sleep
+  }
+}
+
+function everyThreadStopped(pid: number): boolean {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch (err) {
+    throw procError(pid, 'task', err);
+  }
+  return tids.every((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+      return /^[Tt]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+    } catch {
+      return true; // the thread exited
+    }
+  });
+}
+
+/**
+ * A detached shell that continues the target after `seconds`: the safety net
+ * for a memwhy killed while the target is stopped. Continuing a running
+ * process does nothing, and memwhy kills the watchdog once it has continued
+ * the target itself.
+ */
+function startWatchdog(pid: number, seconds: number): number | undefined {
+  const child = spawn('/bin/sh', ['-c', `sleep ${seconds}; kill -CONT ${pid}`], { detached: true, stdio: 'ignore' });
+  child.on('error', () => {}); // no /bin/sh: no safety net, the try/finally still holds
+  child.unref();
+  return child.pid;
+}
+
+function stopWatchdog(watchdogPid: number | undefined): void {
+  if (watchdogPid === undefined) return;
+  try {
+    process.kill(-watchdogPid, 'SIGKILL'); // its process group: the shell and its sleep
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,224 @@
+/** `memwhy stacks` end to end: the real CLI against real Python processes and their cores. */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { interpreters } from '../helpers/pythons.js';
+import { FIXTURES, startTarget } from '../helpers/target.js';
+import { memwhy } from '../helpers/cli.js';
+import { layoutFor } from '../../src/cpython/layouts.js';
+import { readStatus } from '../../src/target/proc.js';
+import { describePython } from '../../src/target/python.js';
+import { markerLines } from '../cpython/fixture-lines.js';
+
+const FIXTURE = join(FIXTURES, 'threads_in_known_functions.py');
+const LINES = markerLines(FIXTURE);
+
+interface Json {
+  pid: number;
+  version: string;
+  source: string;
+  pause_ms: number;
+  threads: { tid: number | null; name: string | null; holds_gil: boolean; state: string; frames: { function: string; file: string; line: number | null }[] }[];
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'memwhy-stacks-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const stopped = (pid: number): boolean => /^T/.test(readStatus(pid).state);
+
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+const newest = interpreters().filter((p) => layoutFor(p)).at(-1)!;
+
+test('memwhy stacks --json prints one document with pid, version, source, pause and each thread', async () => {
+  const target = await startTarget(newest.path, [FIXTURE]);
+  try {
+    const r = await memwhy(['stacks', String(target.pid), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as Json;
+    assert.equal(doc.pid, target.pid);
+    assert.equal(doc.version, newest.version);
+    assert.equal(doc.source, 'memory');
+    assert.ok(doc.pause_ms > 0);
+    assert.deepEqual(Object.keys(doc.threads[0]!).sort(), ['frames', 'holds_gil', 'name', 'state', 'tid']);
+    assert.deepEqual(doc.threads.map((t) => t.name).sort(), ['alpha', 'beta', doc.threads.find((t) => t.tid === target.pid)!.name].sort());
+    assert.equal(stopped(target.pid), false);
+  } finally {
+    await target.kill();
+  }
+});
+
+test('memwhy stacks prints each thread with its marks and frames as "function (file:line)"', async () => {
+  const target = await startTarget(newest.path, [FIXTURE, '--spin']);
+  try {
+    const r = await memwhy(['stacks', String(target.pid)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^pid ${target.pid} · CPython ${newest.version.replace(/\./g, '\\.')} · 3 Python threads · paused [\\d.]+ ms\\n`));
+    assert.match(r.stdout, new RegExp(`^Thread ${target.pid} "[^"]+" \\(running, holds the GIL\\)\\n    main_spin \\(${FIXTURE}:${LINES.get('main-spin')}\\)$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^Thread \\d+ "alpha" \\(idle\\)\\n    worker_alpha \\(${FIXTURE}:${LINES.get('alpha-sleep')}\\)$`, 'm'));
+  } finally {
+    await target.kill();
+  }
+});
+
+for (const py of interpreters()) {
+  const skip = layoutFor(py) ? false : `no layout for CPython ${py.version}`;
+  test(`${py.label}: stacks from a core equal the live stacks of the same stopped moment`, { skip }, async () => {
+    const target = await startTarget(py.path, [FIXTURE, '--spin']);
+    const core = join(dir, `core.${py.label}`);
+    try {
+      // "ready" is written with the GIL released; let the spinner take it back before stopping it.
+      await new Promise((r) => setTimeout(r, 200));
+      process.kill(target.pid, 'SIGSTOP');
+      await waitFor(() => stopped(target.pid));
+      const dumped = await memwhy(['core', String(target.pid), '-o', core, '--json']);
+      assert.equal(dumped.code, 0, dumped.stderr);
+      assert.equal(stopped(target.pid), true, 'gdb leaves a stopped target stopped');
+      const live = await memwhy(['stacks', String(target.pid), '--json']);
+      assert.equal(live.code, 0, live.stderr);
+      assert.equal(stopped(target.pid), true, 'memwhy leaves a stopped target stopped');
+      const fromCore = await memwhy(['stacks', '--core', core, '--json']);
+      assert.equal(fromCore.code, 0, fromCore.stderr);
+      const a = JSON.parse(live.stdout) as Json;
+      const b = JSON.parse(fromCore.stdout) as Json;
+      assert.equal(b.source, 'core');
+      assert.equal(b.pid, target.pid);
+      const essence = (d: Json) => d.threads.map(({ tid, holds_gil, frames }) => ({ tid, holds_gil, frames }));
+      assert.deepEqual(essence(b), essence(a));
+      // 2.7 drops the GIL for an instant every 100 ticks, so its stop may catch nobody holding it.
+      if (py.major > 2) assert.equal(a.threads.find((t) => t.tid === target.pid)?.holds_gil, true);
+    } finally {
+      rmSync(core, { force: true });
+      await target.kill();
+    }
+  });
+}
+
+test('memwhy core continues a running target and reports the file', async () => {
+  const target = await startTarget(newest.path, [FIXTURE]);
+  const core = join(dir, 'core.running');
+  try {
+    const r = await memwhy(['core', String(target.pid), '-o', core]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^${core}: [\\d.]+ MiB, pid ${target.pid} paused [\\d.]+ s\\n$`));
+    assert.equal(stopped(target.pid), false);
+  } finally {
+    rmSync(core, { force: true });
+    await target.kill();
+  }
+});
+
+test('memwhy stacks of a process that is not Python fails with one line', async () => {
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    const r = await memwhy(['stacks', String(sleeper.pid)]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^memwhy: pid \d+ is not a Python process: it runs \/\S*sleep\n$/);
+  } finally {
+    sleeper.kill('SIGKILL');
+  }
+});
+
+test('memwhy stacks --core with a file that is not a core fails with one line', async () => {
+  const notCore = join(dir, 'not-a-core');
+  writeFileSync(notCore, 'hello');
+  const r = await memwhy(['stacks', '--core', notCore]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  const both = await memwhy(['stacks', '123', '--core', notCore]);
+  assert.match(both.stderr, /^memwhy: give either a pid or --core FILE, not both\n$/);
+  const none = await memwhy(['stacks']);
+  assert.match(none.stderr, /is not a pid/);
+});
+
+test('memwhy core of a pid that does not exist fails with one line and leaves no file', async () => {
+  const r = await memwhy(['core', String(2 ** 22 + 12345), '-o', join(dir, 'core.missing')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^memwhy: no process with pid \d+[^\n]*\n$/);
+  assert.equal(existsSync(join(dir, 'core.missing')), false);
+});
+
+test('memwhy stacks --core --exe takes symbols from the given interpreter and refuses another build', async () => {
+  const target = await startTarget(newest.path, [FIXTURE]);
+  const core = join(dir, 'core.exe');
+  try {
+    const dumped = await memwhy(['core', String(target.pid), '-o', core]);
+    assert.equal(dumped.code, 0, dumped.stderr);
+    const info = describePython(target.pid);
+    const original = info.libpython ?? info.exe;
+    const good = await memwhy(['stacks', '--core', core, '--exe', original, '--json']);
+    assert.equal(good.code, 0, good.stderr);
+    assert.equal((JSON.parse(good.stdout) as Json).threads.length, 3);
+    // Another interpreter under the same file name: its headers differ from the mapped one's.
+    const other = interpreters().find((p) => p.path !== newest.path && p.version !== newest.version)!;
+    const otherInfo = await startTarget(other.path, [FIXTURE]).then(async (t) => {
+      try {
+        return describePython(t.pid);
+      } finally {
+        await t.kill();
+      }
+    });
+    const impostor = join(dir, basename(original));
+    copyFileSync(otherInfo.libpython ?? otherInfo.exe, impostor);
+    const bad = await memwhy(['stacks', '--core', core, '--exe', impostor]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^memwhy: \S+ is not the \S+ the process ran \(their ELF headers differ\)[^\n]*\n$/);
+  } finally {
+    rmSync(core, { force: true });
+    await target.kill();
+  }
+});
+
+test('memwhy stacks --locals prints each local under its frame, and --json carries them', async () => {
+  const target = await startTarget(newest.path, [FIXTURE]);
+  try {
+    const human = await memwhy(['stacks', String(target.pid), '--locals']);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, new RegExp(`    worker_alpha \\(${FIXTURE}:${LINES.get('alpha-sleep')}\\)\\n(        \\w+ = .*\\n)*        count = 42\\n`));
+    const json = await memwhy(['stacks', String(target.pid), '--locals', '--json']);
+    const doc = JSON.parse(json.stdout) as Json & { threads: { frames: { locals?: { name: string; type: string; value: string }[] }[] }[] };
+    const alpha = doc.threads.find((t) => t.name === 'alpha')!;
+    assert.deepEqual(alpha.frames[0]!.locals!.find((l) => l.name === 'label'), { name: 'label', type: 'str', value: "'alpha-label'" });
+  } finally {
+    await target.kill();
+  }
+});
+
+test('the foreground job of a terminal is read without a pause, with a warning saying why', { skip: existsSync('/usr/bin/script') ? false : 'no script(1) to make a terminal' }, async () => {
+  // script(1) gives the fixture a terminal whose foreground process group it is.
+  const term = spawn('script', ['-qfec', `exec ${newest.path} -u ${FIXTURE}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no "ready" through the terminal')), 20_000);
+      term.stdout.on('data', (d: Buffer) => {
+        if (/ready/.test(d.toString())) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const pid = Number(readFileSync(`/proc/${term.pid}/task/${term.pid}/children`, 'utf8').trim().split(' ')[0]);
+    const r = await memwhy(['stacks', String(pid), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as Json & { warnings: string[] };
+    assert.equal(doc.pause_ms, 0);
+    assert.match(doc.warnings[0] ?? '', /foreground job of a terminal/);
+    assert.match(r.stderr, /^memwhy: pid \d+ is the foreground job of a terminal[^\n]*\n$/);
+    assert.equal(doc.threads.length, 3);
+  } finally {
+    let children = '';
+    try {
+      children = readFileSync(`/proc/${term.pid}/task/${term.pid}/children`, 'utf8').trim();
+    } catch {
+      // script already gone
+    }
+    for (const p of children.split(' ').filter(Boolean)) process.kill(Number(p), 'SIGKILL');
+    term.kill('SIGKILL');
+  }
+});
