@@ -51,13 +51,22 @@ export const execCommand: CommandSpec<ExecOptions> = {
   async run(args, opts) {
     const pid = parsePid(args[0]);
     const { source, filename } = sourceFrom(opts);
-    const result = await withAgent(
+    const started = Date.now();
+    const { result, attach } = await withAgent(
       pid,
-      (s) => s.call<RunResult>('repl.run', { source, filename }),
+      async (s) => ({ result: await s.call<RunResult>('repl.run', { source, filename }), attach: s.inject }),
       attachSettings(opts, interruptSignal()),
     );
     if (opts.json) {
-      printJson({ pid, ok: result.exception === null, ...result });
+      const timing = {
+        transport: attach.transport,
+        safe_point: attach.safePoint,
+        gdb_ms: attach.gdbMs,
+        safe_point_ms: attach.safePointMs,
+        stopped_ms: attach.stoppedMs,
+        total_ms: Date.now() - started,
+      };
+      printJson({ pid, ok: result.exception === null, ...result, attach: timing });
     } else {
       process.stdout.write(result.stdout);
       process.stderr.write(result.stderr);
