@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The HTML report's viewer bundle (dist/report-viewer.*), which the report tests read.
+node scripts/build-viewer.mjs
 if [ "$#" -gt 0 ]; then
   files=("$@")
 else

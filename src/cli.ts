@@ -5,15 +5,11 @@
  * only under --debug.
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { COMMANDS } from './commands/index.js';
 import { JSON_OPTION } from './commands/spec.js';
 import { UserError } from './errors.js';
+import { packageVersion } from './version.js';
 
-function packageVersion(): string {
-  const url = new URL('../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('memwhy')

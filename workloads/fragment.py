@@ -38,6 +38,9 @@ Options (or environment variables):
   --rounds N     FRAGMENT_ROUNDS    big requests in the busy phase (default 40)
   --seconds S    FRAGMENT_SECONDS   length of the quiet phase (default 3)
   --buffers N    FRAGMENT_BUFFERS   buffers per big request (default 16000)
+  --hold         FRAGMENT_HOLD=1    after the quiet phase print "ready" and
+                                    stay idle instead of exiting, for tools
+                                    that attach (memwhy malloc, memwhy trim)
 
 Runs on Python 2.7 and 3.x with the standard library only, in about 6 s with
 the defaults. Prints live bytes and RSS after each phase.
@@ -154,6 +157,7 @@ def main():
     rounds = option('rounds', 40, int)
     seconds = option('seconds', 3.0, float)
     buffers = option('buffers', 16000, int)
+    hold = '--hold' in sys.argv[1:] or os.environ.get('FRAGMENT_HOLD') == '1'
     sys.stdout.write('fragment: python %s, %d threads, %d requests x %d buffers, quiet %.1f s\n' % (
         sys.version.split()[0], threads, rounds, buffers, seconds))
     sys.stdout.flush()
@@ -172,6 +176,15 @@ def main():
         n += 1
         time.sleep(TRICKLE_INTERVAL)
     report('quiet', started, cache)
+    if hold:
+        # Idle with the cache alive: the workers block in requests.get(), so
+        # nothing allocates or frees until something attaches. The main
+        # thread wakes twice a second because memwhy's gdb transport starts
+        # its agent when a thread next runs Python code.
+        sys.stdout.write('ready\n')
+        sys.stdout.flush()
+        while True:
+            time.sleep(0.5)
     # Exit without tearing down: freeing the cache and the interpreter at
     # exit gives memory back, and a sampler's last reading would show that
     # instead of what the allocator kept.

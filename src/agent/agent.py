@@ -42,6 +42,15 @@ class _Modules(object):
         return mod
 
     def clear(self):
+        # A module that changed the interpreter (tracemalloc, say) undoes it
+        # in _on_close, whether memwhy said goodbye or vanished.
+        for mod in self.loaded.values():
+            hook = mod.get('_on_close')
+            if hook is not None:
+                try:
+                    hook()
+                except BaseException:
+                    pass
         for mod in self.loaded.values():
             mod.clear()
         self.loaded.clear()

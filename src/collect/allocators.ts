@@ -19,22 +19,26 @@ export interface AllocatorInfo {
   libraries: readonly string[];
   /** The Debian package that provides the first library. */
   debianPackage: string;
-  /** Matches the file name of any build of this allocator in /proc/PID/maps. */
+  /**
+   * Matches the file name of any build of this allocator in /proc/PID/maps,
+   * where the dynamic linker's symlink is resolved (libtcmalloc_minimal.so.4
+   * is mapped as libtcmalloc_minimal.so.4.5.10).
+   */
   mapped: RegExp;
 }
 
 export const ALLOCATORS: readonly AllocatorInfo[] = [
   { name: 'glibc', libraries: [], debianPackage: 'libc6', mapped: /^libc\.so\.6$|^libc-2\.\d+\.so$/ },
-  { name: 'jemalloc', libraries: ['libjemalloc.so.2'], debianPackage: 'libjemalloc2', mapped: /^libjemalloc\.so\.\d+$/ },
+  { name: 'jemalloc', libraries: ['libjemalloc.so.2'], debianPackage: 'libjemalloc2', mapped: /^libjemalloc\.so\.\d+(\.\d+)*$/ },
   {
     name: 'tcmalloc',
     // gperftools: the minimal build (no heap profiler) is the usual preload;
     // the full one comes with libgoogle-perftools4.
     libraries: ['libtcmalloc_minimal.so.4', 'libtcmalloc.so.4'],
     debianPackage: 'libtcmalloc-minimal4',
-    mapped: /^libtcmalloc(_minimal)?(_debug)?\.so\.\d+$/,
+    mapped: /^libtcmalloc(_minimal)?(_debug)?\.so\.\d+(\.\d+)*$/,
   },
-  { name: 'mimalloc', libraries: ['libmimalloc.so.2'], debianPackage: 'libmimalloc2.0', mapped: /^libmimalloc\.so\.\d+$/ },
+  { name: 'mimalloc', libraries: ['libmimalloc.so.2'], debianPackage: 'libmimalloc2.0', mapped: /^libmimalloc\.so\.\d+(\.\d+)*$/ },
 ];
 
 export const ALLOCATOR_NAMES: readonly AllocatorName[] = ALLOCATORS.map((a) => a.name);
@@ -201,11 +205,17 @@ export function detectAllocator(mapsPaths: readonly string[], environ: ReadonlyM
   const mappedAs = (name: string): AllocatorInfo | undefined => others.find((a) => a.mapped.test(name));
 
   const preloads = (environ.get('LD_PRELOAD') ?? '').split(/[:\s]+/).filter(Boolean).map((p) => basename(p));
-  const notLoaded = preloads.filter((p) => mappedAs(p) !== undefined && !files.has(p));
+  // A preload names the symlink; maps show the file it resolves to, so match by allocator.
+  const mappedPath = (info: AllocatorInfo): string | undefined => [...files].find(([file]) => info.mapped.test(file))?.[1];
+  const notLoaded = preloads.filter((p) => {
+    const info = mappedAs(p);
+    return info !== undefined && mappedPath(info) === undefined;
+  });
   // The first preloaded allocator that is mapped wins symbol lookup.
   for (const file of preloads) {
     const info = mappedAs(file);
-    if (info && files.has(file)) return { name: info.name, library: files.get(file)!, via: 'LD_PRELOAD', notLoaded };
+    const path = info && mappedPath(info);
+    if (info && path) return { name: info.name, library: path, via: 'LD_PRELOAD', notLoaded };
   }
   for (const [file, path] of files) {
     const info = mappedAs(file);

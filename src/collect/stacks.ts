@@ -1,7 +1,9 @@
 /**
  * The stacks probe: every Python thread's frames, read from memory without
  * running code in the target, from a live process (paused briefly unless
- * asked not to) or a core file. Returns plain data, ready to save or render.
+ * asked not to) or a core file, with the native frames gdb sees merged in
+ * on request. Returns plain data, ready to save or render. (The agent path,
+ * which runs code in the target, is in agentStacks.ts.)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -9,12 +11,13 @@ import { performance } from 'node:perf_hooks';
 import { UserError } from '../errors.js';
 import { CoreMemory } from '../memory/core.js';
 import { LiveMemory } from '../memory/live.js';
-import { withProcessStopped } from '../memory/pause.js';
+import { DEFAULT_PAUSE, withProcessStopped, withProcessStoppedAsync } from '../memory/pause.js';
 import type { MemorySource } from '../memory/source.js';
 import { findInterpreterSymbols, NoLayoutError, resolveLayout, type InterpreterSymbols } from '../cpython/locate.js';
 import { layoutFor, type Layout } from '../cpython/layouts.js';
 import { pthreadTidOffset, tidOfPthread } from '../cpython/pthread.js';
 import { StackReader, type PythonThread } from '../cpython/stacks.js';
+import { mergeStacks, nativeFrame, readBacktraces, syscallName, type NativeThread } from './native.js';
 import { ElfFile, loadBias } from '../target/elf.js';
 import { procError, readMaps, targetRootPath, type Mapping } from '../target/proc.js';
 import {
@@ -28,11 +31,22 @@ import {
 
 export interface StackFrame {
   function: string;
+  /** The source file; for a native frame, the mapped object holding its pc ('[kernel]' for a system call). */
   file: string;
-  /** null where the interpreter's line table gives the instruction no line. */
+  /** null where the interpreter's line table gives the instruction no line, and for native frames. */
   line: number | null;
   /** With --locals: each bound local's name, type and short value. */
   locals?: { name: string; type: string; value: string }[];
+  /** Absent for a Python frame; with --native, 'native' for a C frame (from gdb) and 'syscall' for the system call the thread is in. */
+  kind?: 'native' | 'syscall';
+  /** A native frame's pc. */
+  address?: string;
+  /** A native frame the compiler inlined into the next one (it shares that frame's pc). */
+  inlined?: true;
+  /** A native frame gdb cannot name: the pc's offset in `file`, for addr2line. */
+  offset?: string;
+  /** A native frame of an object with line information: "Python/ceval.c:3013". */
+  source?: string;
 }
 
 /** From /proc/PID/task/TID/stat just before the read: R is running, S and D idle; unknown in a core. */
@@ -43,19 +57,39 @@ export interface ThreadStack {
   tid: number | null;
   /** /proc/PID/task/TID/comm; null in a core, which does not record thread names. */
   name: string | null;
-  holds_gil: boolean;
+  /** The threading.Thread's name: the agent path (source "agent") only. */
+  thread_name?: string;
+  /** null on the agent path, whose own thread holds the GIL while it looks. */
+  holds_gil: boolean | null;
   state: ThreadRunState;
+  /** A live thread's system call at the read (/proc/PID/task/TID/syscall): "futex", "clock_nanosleep"; null when in none. */
+  syscall?: string | null;
   /** Innermost first. */
   frames: StackFrame[];
+  /** --native: a thread with no Python thread state (a C thread); its frames are all native. */
+  native_only?: true;
+  /** --native: why the Python and native frames do not line up exactly. */
+  note?: string;
   /** Why the frames stop early, when they do. */
   error?: string;
+}
+
+/** One reading of every thread, for --samples. */
+export interface StackSample {
+  /** From the first sample's start. */
+  t_ms: number;
+  pause_ms: number;
+  threads: ThreadStack[];
 }
 
 export interface StacksEvidence {
   pid: number;
   version: string;
-  source: 'memory' | 'core';
-  /** How long the target was stopped; 0 with --nonblocking, or for a core. */
+  /** memory: read from /proc/PID/mem; core: from a core file; agent: sys._current_frames() run in the target. */
+  source: 'memory' | 'core' | 'agent';
+  /** True when native frames (gdb) are merged in. */
+  native: boolean;
+  /** How long the target was stopped; 0 with --nonblocking, for a core, or on the agent path. */
   pause_ms: number;
   /** How long reading the stacks took. */
   read_ms: number;
@@ -63,7 +97,10 @@ export interface StacksEvidence {
   core?: string;
   /** Things the reader had to do differently, in a sentence each (printed on stderr by the CLI). */
   warnings: string[];
+  /** The last (or only) reading. */
   threads: ThreadStack[];
+  /** With --samples N: every reading, the last of which is `threads`. */
+  samples?: StackSample[];
 }
 
 export interface LiveStacksOptions {
@@ -73,72 +110,268 @@ export interface LiveStacksOptions {
   locals?: boolean;
 }
 
-interface Task {
+export interface NativeOptions {
+  /** gdb's time limit. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface Task {
   tid: number;
   name: string;
   state: ThreadRunState;
 }
 
-/** Stacks of a live process, read through /proc/PID/mem. */
-export function collectStacks(pid: number, options: LiveStacksOptions): StacksEvidence {
-  const target = describePython(pid);
-  const base = layoutFor(target.version);
-  if (!base) throw new NoLayoutError(target.version.text);
-  const maps = readMaps(pid);
-  const symbols = readSymbols(target.interpreterElf, maps, target.libpython ?? target.exe, base);
-  const memory = LiveMemory.open(pid);
-  try {
-    const layout = resolveLayout(memory, target.version, symbols);
-    const tidOffset = pthreadTidOffset(maps, (p) => targetRootPath(pid, p));
-    // Run states first: once stopped, every thread reads T.
-    const tasks = readTasks(pid);
-    const reader = new StackReader(memory, layout, symbols, { locals: options.locals ?? false });
-    const read = (): PythonThread[] => reader.threads();
-    const started = performance.now();
-    let threads: PythonThread[];
-    let pauseMs = 0;
-    const warnings: string[] = [];
-    const foreground = !options.nonblocking && isForegroundOfTerminal(pid);
-    if (foreground) {
-      warnings.push(
-        `pid ${pid} is the foreground job of a terminal: stopping it would hand the terminal to its shell, so it was read without pausing (frames may be torn)`,
-      );
+/** What one paused read returns: the Python threads, each task's system call, and gdb's stacks with --native. */
+interface RawRead {
+  threads: PythonThread[];
+  syscalls: Map<number, string | null>;
+  native?: NativeThread[];
+}
+
+/**
+ * A live process opened for reading stacks, once or many times (--samples):
+ * the interpreter is located once and code objects stay cached between reads.
+ */
+export class LiveStacks {
+  private warmed = false;
+
+  private constructor(
+    readonly pid: number,
+    private readonly version: PythonVersion,
+    private readonly memory: LiveMemory,
+    private readonly layout: Layout,
+    private readonly maps: Mapping[],
+    private readonly tidOffset: number,
+    private readonly reader: StackReader,
+  ) {}
+
+  /** Throws NoLayoutError when this version cannot be read from memory (the agent path can). */
+  static open(pid: number, options: { locals?: boolean } = {}): LiveStacks {
+    const target = describePython(pid);
+    const base = layoutFor(target.version);
+    if (!base) throw new NoLayoutError(target.version.text);
+    const maps = readMaps(pid);
+    const symbols = readSymbols(target.interpreterElf, maps, target.libpython ?? target.exe, base);
+    const memory = LiveMemory.open(pid);
+    try {
+      const layout = resolveLayout(memory, target.version, symbols);
+      const tidOffset = pthreadTidOffset(maps, (p) => targetRootPath(pid, p));
+      const reader = new StackReader(memory, layout, symbols, { locals: options.locals ?? false });
+      return new LiveStacks(pid, target.version, memory, layout, maps, tidOffset, reader);
+    } catch (err) {
+      memory.close();
+      throw err;
     }
-    if (options.nonblocking || foreground) {
-      threads = read();
+  }
+
+  close(): void {
+    this.memory.close();
+  }
+
+  /** One reading from memory alone, paused unless `nonblocking`. */
+  read(options: { nonblocking: boolean }): StacksEvidence {
+    const tasks = readTasks(this.pid);
+    const { nonblocking, warnings } = this.pauseDecision(options.nonblocking);
+    const started = performance.now();
+    let raw: RawRead;
+    let pauseMs = 0;
+    if (nonblocking) {
+      raw = this.rawRead(tasks);
     } else {
-      // A first read while the target runs warms the code object cache and
-      // the JIT, so the read inside the pause is short. Torn frames there do
-      // not matter: only the paused read is reported.
-      try {
-        read();
-      } catch {
-        // The paused read will report what fails.
-      }
-      const paused = withProcessStopped(pid, read);
-      threads = paused.value;
+      this.warm(tasks);
+      const paused = withProcessStopped(this.pid, () => this.rawRead(tasks));
+      raw = paused.value;
       pauseMs = paused.pauseMs;
     }
-    const readMs = performance.now() - started;
-    const byTid = new Map(tasks.map((t) => [t.tid, t]));
+    return this.evidence(raw, tasks, pauseMs, performance.now() - started, warnings);
+  }
+
+  /**
+   * One reading with native frames: the target is stopped, its memory read,
+   * then gdb attaches to the stopped target, prints every thread's C stack
+   * and detaches; only then is the target continued. The pause therefore
+   * lasts as long as gdb does.
+   */
+  async readNative(options: NativeOptions): Promise<StacksEvidence> {
+    const tasks = readTasks(this.pid);
+    const { nonblocking, warnings } = this.pauseDecision(false);
+    const started = performance.now();
+    let raw: RawRead;
+    let pauseMs = 0;
+    if (nonblocking) {
+      // gdb stops the target with ptrace, which a terminal's shell does not see; memwhy's own read runs just before.
+      raw = this.rawRead(tasks);
+      raw.native = await readBacktraces(this.pid, options);
+      warnings.push('so the native frames come from a moment just after the Python ones');
+    } else {
+      this.warm(tasks);
+      // The watchdog outlasts gdb's own time limit and its SIGKILL grace.
+      const watchdogSeconds = Math.ceil(options.timeoutMs / 1000) + 10;
+      const paused = await withProcessStoppedAsync(
+        this.pid,
+        async () => {
+          const r = this.rawRead(tasks);
+          r.native = await readBacktraces(this.pid, options);
+          return r;
+        },
+        { ...DEFAULT_PAUSE, watchdogSeconds },
+      );
+      raw = paused.value;
+      pauseMs = paused.pauseMs;
+    }
+    return this.evidence(raw, tasks, pauseMs, performance.now() - started, warnings);
+  }
+
+  private pauseDecision(nonblocking: boolean): { nonblocking: boolean; warnings: string[] } {
+    if (nonblocking || !isForegroundOfTerminal(this.pid)) return { nonblocking, warnings: [] };
     return {
-      pid,
-      version: target.version.text,
+      nonblocking: true,
+      warnings: [
+        `pid ${this.pid} is the foreground job of a terminal: stopping it would hand the terminal to its shell, so it was read without pausing (frames may be torn)`,
+      ],
+    };
+  }
+
+  /**
+   * A first read while the target runs warms the code object cache and the
+   * JIT, so the read inside the pause is short. Torn frames there do not
+   * matter: only the paused read is reported.
+   */
+  private warm(tasks: Task[]): void {
+    if (this.warmed) return;
+    this.warmed = true;
+    try {
+      this.rawRead(tasks);
+    } catch {
+      // The paused read will report what fails.
+    }
+  }
+
+  private rawRead(tasks: Task[]): RawRead {
+    const threads = this.reader.threads();
+    return { threads, syscalls: readSyscalls(this.pid, tasks) };
+  }
+
+  private evidence(raw: RawRead, tasks: Task[], pauseMs: number, readMs: number, warnings: string[]): StacksEvidence {
+    const byTid = new Map(tasks.map((t) => [t.tid, t]));
+    const known = new Set(byTid.keys());
+    const nativeByTid = new Map((raw.native ?? []).map((t) => [t.tid, t]));
+    const threads = raw.threads.map((t) => {
+      const tid = threadTid(this.memory, this.layout, t, this.tidOffset, known);
+      const task = tid === null ? undefined : byTid.get(tid);
+      const stack = toThreadStack(t, tid, task?.name ?? null, task?.state ?? 'unknown');
+      const syscall = tid === null ? null : (raw.syscalls.get(tid) ?? null);
+      stack.syscall = syscall;
+      const native = tid === null ? undefined : nativeByTid.get(tid);
+      if (raw.native) {
+        if (native) {
+          nativeByTid.delete(tid!);
+          const merged = mergeStacks(
+            { frames: t.frames.map((f, i) => ({ ...stack.frames[i]!, evalCall: f.evalCall })), evalCalls: t.evalCalls },
+            native.frames,
+            this.version.major,
+            this.maps,
+            syscall,
+          );
+          stack.frames = merged.frames;
+          if (merged.note) stack.note = merged.note;
+        } else {
+          stack.note = 'gdb showed no thread with this tid: Python frames only';
+        }
+      }
+      return stack;
+    });
+    // Threads without a Python thread state: C threads of the program or its libraries.
+    for (const n of nativeByTid.values()) {
+      const task = byTid.get(n.tid);
+      const syscall = raw.syscalls.get(n.tid) ?? null;
+      threads.push({
+        tid: n.tid,
+        name: task?.name ?? n.name,
+        holds_gil: false,
+        state: task?.state ?? 'unknown',
+        syscall,
+        frames: [
+          ...(syscall === null ? [] : [{ function: syscall, file: '[kernel]', line: null, kind: 'syscall' as const }]),
+          ...n.frames.map((f) => nativeFrame(f, this.maps)),
+        ],
+        native_only: true,
+      });
+    }
+    return {
+      pid: this.pid,
+      version: this.version.text,
       source: 'memory',
+      native: raw.native !== undefined,
       pause_ms: round(pauseMs),
       read_ms: round(readMs),
       warnings,
-      threads: sortThreads(
-        threads.map((t) => {
-          const tid = threadTid(memory, layout, t, tidOffset, new Set(byTid.keys()));
-          const task = tid === null ? undefined : byTid.get(tid);
-          return toThreadStack(t, tid, task?.name ?? null, task?.state ?? 'unknown');
-        }),
-      ),
+      threads: sortThreads(threads),
     };
-  } finally {
-    memory.close();
   }
+}
+
+/** Stacks of a live process, read once through /proc/PID/mem. */
+export function collectStacks(pid: number, options: LiveStacksOptions): StacksEvidence {
+  const live = LiveStacks.open(pid, { locals: options.locals });
+  try {
+    return live.read({ nonblocking: options.nonblocking });
+  } finally {
+    live.close();
+  }
+}
+
+/**
+ * `count` readings `everyMs` apart (start to start; a reading that takes
+ * longer is followed at once): the last reading, carrying every sample.
+ */
+export async function sampleStacks(
+  take: () => Promise<StacksEvidence>,
+  count: number,
+  everyMs: number,
+  signal?: AbortSignal,
+): Promise<StacksEvidence> {
+  const samples: StackSample[] = [];
+  const first = performance.now();
+  let last: StacksEvidence | undefined;
+  for (let i = 0; i < count; i++) {
+    if (i > 0) await sleep(first + i * everyMs - performance.now(), signal);
+    const t = performance.now() - first;
+    last = await take();
+    samples.push({ t_ms: round(t), pause_ms: last.pause_ms, threads: last.threads });
+  }
+  if (!last) throw new Error('sampleStacks needs a count of at least 1');
+  return count === 1 ? last : { ...last, samples };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new UserError('interrupted', 130));
+    const timer = setTimeout(done, Math.max(0, ms));
+    function done(): void {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort(): void {
+      clearTimeout(timer);
+      reject(new UserError('interrupted', 130));
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Each task's system call, read inside the pause: cheap (one small /proc file per thread). */
+export function readSyscalls(pid: number, tasks: readonly { tid: number }[]): Map<number, string | null> {
+  const out = new Map<number, string | null>();
+  for (const { tid } of tasks) {
+    try {
+      out.set(tid, syscallName(readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'latin1')));
+    } catch {
+      out.set(tid, null); // exited, or not allowed: no system call to show
+    }
+  }
+  return out;
 }
 
 export interface CoreStacksOptions {
@@ -170,6 +403,7 @@ export function collectCoreStacks(corePath: string, options: CoreStacksOptions =
       pause_ms: 0,
       read_ms: round(readMs),
       core: corePath,
+      native: false,
       warnings: [],
       threads: sortThreads(threads.map((t) => toThreadStack(t, threadTid(core, layout, t, tidOffset, known), null, 'unknown'))),
     };
@@ -219,7 +453,8 @@ function sortThreads(threads: ThreadStack[]): ThreadStack[] {
   return threads.sort((a, b) => (a.tid ?? Infinity) - (b.tid ?? Infinity));
 }
 
-function readTasks(pid: number): Task[] {
+/** Every task (thread) of `pid` with its name and run state. */
+export function readTasks(pid: number): Task[] {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);

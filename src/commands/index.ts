@@ -1,6 +1,8 @@
 /** The command table: the order here is the order in --help. */
 import type { CommandSpec } from './spec.js';
 import { psCommand } from './ps.js';
+import { diagnoseCommand } from './diagnose.js';
+import { reportCommand } from './report.js';
 import { rssCommand } from './rss.js';
 import { execCommand } from './exec.js';
 import { shellCommand } from './shell.js';
@@ -8,8 +10,18 @@ import { stacksCommand } from './stacks.js';
 import { coreCommand } from './core.js';
 import { runCommand } from './run.js';
 import { compareCommand } from './compare.js';
+import { mallocCommand } from './malloc.js';
+import { trimCommand } from './trim.js';
+import { heapCommand } from './heap.js';
+import { growthCommand } from './growth.js';
+import { gcCommand } from './gc.js';
+import { refsCommand } from './refs.js';
+import { dumpCommand } from './dump.js';
+import { analyzeCommand } from './analyze.js';
 
 export const COMMANDS: CommandSpec<never>[] = [
+  diagnoseCommand,
+  reportCommand,
   psCommand,
   rssCommand,
   execCommand,
@@ -18,4 +30,12 @@ export const COMMANDS: CommandSpec<never>[] = [
   coreCommand,
   runCommand,
   compareCommand,
+  mallocCommand,
+  trimCommand,
+  heapCommand,
+  growthCommand,
+  gcCommand,
+  refsCommand,
+  dumpCommand,
+  analyzeCommand,
 ];

@@ -68,11 +68,15 @@ function interpHeadFromAccessor(elf: ElfFile, bias: bigint): bigint | undefined 
   return fn.value + 7n + BigInt(code.readInt32LE(3)) + bias;
 }
 
-/** Says which version lacks a layout and what will cover it. */
+/**
+ * Says which version memory cannot be read for and why; `memwhy stacks`
+ * falls back to the agent (sys._current_frames() in the target) on it.
+ */
 export class NoLayoutError extends UserError {
-  constructor(version: string) {
+  constructor(version: string, reason?: string) {
     super(
-      `memwhy cannot read CPython ${version}'s stacks from memory yet: it knows the layouts of ${supportedVersions()}; the agent path (running code in the target) will cover this version`,
+      reason ??
+        `memwhy cannot read CPython ${version}'s stacks from memory yet: it knows the layouts of ${supportedVersions()}; "memwhy stacks --via agent" runs code in the target instead`,
     );
   }
 }
@@ -93,8 +97,9 @@ export function resolveLayout(
     const sameMinor = debug && Number((debug.version >> 16n) & 0xffn) === base.minor;
     if (debug && sameMinor) {
       if (debug.freeThreaded) {
-        throw new UserError(
-          `CPython ${version.text} is a free-threaded build: memwhy reads only builds with a GIL from memory; the agent path will cover it`,
+        throw new NoLayoutError(
+          version.text,
+          `CPython ${version.text} is a free-threaded build: memwhy reads only builds with a GIL from memory; "memwhy stacks --via agent" runs code in the target instead`,
         );
       }
       return applyDebugOffsets(base, debug);

@@ -19,6 +19,14 @@ export interface PythonFrame {
   line: number | null;
   /** With the locals option: the bound fast locals (and cells), in slot order. */
   locals?: LocalVariable[];
+  /**
+   * Which call of the C eval loop runs this frame, counted from the
+   * innermost (0): what lets a native stack put each frame beside its
+   * _PyEval_EvalFrameDefault. One frame per call up to 3.10; from 3.11 a
+   * call runs every frame from its entry frame (3.11's is_entry) or shim
+   * frame (3.12+: the C stack's entry frame) inwards.
+   */
+  evalCall: number;
 }
 
 export interface LocalVariable extends ValueSummary {
@@ -35,6 +43,8 @@ export interface PythonThread {
   holdsGil: boolean;
   /** Innermost first. */
   frames: PythonFrame[];
+  /** How many calls of the C eval loop the frames walked belong to (see PythonFrame.evalCall). */
+  evalCalls: number;
   /** Why the walk stopped early, if it did. */
   error?: string;
 }
@@ -124,7 +134,7 @@ export class StackReader {
     this.frameSpan =
       f.kind === 'frame-object'
         ? span([f.back, PTR], [f.code, PTR], [f.lasti, INT], [f.lineno, INT])
-        : span([f.code, PTR], [f.previous, PTR], [f.instr, PTR], [f.owner, 1]);
+        : span([f.code, PTR], [f.previous, PTR], [f.instr, PTR], [f.owner, 1], ...(f.isEntry === undefined ? [] : ([[f.isEntry, 1]] as [number, number][])));
     const c = layout.code;
     this.codeSpan = span(
       [OB_TYPE, PTR],
@@ -182,12 +192,13 @@ export class StackReader {
       threadId: tstate.ptr(t.threadId),
       holdsGil: tstate.address === gilHolder,
       frames: [],
+      evalCalls: 0,
     };
     if (t.nativeThreadId !== undefined) thread.nativeThreadId = Number(tstate.ptr(t.nativeThreadId));
     try {
       const f = this.layout.frame;
-      if (f.kind === 'frame-object') this.frameObjects(this.currentFrame(tstate), f, thread.frames);
-      else this.interpreterFrames(this.currentFrame(tstate), f, thread.frames);
+      if (f.kind === 'frame-object') this.frameObjects(this.currentFrame(tstate), f, thread);
+      else this.interpreterFrames(this.currentFrame(tstate), f, thread);
     } catch (err) {
       thread.error = err instanceof Error ? err.message : String(err);
     }
@@ -201,9 +212,10 @@ export class StackReader {
     return cframe === 0n ? 0n : this.memory.readPtr(cframe + BigInt(f.currentFrame));
   }
 
-  /** <= 3.10: PyFrameObject linked by f_back. */
-  private frameObjects(first: bigint, f: FrameObjectLayout, out: PythonFrame[]): void {
+  /** <= 3.10: PyFrameObject linked by f_back, each run by a call of the eval loop of its own. */
+  private frameObjects(first: bigint, f: FrameObjectLayout, thread: PythonThread): void {
     for (const frame of this.frames(first, f.back)) {
+      const evalCall = thread.evalCalls++;
       const codeAddress = frame.ptr(f.code);
       const code = this.code(codeAddress);
       if (!code) continue;
@@ -212,22 +224,31 @@ export class StackReader {
       const traced = f.lastiUnit === 'code-unit' ? frame.i32(f.lineno) : 0;
       const offset = f.lastiUnit === 'byte' ? lasti : lasti * 2;
       const line = traced || lineForOffset(this.layout.code.lineTable, code.table, code.firstLine, offset);
-      out.push(this.withLocals({ function: code.function, file: code.file, line }, frame.address, code));
+      thread.frames.push(this.withLocals({ function: code.function, file: code.file, line, evalCall }, frame.address, code));
     }
   }
 
-  /** 3.11+: _PyInterpreterFrame linked by previous; shim frames owned by the C stack are skipped. */
-  private interpreterFrames(first: bigint, f: InterpreterFrameLayout, out: PythonFrame[]): void {
+  /**
+   * 3.11+: _PyInterpreterFrame linked by previous. Shim frames owned by the
+   * C stack (3.12+) are not shown: each closes one call of the eval loop,
+   * as 3.11's is_entry does on the call's first frame.
+   */
+  private interpreterFrames(first: bigint, f: InterpreterFrameLayout, thread: PythonThread): void {
     const codeStart = BigInt(this.layout.code.codeAdaptive!);
     for (const frame of this.frames(first, f.previous)) {
-      if (f.ownedByCStack !== undefined && frame.u8(f.owner) === f.ownedByCStack) continue;
+      if (f.ownedByCStack !== undefined && frame.u8(f.owner) === f.ownedByCStack) {
+        thread.evalCalls++;
+        continue;
+      }
+      const evalCall = thread.evalCalls;
+      if (f.isEntry !== undefined && frame.u8(f.isEntry) !== 0) thread.evalCalls++;
       const codeAddress = frame.ptr(f.code);
       const code = this.code(codeAddress);
       if (!code) continue;
       // _PyInterpreterFrame_LASTI counts code units from the first instruction; the line table wants bytes.
       const offset = Number(frame.ptr(f.instr) - (codeAddress + codeStart));
       const line = lineForOffset(this.layout.code.lineTable, code.table, code.firstLine, offset);
-      out.push(this.withLocals({ function: code.function, file: code.file, line }, frame.address, code));
+      thread.frames.push(this.withLocals({ function: code.function, file: code.file, line, evalCall }, frame.address, code));
     }
   }
 

@@ -59,6 +59,37 @@ export function withProcessStopped<T>(pid: number, read: () => T, options: Pause
   return { ...outcome, pauseMs: ended - started };
 }
 
+/**
+ * withProcessStopped for a read that waits on something else while the
+ * target is stopped (gdb, for native frames). The event loop runs during
+ * the pause, so signals are not held: the caller aborts its work on Ctrl-C
+ * (an AbortSignal) and the finally continues the target; the watchdog,
+ * which must outlast the read's own timeout, covers a memwhy killed outright.
+ */
+export async function withProcessStoppedAsync<T>(pid: number, read: () => Promise<T>, options: PauseOptions = DEFAULT_PAUSE): Promise<PausedRead<T>> {
+  if (/^[Tt]/.test(readStatus(pid).state)) {
+    return { value: await read(), pauseMs: 0, allStopped: true };
+  }
+  const watchdog = startWatchdog(pid, options.watchdogSeconds);
+  everyThreadStopped(pid);
+  const started = performance.now();
+  let ended = started;
+  let outcome: { value: T; allStopped: boolean };
+  try {
+    signal(pid, 'SIGSTOP');
+    try {
+      const allStopped = waitUntilStopped(pid, options.stopTimeoutMs);
+      outcome = { value: await read(), allStopped };
+    } finally {
+      signal(pid, 'SIGCONT');
+      ended = performance.now();
+    }
+  } finally {
+    stopWatchdog(watchdog);
+  }
+  return { ...outcome, pauseMs: ended - started };
+}
+
 let holding = false;
 
 /**

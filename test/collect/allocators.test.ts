@@ -115,6 +115,14 @@ describe('detectAllocator', () => {
     });
   });
 
+  test('a preloaded symlink matches the versioned file that maps show', () => {
+    const env = new Map([['LD_PRELOAD', TC]]);
+    const real = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4.5.10';
+    assert.deepEqual(detectAllocator([LIBC, real], env), { name: 'tcmalloc', library: real, via: 'LD_PRELOAD', notLoaded: [] });
+    const mi = '/usr/lib/x86_64-linux-gnu/libmimalloc.so.2.0';
+    assert.equal(detectAllocator([LIBC, mi], new Map([['LD_PRELOAD', 'libmimalloc.so.2']])).name, 'mimalloc');
+  });
+
   test('a preload that did not load leaves glibc and is named', () => {
     const env = new Map([['LD_PRELOAD', '/opt/missing/libjemalloc.so.2']]);
     assert.deepEqual(detectAllocator([LIBC], env), { name: 'glibc', via: 'default', notLoaded: ['libjemalloc.so.2'] });

@@ -45,7 +45,7 @@ test('memwhy stacks --json prints one document with pid, version, source, pause 
     assert.equal(doc.version, newest.version);
     assert.equal(doc.source, 'memory');
     assert.ok(doc.pause_ms > 0);
-    assert.deepEqual(Object.keys(doc.threads[0]!).sort(), ['frames', 'holds_gil', 'name', 'state', 'tid']);
+    assert.deepEqual(Object.keys(doc.threads[0]!).sort(), ['frames', 'holds_gil', 'name', 'state', 'syscall', 'tid']);
     assert.deepEqual(doc.threads.map((t) => t.name).sort(), ['alpha', 'beta', doc.threads.find((t) => t.tid === target.pid)!.name].sort());
     assert.equal(stopped(target.pid), false);
   } finally {
@@ -60,7 +60,8 @@ test('memwhy stacks prints each thread with its marks and frames as "function (f
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^pid ${target.pid} · CPython ${newest.version.replace(/\./g, '\\.')} · 3 Python threads · paused [\\d.]+ ms\\n`));
     assert.match(r.stdout, new RegExp(`^Thread ${target.pid} "[^"]+" \\(running, holds the GIL\\)\\n    main_spin \\(${FIXTURE}:${LINES.get('main-spin')}\\)$`, 'm'));
-    assert.match(r.stdout, new RegExp(`^Thread \\d+ "alpha" \\(idle\\)\\n    worker_alpha \\(${FIXTURE}:${LINES.get('alpha-sleep')}\\)$`, 'm'));
+    // Asleep in time.sleep: select() up to 3.10, clock_nanosleep from 3.11.
+    assert.match(r.stdout, new RegExp(`^Thread \\d+ "alpha" \\(idle in (clock_nanosleep|pselect6|select)\\)\\n    worker_alpha \\(${FIXTURE}:${LINES.get('alpha-sleep')}\\)$`, 'm'));
   } finally {
     await target.kill();
   }
@@ -221,4 +222,148 @@ test('the foreground job of a terminal is read without a pause, with a warning s
     for (const p of children.split(' ').filter(Boolean)) process.kill(Number(p), 'SIGKILL');
     term.kill('SIGKILL');
   }
+});
+
+// Deadlock hints, end to end.
+
+const DEADLOCK = join(FIXTURES, 'deadlock_two_locks.py');
+const DEADLOCK_LINES = markerLines(DEADLOCK);
+
+interface Finding {
+  tid: number | null;
+  name: string | null;
+  status: string;
+  activity: string;
+  wait: { kind: string; where: string; seen_in: string } | null;
+  summary: string;
+}
+interface HintsJson extends Json {
+  native: boolean;
+  samples?: { t_ms: number; threads: unknown[] }[];
+  findings: Finding[];
+  verdict: { status: string; summary: string; deadlocked: (number | null)[] };
+}
+
+const finding = (doc: HintsJson, name: string): Finding => doc.findings.find((f) => f.name === name) ?? assert.fail(`no finding for ${name}: ${JSON.stringify(doc.findings)}`);
+const debian311 = interpreters().find((p) => p.label === 'debian-3.11');
+const nativeRuns = [debian311, newest].filter((p): p is NonNullable<typeof p> => p !== undefined);
+
+for (const py of nativeRuns) {
+  test(`${py.label}: --native flags both deadlocked threads as acquiring a lock, and --samples 3 finds both stuck: a likely deadlock`, async () => {
+    const target = await startTarget(py.path, [DEADLOCK]);
+    try {
+      const r = await memwhy(['stacks', String(target.pid), '--native', '--samples', '3', '--json'], { timeoutMs: 120_000 });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as HintsJson;
+      assert.equal(doc.native, true);
+      assert.equal(doc.samples?.length, 3);
+      for (const name of ['left', 'right']) {
+        const f = finding(doc, name);
+        assert.equal(f.wait?.kind, 'lock', JSON.stringify(f));
+        assert.equal(f.wait?.seen_in, 'native');
+        assert.equal(f.activity, 'stuck');
+        assert.equal(f.status, 'issue');
+      }
+      // The other two wait for threads, not on a lock: no part of the deadlock.
+      assert.equal(finding(doc, 'consumer').wait?.kind, 'wait');
+      assert.equal(finding(doc, 'consumer').activity, 'stuck');
+      const left = doc.threads.find((t) => t.name === 'left')!;
+      const right = doc.threads.find((t) => t.name === 'right')!;
+      assert.deepEqual(doc.verdict.deadlocked.sort(), [left.tid, right.tid].sort());
+      assert.match(doc.verdict.summary, /^2 threads stuck acquiring locks \(left, right\): a likely deadlock$/);
+      assert.equal(stopped(target.pid), false);
+
+      const human = await memwhy(['stacks', String(target.pid), '--native'], { timeoutMs: 120_000 });
+      assert.equal(human.code, 0, human.stderr);
+      assert.match(human.stdout, /^2 threads waiting to acquire locks \(left, right\): take --samples 3 to see whether they stay so$/m);
+      assert.match(
+        human.stdout,
+        new RegExp(`^  ! Thread \\d+ "left": acquiring a lock in PyThread_acquire_lock\\w*, called from left \\(deadlock_two_locks\\.py:${DEADLOCK_LINES.get('left-wants-b')}\\); one sample`, 'm'),
+      );
+      assert.match(human.stdout, /^Thread \d+ "left" \(idle in futex\)\n    \[kernel\] futex\n    \[native\] /m);
+    } finally {
+      await target.kill();
+    }
+  });
+}
+
+for (const py of interpreters()) {
+  const skip = layoutFor(py) ? false : `no layout for CPython ${py.version}`;
+  test(`${py.label}: --samples 3 without --native finds the deadlocked threads stuck and the waits in threading and queue`, { skip }, async () => {
+    const target = await startTarget(py.path, [DEADLOCK]);
+    try {
+      const r = await memwhy(['stacks', String(target.pid), '--samples', '3', '--every', '100ms', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as HintsJson;
+      for (const name of ['left', 'right', 'consumer']) assert.equal(finding(doc, name).activity, 'stuck', name);
+      // A plain Lock is taken in C: memory alone sees the Python frame that takes it, not the wait.
+      assert.equal(finding(doc, 'left').wait, null);
+      assert.match(finding(doc, 'consumer').wait?.where ?? '', /(^|\.)wait \(threading\.py:\d+\)$/);
+      const main = doc.findings.find((f) => f.tid === target.pid)!;
+      assert.equal(main.wait?.kind, 'wait', JSON.stringify(main)); // Thread.join
+    } finally {
+      await target.kill();
+    }
+  });
+}
+
+test('a spinning thread is busy and sleeping threads are stuck, over 3 samples', async () => {
+  const target = await startTarget(newest.path, [FIXTURE, '--spin']);
+  try {
+    const r = await memwhy(['stacks', String(target.pid), '--samples', '3', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as HintsJson;
+    const main = doc.findings.find((f) => f.tid === target.pid)!;
+    assert.equal(main.activity, 'busy');
+    assert.equal(main.status, 'none');
+    assert.match(main.summary, /^busy: running in [123] of 3 samples over \d+ ms$/);
+    assert.equal(finding(doc, 'alpha').activity, 'stuck'); // in time.sleep(3600)
+    assert.ok(doc.samples!.every((s, i) => i === 0 || s.t_ms >= doc.samples![i - 1]!.t_ms + 150));
+  } finally {
+    await target.kill();
+  }
+});
+
+test('threads churning objects are busy: their stacks change or they run', async () => {
+  const target = await startTarget(newest.path, [join(FIXTURES, 'busy_threads.py')]);
+  try {
+    const r = await memwhy(['stacks', String(target.pid), '--samples', '4', '--every', '100ms', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as HintsJson & { threads: { thread_name?: string }[] };
+    const churners = doc.findings.filter((f) => f.tid !== target.pid);
+    assert.equal(churners.length, 8);
+    assert.ok(churners.every((f) => f.activity === 'busy'), JSON.stringify(churners.map((f) => [f.tid, f.activity, f.summary])));
+  } finally {
+    await target.kill();
+  }
+});
+
+test('memwhy stacks --via agent says it ran code in the target and shows threading names', async () => {
+  const target = await startTarget(newest.path, [FIXTURE]);
+  try {
+    const r = await memwhy(['stacks', String(target.pid), '--via', 'agent']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^pid \d+ · CPython [\d.]+ · 3 Python threads · through the agent \(sys\._current_frames\(\) in the target\), not paused\n/);
+    assert.match(r.stdout, new RegExp(`^Thread ${target.pid} "[^"]+" \\(threading: "MainThread"\\)`, 'm'));
+    const json = await memwhy(['stacks', String(target.pid), '--via', 'agent', '--json']);
+    const doc = JSON.parse(json.stdout) as Json & { threads: { thread_name?: string; holds_gil: boolean | null }[] };
+    assert.equal(doc.source, 'agent');
+    assert.deepEqual(doc.threads.map((t) => t.thread_name).sort(), ['MainThread', 'alpha', 'beta']);
+    const bad = await memwhy(['stacks', String(target.pid), '--via', 'agent', '--native']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^memwhy: --via agent gives Python frames only/);
+  } finally {
+    await target.kill();
+  }
+});
+
+test('--native with --nonblocking, and --samples with --core, fail with one line', async () => {
+  const a = await memwhy(['stacks', '123', '--native', '--nonblocking']);
+  assert.equal(a.code, 2);
+  assert.match(a.stderr, /^memwhy: --native stops the target \(gdb attaches to it\): leave out --nonblocking\n$/);
+  const b = await memwhy(['stacks', '--core', '/nonexistent', '--samples', '3']);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /^memwhy: a core is one moment read from memory/);
+  const c = await memwhy(['stacks', '123', '--samples', '0']);
+  assert.match(c.stderr, /^memwhy: --samples takes a whole number of at least 1, not "0"\n$/);
 });

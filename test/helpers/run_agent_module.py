@@ -1,10 +1,12 @@
-# Runs one agent function in this interpreter the way the agent will: the
-# module file exec'd into a fresh dict (not sys.modules) with _load(name)
-# injected, then module.function(**params). Prints the result as one JSON line.
+# Runs agent functions in this interpreter the way the agent will: each
+# src/agent module exec'd into a fresh dict (not sys.modules) with _load(name)
+# injected, then module.function(**params). Prints one JSON line per call:
+# {"method", "result"}.
 #
-# Usage: run_agent_module.py AGENT_DIR MODULE.FUNCTION JSON_PARAMS [--setup FIXTURE.py]
-# --setup imports a fixture program as a module first, so its globals
-# are real module globals, and adds its describe() to the output as "fixture".
+# Usage: run_agent_module.py AGENT_DIR [--setup FIXTURE.py] METHOD JSON_PARAMS [METHOD JSON_PARAMS]...
+# --setup imports a fixture program as a module first (so its globals are a
+# real module's globals); a METHOD "fixture.FUNC" calls FUNC of that module,
+# so a test can shape the heap between two agent calls.
 # Works on Python 2.7 and 3.x.
 import json
 import os
@@ -17,7 +19,7 @@ def make_loader(agent_dir):
     def _load(name):
         if name not in loaded:
             path = os.path.join(agent_dir, name + '.py')
-            namespace = {'__name__': 'memwhy_agent_' + name, '__file__': path, '_load': _load}
+            namespace = {'__name__': '__memwhy_%s__' % name, '_load': _load}
             with open(path) as f:
                 code = compile(f.read(), path, 'exec')
             exec(code, namespace)
@@ -29,23 +31,25 @@ def make_loader(agent_dir):
 
 def main():
     args = sys.argv[1:]
-    setup = None
-    if '--setup' in args:
-        at = args.index('--setup')
-        setup = args[at + 1]
-        del args[at:at + 2]
-    agent_dir, method, params = args[0], args[1], json.loads(args[2])
+    agent_dir = args.pop(0)
     fixture = None
-    if setup:
+    if args and args[0] == '--setup':
+        setup = args[1]
+        del args[:2]
         sys.path.insert(0, os.path.dirname(os.path.abspath(setup)))
         fixture = __import__(os.path.splitext(os.path.basename(setup))[0])
-    module, function = method.split('.')
-    namespace = make_loader(agent_dir)(module)
-    result = namespace[function](**dict((str(k), v) for k, v in params.items()))
-    out = {'result': result}
-    if fixture is not None and hasattr(fixture, 'describe'):
-        out['fixture'] = fixture.describe()
-    sys.stdout.write(json.dumps(out) + '\n')
+    load = make_loader(agent_dir)
+    while args:
+        method, params = args[0], json.loads(args[1])
+        del args[:2]
+        module, function = method.split('.')
+        if module == 'fixture':
+            fn = getattr(fixture, function)
+        else:
+            fn = load(module)[function]
+        result = fn(**dict((str(k), v) for k, v in params.items()))
+        sys.stdout.write(json.dumps({'method': method, 'result': result}) + '\n')
+        sys.stdout.flush()
 
 
 main()

@@ -1,0 +1,367 @@
+# memwhy agent module: a census of every live object by type (count and
+# shallow bytes), like guppy's hpy().heap() but with the standard library only.
+#
+# gc.get_objects() lists only GC-tracked objects; str, bytes, int, float and
+# untracked tuples and dicts are found as referents of tracked objects (and
+# of untracked containers, round after round), each counted once. Not seen:
+# objects nothing walked refers to (a string only a C global or a 3.11+
+# frame's value stack holds), and on 3.11+ a code object's
+# co_localsplusnames/co_localspluskinds (not readable without creating them).
+#
+# Speed: every per-object step is a C loop (map, zip, compress, set and dict
+# building, collections' C counting helper, gc.get_referents(*batch)); Python
+# code runs once per batch or per distinct type, never per object. Sizes are
+# sys.getsizeof: shallow, GC header (and 3.12+ pre-header) included.
+#
+# Python 2.7 and 3.6+: no f-strings, no annotations, no nonlocal.
+import gc
+import sys
+import time
+from itertools import chain, compress, repeat
+try:
+    from itertools import filterfalse
+except ImportError:  # Python 2
+    from itertools import ifilterfalse as filterfalse
+from operator import attrgetter, eq, is_, not_
+
+try:
+    # Python 2: the lazy ones (its map pads to the longest input, so
+    # map(f, xs, repeat(0)) would never end, and its zip builds a list).
+    from itertools import imap as map, izip as zip
+except ImportError:
+    pass
+
+try:
+    # Counter.update's C loop, called directly: update() first asks
+    # isinstance(iterable, Mapping), and that ABC check caches a weakref to
+    # the iterable's type: an object the census would leave behind.
+    from collections import _count_elements
+except ImportError:  # Python 2: Counter.update is a Python loop anyway
+    def _count_elements(counts, iterable):
+        get = counts.get
+        for key in iterable:
+            counts[key] = get(key, 0) + 1
+
+try:
+    from types import InstanceType as _InstanceType  # Python 2 old-style instances
+except ImportError:
+    _InstanceType = None
+
+# Referents of this many objects are fetched in one gc.get_referents call:
+# big enough that per-batch Python overhead vanishes, small enough that a
+# batch's lists (a few times the batch) stay a few MiB.
+_BATCH = 20000
+
+# How long other threads are held off. Not larger: a CPU-bound thread that
+# gets the GIL once during the walk (a waiter already sleeping with the old
+# interval can force one switch) then keeps it for a whole interval.
+_HOLD_S = 1.0
+# Python 2.7 switches threads every N bytecodes (sys.setcheckinterval); the
+# walk runs almost no bytecode, so this only has to exceed what it runs.
+_HOLD_TICKS = 1 << 30
+
+# Since 3.0 a dict whose keys are all str does not visit them in tp_traverse
+# (Objects/dictobject.c, dict_traverse): strings cannot make cycles.
+_DICT_KEYS_HIDDEN = sys.version_info >= (3,)
+
+_CodeType = type((lambda: None).__code__)
+# Fields a code object stores (Include/code.h, Include/cpython/code.h per
+# version). 3.11+ computes co_code, co_varnames, co_freevars, co_cellvars
+# and co_lnotab on access and caches them: reading them would create objects.
+_CODE_FIELDS = ['co_consts', 'co_names', 'co_filename', 'co_name']
+if sys.version_info < (3, 11):
+    _CODE_FIELDS += ['co_code', 'co_varnames', 'co_freevars', 'co_cellvars']
+if sys.version_info < (3, 10):
+    _CODE_FIELDS += ['co_lnotab']
+else:
+    _CODE_FIELDS += ['co_linetable']
+if sys.version_info >= (3, 11):
+    _CODE_FIELDS += ['co_qualname', 'co_exceptiontable']
+_code_fields = attrgetter(*_CODE_FIELDS)
+
+_object_sizeof = object.__dict__['__sizeof__']
+# Per walk (cleared after it): type -> its instances' one size or None, and
+# the dict types met. Module state, so batches share it without arguments.
+_sizes_by_type = {}
+_dict_types = set()
+
+_BUILTIN_MODULES = ('builtins', '__builtin__', 'exceptions')
+
+
+def census(top=None):
+    """Counts and shallow bytes of every live object, by type.
+
+    Returns {total: {count, bytes}, types: [{type, module, count, bytes}]
+    (most bytes first; the first `top` if given), pause_ms, objects_per_s}.
+    """
+    hold = _Hold()
+    try:
+        start = time.time()
+        counts = _walk(sys._getframe(), hold)
+        elapsed = time.time() - start
+    finally:
+        pause_s = hold.release()
+    return _summarize(counts, top, pause_s, elapsed)
+
+
+def counts_by_type():
+    """The census as {type name: [count, bytes]}, for other agent modules."""
+    hold = _Hold()
+    try:
+        counts = _walk(sys._getframe(), hold)
+    finally:
+        hold.release()
+    out = {}
+    for (t, size), n in counts.items():
+        name = _type_name(t)[0]
+        entry = out.get(name)
+        if entry is None:
+            entry = out[name] = [0, 0]
+        entry[0] += n
+        entry[1] += n * size
+    return out
+
+
+class _Hold(object):
+    """Holds other threads off and the collector still; release() undoes both."""
+
+    __slots__ = ('start', 'gc_was_enabled', 'old')
+
+    def __init__(self):
+        self.start = time.time()
+        self.gc_was_enabled = gc.isenabled()
+        # A collection in the middle of the walk would scan the whole heap
+        # again (and may run finalizers, i.e. other code).
+        gc.disable()
+        if hasattr(sys, 'setswitchinterval'):
+            self.old = sys.getswitchinterval()
+            sys.setswitchinterval(max(self.old, _HOLD_S))
+        else:
+            self.old = sys.getcheckinterval()
+            sys.setcheckinterval(max(self.old, _HOLD_TICKS))
+
+    def release(self):
+        try:
+            if hasattr(sys, 'setswitchinterval'):
+                sys.setswitchinterval(self.old)
+            else:
+                sys.setcheckinterval(self.old)
+        finally:
+            if self.gc_was_enabled:
+                gc.enable()
+        return time.time() - self.start
+
+
+def _walk(frame, hold):
+    """{(type, size): number of objects}, for every object reached."""
+    tracked = gc.get_objects()
+    # Our own frames (tracked objects on 2.7-3.10) would lead the walk into
+    # our locals, and `hold` into its numbers: leave them out, so the census
+    # does not count itself.
+    ours = set([id(hold)])
+    here = globals()
+    while frame is not None and frame.f_globals is here:
+        ours.add(id(frame))
+        frame = frame.f_back
+    frame = None
+    tracked = list(compress(tracked, map(not_, map(ours.__contains__, map(id, tracked)))))
+
+    single = _single_refcount()
+    is_tracked = gc.is_tracked
+    getrefcount = sys.getrefcount
+    counts = {}
+    # Ids of the untracked objects met so far that are referred to more than
+    # once: only these need deduplicating (see _single_refcount). Each
+    # tracked object is in `tracked` exactly once.
+    seen = set()
+    frontier = tracked
+    tracked = None
+    while frontier:
+        found = []
+        for i in range(0, len(frontier), _BATCH):
+            refs = _count_and_refer(counts, frontier[i:i + _BATCH])
+            refs = list(filterfalse(is_tracked, refs))
+            if not refs:
+                continue
+            once = list(map(eq, map(getrefcount, refs), repeat(single)))
+            new = list(compress(refs, once))
+            refs = list(compress(refs, map(not_, once)))
+            once = None
+            if refs:
+                by_id = dict(zip(map(id, refs), refs))
+                refs = None
+                ids = set(by_id)
+                ids.difference_update(seen)
+                seen.update(ids)
+                new.extend(map(by_id.__getitem__, ids))
+                by_id = ids = None
+            # The next round counts these and walks into the untracked
+            # tuples and dicts among them (gc.get_referents skips the rest in C).
+            found.extend(new)
+            new = None
+        frontier = found
+        found = None
+    seen = frontier = None
+    _sizes_by_type.clear()
+    _dict_types.clear()
+    return counts
+
+
+def _single_refcount():
+    """What getrefcount says, in _walk's pipeline, of an object referred to once.
+
+    An untracked object whose only reference is the one that led the walk
+    to it cannot be met again, so it needs no entry in the `seen` set: most
+    strings, floats and ints are such, and skipping the set for them is what
+    makes the census fast (and small: no id per object). The number includes
+    the walk's own references (list item, map's argument), so it is measured
+    here, through the same steps, not assumed.
+    """
+    holder = [float(time.time())]
+    refs = list(filterfalse(gc.is_tracked, holder))
+    return list(map(sys.getrefcount, refs))[0]
+
+
+def _count_and_refer(counts, batch):
+    """Counts the batch by (type, size) and returns what its objects refer to.
+
+    gc.get_referents misses some references: a 3.x dict whose keys are all
+    str does not visit its keys, and code objects are not GC containers.
+    Those are added here.
+    """
+    types = list(map(type, batch))
+    if _InstanceType is not None:
+        # Python 2: an old-style instance's type is `instance`; name its
+        # class instead (a Python loop, only when there are such instances).
+        old = list(map(is_, types, repeat(_InstanceType)))
+        if any(old):
+            types = [o.__class__ if flag else t for o, t, flag in zip(batch, types, old)]
+    per_type = {}
+    _count_elements(per_type, types)
+    variable = set()
+    dicts = set()
+    for t, n in per_type.items():
+        size = _fixed_size(t, batch, types)
+        if size is None:
+            variable.add(t)
+        else:
+            key = (t, size)
+            counts[key] = counts.get(key, 0) + n
+        if _DICT_KEYS_HIDDEN and t in _dict_types:
+            dicts.add(t)
+    if variable:
+        if len(variable) == len(per_type):
+            _count_elements(counts, zip(types, _sizes(batch)))
+        else:
+            mask = list(map(variable.__contains__, types))
+            _count_elements(counts, zip(compress(types, mask), _sizes(list(compress(batch, mask)))))
+            mask = None
+    refs = gc.get_referents(*batch)
+    if dicts:
+        found = list(compress(batch, map(dicts.__contains__, types)))
+        try:
+            refs.extend(chain.from_iterable(map(dict.keys, found)))
+        except RuntimeError:
+            # Another thread resized a dict under us: skip just that one.
+            for d in found:
+                try:
+                    refs.extend(list(dict.keys(d)))
+                except RuntimeError:
+                    pass
+    if _CodeType in per_type:
+        found = list(compress(batch, map(is_, types, repeat(_CodeType))))
+        refs.extend(chain.from_iterable(map(_code_fields, found)))
+    return refs
+
+
+def _fixed_size(t, batch, types):
+    """sys.getsizeof of every instance of t if they all have one size, else None.
+
+    True when t has no items (tp_itemsize 0) and keeps object.__sizeof__
+    (tp_basicsize, Objects/typeobject.c): floats, None, functions, most
+    class instances. Their objects skip getsizeof and the (type, size) key,
+    which is most of the census's time. Cached per type for the walk.
+    """
+    try:
+        return _sizes_by_type[t]
+    except KeyError:
+        pass
+    size = None
+    if t is not type and getattr(t, '__itemsize__', 1) == 0 and _mro_lookup(t, '__sizeof__') is _object_sizeof:
+        size = sys.getsizeof(batch[types.index(t)], 0)
+    _sizes_by_type[t] = size
+    if isinstance(t, type) and issubclass(t, dict):
+        _dict_types.add(t)
+    return size
+
+
+def _mro_lookup(t, name):
+    for klass in getattr(t, '__mro__', ()):
+        found = klass.__dict__.get(name)
+        if found is not None:
+            return found
+    return None
+
+
+def _sizes(objs):
+    getsizeof = sys.getsizeof
+    try:
+        # The default answers objects without __sizeof__; a __sizeof__ that
+        # raises something else falls back to one object at a time.
+        return list(map(getsizeof, objs, repeat(0)))
+    except Exception:
+        out = []
+        for o in objs:
+            try:
+                out.append(getsizeof(o, 0))
+            except Exception:
+                out.append(0)
+        return out
+
+
+def _summarize(counts, top, pause_s, elapsed):
+    by_name = {}
+    total_count = 0
+    total_bytes = 0
+    for (t, size), n in counts.items():
+        name, module = _type_name(t)
+        entry = by_name.get(name)
+        if entry is None:
+            entry = by_name[name] = {'type': name, 'module': module, 'count': 0, 'bytes': 0}
+        entry['count'] += n
+        entry['bytes'] += n * size
+        total_count += n
+        total_bytes += n * size
+    types = sorted(by_name.values(), key=lambda e: (-e['bytes'], -e['count'], e['type']))
+    if top is not None:
+        types = types[:int(top)]
+    return {
+        'total': {'count': total_count, 'bytes': total_bytes},
+        'types': types,
+        'pause_ms': round(pause_s * 1000.0, 3),
+        'objects_per_s': int(total_count / elapsed) if elapsed > 0 else None,
+    }
+
+
+def _type_name(t):
+    """('app.models.Session', 'app.models'); builtins plainly: ('dict', 'builtins')."""
+    try:
+        module = t.__module__
+        if not isinstance(module, str):
+            module = None
+    except Exception:
+        module = None
+    name = None
+    for attr in ('__qualname__', '__name__'):
+        try:
+            name = getattr(t, attr)
+        except Exception:
+            continue
+        if isinstance(name, str):
+            break
+        name = None
+    if name is None:
+        name = '?'
+    if module is None or module in _BUILTIN_MODULES:
+        return name, 'builtins'
+    return module + '.' + name, module

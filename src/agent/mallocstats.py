@@ -1,0 +1,376 @@
+# memwhy agent module: what the memory allocators inside the target hold,
+# for `memwhy malloc`, and giving their free memory back, for `memwhy trim`.
+#
+# Two allocators serve a CPython process: pymalloc (objects up to 512 bytes,
+# in arenas it maps itself) and the C allocator behind malloc (glibc, or
+# jemalloc/tcmalloc/mimalloc preloaded). memwhy tells this module which C
+# allocator /proc says is in use; each is asked through its own API with
+# ctypes, and the raw reports (pymalloc's stats text, glibc's malloc_info XML)
+# go back as they are, to be parsed by memwhy where they can be saved and
+# tested.
+#
+# Leaves nothing behind: no fd stays open (memory streams and pipes are
+# closed in finally), fd 2 is restored, buffers are freed. ctypes and the
+# C library are imported and stay imported, like the agent's other modules.
+#
+# Python 2.7 and 3.6+: no f-strings, no annotations, no nonlocal.
+import gc
+import os
+import re
+import sys
+import time
+
+try:
+    import ctypes
+except ImportError:  # a Python built without libffi
+    ctypes = None
+
+try:
+    _clock = time.perf_counter
+except AttributeError:  # Python 2.7
+    _clock = time.time
+
+# jemalloc's MALLCTL_ARENAS_ALL (include/jemalloc/jemalloc_macros.h.in):
+# "arena.<i>.purge" with this index purges every arena.
+_MALLCTL_ARENAS_ALL = 4096
+
+_TCMALLOC_PROPERTIES = (
+    'generic.current_allocated_bytes',
+    'generic.heap_size',
+    'tcmalloc.pageheap_free_bytes',
+    'tcmalloc.pageheap_unmapped_bytes',
+    'tcmalloc.central_cache_free_bytes',
+    'tcmalloc.transfer_cache_free_bytes',
+    'tcmalloc.thread_cache_free_bytes',
+)
+
+_JEMALLOC_SIZES = (
+    'stats.allocated', 'stats.active', 'stats.metadata', 'stats.resident',
+    'stats.mapped', 'stats.retained',
+)
+
+
+def prepare():
+    """Loads this module (and ctypes) without measuring, so that a trim
+    that follows does not count their memory as the target's."""
+    return ctypes is not None
+
+
+def collect(allocator='glibc'):
+    """Counters of pymalloc and of the C allocator named `allocator`.
+
+    Returns {python: {...}, allocator: {...}, tracemalloc, pause_ms}; a part
+    that cannot be measured says why in its 'unknown' field.
+    """
+    started = _clock()
+    python = _pymalloc()
+    c_side = _c_allocator(allocator)
+    traced = None
+    tracemalloc = sys.modules.get('tracemalloc')
+    if tracemalloc is not None and tracemalloc.is_tracing():
+        traced = tracemalloc.get_traced_memory()[0]
+    return {
+        'python': python,
+        'allocator': c_side,
+        'tracemalloc_traced': traced,
+        'python_version': list(sys.version_info[:3]),
+        'pause_ms': (_clock() - started) * 1000.0,
+    }
+
+
+def trim(allocator='glibc', collect_garbage=False):
+    """Has the C allocator give free memory back to the OS; optionally gc first.
+
+    Returns {call, result, pause_ms, gc: {collected, ms} or None}.
+    """
+    gc_result = None
+    if collect_garbage:
+        started = _clock()
+        collected = gc.collect()
+        gc_result = {'collected': collected, 'ms': (_clock() - started) * 1000.0}
+    if ctypes is None:
+        return {'call': None, 'result': None, 'pause_ms': None, 'gc': gc_result,
+                'unknown': 'this Python has no ctypes, so memwhy cannot call the allocator'}
+    lib = ctypes.CDLL(None)
+    if allocator == 'glibc':
+        call, fn, args = 'malloc_trim(0)', _function(lib, 'malloc_trim', ctypes.c_int, [ctypes.c_size_t]), (0,)
+    elif allocator == 'jemalloc':
+        name = 'arena.%d.purge' % _MALLCTL_ARENAS_ALL
+        call, fn, args = 'mallctl("%s")' % name, _mallctl_fn(lib), (name.encode('ascii'), None, None, None, 0)
+    elif allocator == 'tcmalloc':
+        call, fn, args = 'MallocExtension_ReleaseFreeMemory()', _function(lib, 'MallocExtension_ReleaseFreeMemory', None, []), ()
+    elif allocator == 'mimalloc':
+        call, fn, args = 'mi_collect(true)', _function(lib, 'mi_collect', None, [ctypes.c_bool]), (True,)
+    else:
+        return {'call': None, 'result': None, 'pause_ms': None, 'gc': gc_result,
+                'unknown': 'memwhy does not know how to trim allocator %r' % (allocator,)}
+    if fn is None:
+        return {'call': call, 'result': None, 'pause_ms': None, 'gc': gc_result,
+                'unknown': '%s is not reachable in this process' % call}
+    started = _clock()
+    result = fn(*args)
+    pause_ms = (_clock() - started) * 1000.0
+    return {'call': call, 'result': result, 'pause_ms': pause_ms, 'gc': gc_result}
+
+
+# --- pymalloc -----------------------------------------------------------------
+
+def _pymalloc():
+    if not hasattr(sys, '_debugmallocstats'):
+        return {'stats': None, 'unknown': (
+            'Python %d.%d has no sys._debugmallocstats: its pymalloc counters are '
+            'static variables, not reachable from Python' % sys.version_info[:2])}
+    text = None
+    if ctypes is not None:
+        text = _pymalloc_via_memstream()
+    if text is None:
+        text = _pymalloc_via_stderr()
+    if text is None:
+        return {'stats': None, 'unknown': 'pymalloc statistics could not be captured'}
+    if text == '':
+        # _PyObject_DebugMallocStats returns 0 and writes nothing when
+        # objects do not go through pymalloc (PYTHONMALLOC=malloc).
+        return {'stats': '', 'unknown': 'pymalloc is not in use (PYTHONMALLOC=malloc?): objects come from the C allocator'}
+    return {'stats': text}
+
+
+def _pymalloc_via_memstream():
+    """_PyObject_DebugMallocStats into an in-memory FILE*: no fd, no other thread's output.
+
+    Called through ctypes.pythonapi, which keeps the GIL (the function walks
+    pymalloc's arenas, which need it). Returns None if a symbol is missing.
+    """
+    try:
+        stats = ctypes.pythonapi._PyObject_DebugMallocStats
+        libc = ctypes.CDLL(None)
+        open_memstream = libc.open_memstream
+        fclose = libc.fclose
+        free = libc.free
+    except AttributeError:
+        return None
+    stats.argtypes = [ctypes.c_void_p]
+    stats.restype = ctypes.c_int
+    open_memstream.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)]
+    open_memstream.restype = ctypes.c_void_p
+    fclose.argtypes = [ctypes.c_void_p]
+    fclose.restype = ctypes.c_int
+    free.argtypes = [ctypes.c_void_p]
+    free.restype = None
+    buf = ctypes.c_void_p()
+    size = ctypes.c_size_t()
+    stream = open_memstream(ctypes.byref(buf), ctypes.byref(size))
+    if not stream:
+        return None
+    try:
+        wrote = stats(stream)
+    finally:
+        # fclose publishes the final buffer and size; the buffer is ours to free.
+        fclose(stream)
+        try:
+            data = ctypes.string_at(buf.value, size.value) if buf.value else b''
+        finally:
+            if buf.value:
+                free(buf)
+    if not wrote:
+        return ''
+    return data.decode('ascii', 'replace')
+
+
+def _pymalloc_via_stderr():
+    """sys._debugmallocstats() with C stderr (fd 2) sent to a pipe for the call.
+
+    The fallback without ctypes. Another thread writing to fd 2 during the
+    few milliseconds would have its output land in the pipe; its lines are
+    written back to the real stderr afterwards. The pipe is non-blocking so a
+    report larger than the pipe cannot hang the target with the GIL held.
+    """
+    import fcntl
+    r, w = os.pipe()
+    saved = None
+    chunks = []
+    try:
+        fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+        fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_NONBLOCK)
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(w, 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+        while True:
+            try:
+                chunk = os.read(r, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        for fd in (r, w, saved):
+            if fd is not None:
+                os.close(fd)
+    text = b''.join(chunks).decode('ascii', 'replace')
+    ours, theirs = _split_foreign_lines(text)
+    if theirs:
+        try:
+            sys.stderr.write(theirs)
+        except Exception:
+            pass
+    return ours
+
+
+# Lines _debugmallocstats writes: "name = 1,234" figures, the size-class
+# table and its headings, section titles and blank lines (Objects/obmalloc.c).
+_STATS_LINE = re.compile(r'^(.*=\s*[\d,]+\s*|\s*\d+(\s+\d+){4}\s*|Small block threshold.*|class\s+size.*|[-\s]+|arena map counts\s*|\s*)$')
+
+
+def _split_foreign_lines(text):
+    ours, theirs = [], []
+    for line in text.splitlines(True):
+        (ours if _STATS_LINE.match(line) else theirs).append(line)
+    return ''.join(ours), ''.join(theirs)
+
+
+# --- the C allocator ----------------------------------------------------------
+
+def _c_allocator(name):
+    if ctypes is None:
+        return {'name': name, 'unknown': 'this Python has no ctypes, so memwhy cannot ask the allocator'}
+    lib = ctypes.CDLL(None)
+    probe = {'glibc': _glibc, 'jemalloc': _jemalloc, 'tcmalloc': _tcmalloc, 'mimalloc': _mimalloc}.get(name)
+    if probe is None:
+        return {'name': name, 'unknown': 'memwhy has no probe for allocator %r' % (name,)}
+    result = probe(lib)
+    result['name'] = name
+    return result
+
+
+def _function(lib, name, restype, argtypes):
+    try:
+        fn = getattr(lib, name)
+    except AttributeError:
+        return None
+    fn.restype = restype
+    fn.argtypes = argtypes
+    return fn
+
+
+_MALLINFO_FIELDS = ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks',
+                    'fsmblks', 'uordblks', 'fordblks', 'keepcost')
+
+
+if ctypes is not None:
+    class _Mallinfo2(ctypes.Structure):
+        _fields_ = [(f, ctypes.c_size_t) for f in _MALLINFO_FIELDS]
+
+    class _Mallinfo(ctypes.Structure):
+        _fields_ = [(f, ctypes.c_int) for f in _MALLINFO_FIELDS]
+
+
+def _glibc(lib):
+    out = {}
+    # mallinfo2 (glibc 2.33+) has size_t fields; mallinfo's are int and wrap
+    # past 2 GiB, so it is only the fallback (glibc malloc/malloc.h).
+    for fname, struct in (('mallinfo2', _Mallinfo2), ('mallinfo', _Mallinfo)):
+        fn = _function(lib, fname, struct, [])
+        if fn is not None:
+            info = fn()
+            values = dict((f, getattr(info, f)) for f in _MALLINFO_FIELDS)
+            if struct is _Mallinfo:
+                values = dict((k, v % (1 << 32)) for k, v in values.items())
+            out['mallinfo'] = values
+            out['mallinfo_call'] = fname
+            break
+    if 'mallinfo' not in out:
+        out['unknown'] = 'neither mallinfo2 nor mallinfo is reachable'
+    xml = _malloc_info(lib)
+    if xml is not None:
+        out['malloc_info'] = xml
+    return out
+
+
+def _malloc_info(lib):
+    """glibc's malloc_info(0, FILE*) XML, written to an in-memory stream."""
+    malloc_info = _function(lib, 'malloc_info', ctypes.c_int, [ctypes.c_int, ctypes.c_void_p])
+    open_memstream = _function(lib, 'open_memstream', ctypes.c_void_p,
+                               [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)])
+    fclose = _function(lib, 'fclose', ctypes.c_int, [ctypes.c_void_p])
+    free = _function(lib, 'free', None, [ctypes.c_void_p])
+    if None in (malloc_info, open_memstream, fclose, free):
+        return None
+    buf = ctypes.c_void_p()
+    size = ctypes.c_size_t()
+    stream = open_memstream(ctypes.byref(buf), ctypes.byref(size))
+    if not stream:
+        return None
+    try:
+        rc = malloc_info(0, stream)
+    finally:
+        fclose(stream)
+        try:
+            data = ctypes.string_at(buf.value, size.value) if buf.value else b''
+        finally:
+            if buf.value:
+                free(buf)
+    if rc != 0:
+        return None
+    return data.decode('ascii', 'replace')
+
+
+def _mallctl_fn(lib):
+    return _function(lib, 'mallctl', ctypes.c_int, [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+                                                     ctypes.c_void_p, ctypes.c_size_t])
+
+
+def _jemalloc(lib):
+    mallctl = _mallctl_fn(lib)
+    if mallctl is None:
+        return {'unknown': 'mallctl is not reachable (a jemalloc built with a symbol prefix?)'}
+    # Writing "epoch" refreshes the cached statistics (jemalloc(3), "epoch").
+    epoch = ctypes.c_uint64(1)
+    epoch_len = ctypes.c_size_t(ctypes.sizeof(epoch))
+    mallctl(b'epoch', ctypes.byref(epoch), ctypes.byref(epoch_len), ctypes.byref(epoch), ctypes.sizeof(epoch))
+    stats = {}
+    missing = []
+    for name in _JEMALLOC_SIZES:
+        value = ctypes.c_size_t(0)
+        length = ctypes.c_size_t(ctypes.sizeof(value))
+        if mallctl(name.encode('ascii'), ctypes.byref(value), ctypes.byref(length), None, 0) == 0:
+            stats[name] = value.value
+        else:
+            missing.append(name)
+    narenas = ctypes.c_uint(0)
+    length = ctypes.c_size_t(ctypes.sizeof(narenas))
+    if mallctl(b'arenas.narenas', ctypes.byref(narenas), ctypes.byref(length), None, 0) == 0:
+        stats['arenas.narenas'] = narenas.value
+    out = {'jemalloc': stats}
+    if missing:
+        out['unknown'] = 'mallctl gave no %s (jemalloc built without --enable-stats?)' % ', '.join(missing)
+    return out
+
+
+def _tcmalloc(lib):
+    get = _function(lib, 'MallocExtension_GetNumericProperty', ctypes.c_int,
+                    [ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t)])
+    if get is None:
+        return {'unknown': 'MallocExtension_GetNumericProperty is not reachable'}
+    props = {}
+    for name in _TCMALLOC_PROPERTIES:
+        value = ctypes.c_size_t(0)
+        if get(name.encode('ascii'), ctypes.byref(value)):
+            props[name] = value.value
+    return {'tcmalloc': props}
+
+
+def _mimalloc(lib):
+    info = _function(lib, 'mi_process_info', None, [ctypes.POINTER(ctypes.c_size_t)] * 8)
+    if info is None:
+        return {'unknown': 'mi_process_info is not reachable'}
+    values = [ctypes.c_size_t(0) for _ in range(8)]
+    info(*[ctypes.byref(v) for v in values])
+    names = ('elapsed_msecs', 'user_msecs', 'system_msecs', 'current_rss', 'peak_rss',
+             'current_commit', 'peak_commit', 'page_faults')
+    return {'mimalloc': dict(zip(names, [v.value for v in values])),
+            # Release builds of mimalloc count only OS-level memory (MI_STAT=0).
+            'unknown': 'mimalloc keeps no bytes-in-use counter in release builds'}

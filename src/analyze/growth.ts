@@ -1,0 +1,85 @@
+/**
+ * Which types grow between censuses, like objgraph's show_growth but
+ * without a gc.collect() first (a collection can hide the leak) and with
+ * bytes and rates. Pure: a series of censuses in, a finding out.
+ */
+import type { Census } from '../collect/census.js';
+import { leastSquaresSlope } from './slope.js';
+
+export interface TypeGrowth {
+  type: string;
+  module: string;
+  count_start: number;
+  count_end: number;
+  count_delta: number;
+  bytes_delta: number;
+  /** Objects per second: the least-squares slope through every census (the delta over the time with two). */
+  count_per_s: number;
+  bytes_per_s: number;
+  /** The count rose in every interval, over two or more: a steady leak rather than churn. */
+  steady: boolean;
+}
+
+export interface GrowthFinding {
+  /**
+   * `issue`: some type grew in every interval; `none`: nothing did;
+   * `insufficient-data`: fewer than three censuses (two show what changed,
+   * only three or more tell steady growth from churn).
+   */
+  verdict: 'issue' | 'none' | 'insufficient-data';
+  censuses: number;
+  elapsed_s: number;
+  total: { count_delta: number; bytes_delta: number; count_per_s: number; bytes_per_s: number };
+  /** Types whose count or bytes changed, most bytes gained first. */
+  types: TypeGrowth[];
+  /** The longest pause a census caused. */
+  max_pause_ms: number;
+}
+
+export function growthOf(censuses: readonly Census[]): GrowthFinding {
+  const max_pause_ms = Math.max(0, ...censuses.map((c) => c.pause_ms));
+  const empty = { count_delta: 0, bytes_delta: 0, count_per_s: 0, bytes_per_s: 0 };
+  if (censuses.length < 2) {
+    return { verdict: 'insufficient-data', censuses: censuses.length, elapsed_s: 0, total: empty, types: [], max_pause_ms };
+  }
+  const first = censuses[0]!;
+  const last = censuses[censuses.length - 1]!;
+  const elapsed_s = (last.t - first.t) / 1000;
+  const times = censuses.map((c) => (c.t - first.t) / 1000);
+  const rate = (values: number[]): number => {
+    const fit = leastSquaresSlope(values.map((v, i) => ({ t_s: times[i]!, v })));
+    return fit ? fit.slope : 0;
+  };
+
+  const maps = censuses.map((c) => new Map(c.types.map((t) => [t.type, t])));
+  const names = new Set(censuses.flatMap((c) => c.types.map((t) => t.type)));
+  const types: TypeGrowth[] = [];
+  for (const name of names) {
+    const counts = maps.map((m) => m.get(name)?.count ?? 0);
+    const bytes = maps.map((m) => m.get(name)?.bytes ?? 0);
+    const count_delta = counts[counts.length - 1]! - counts[0]!;
+    const bytes_delta = bytes[bytes.length - 1]! - bytes[0]!;
+    if (count_delta === 0 && bytes_delta === 0) continue;
+    const module = maps.map((m) => m.get(name)?.module).find((m) => m !== undefined) ?? '';
+    types.push({
+      type: name,
+      module,
+      count_start: counts[0]!,
+      count_end: counts[counts.length - 1]!,
+      count_delta,
+      bytes_delta,
+      count_per_s: rate(counts),
+      bytes_per_s: rate(bytes),
+      steady: counts.length >= 3 && counts.every((c, i) => i === 0 || c > counts[i - 1]!),
+    });
+  }
+  types.sort((a, b) => b.bytes_delta - a.bytes_delta || b.count_delta - a.count_delta || a.type.localeCompare(b.type));
+  const total = {
+    count_delta: last.total.count - first.total.count,
+    bytes_delta: last.total.bytes - first.total.bytes,
+    count_per_s: rate(censuses.map((c) => c.total.count)),
+    bytes_per_s: rate(censuses.map((c) => c.total.bytes)),
+  };
+  const verdict = censuses.length < 3 ? 'insufficient-data' : types.some((t) => t.steady && t.bytes_delta > 0) ? 'issue' : 'none';
+  return { verdict, censuses: censuses.length, elapsed_s, total, types, max_pause_ms };
+}

@@ -1,0 +1,203 @@
+/**
+ * Gathers the evidence `memwhy diagnose` decides from, in one agent session:
+ * censuses at the start, middle and end of the window, the collector's state
+ * at both ends, tracemalloc over the window, RSS and threads sampled
+ * throughout, the allocator's counters at both ends, the trim proof when
+ * retention is suspected, and referrer chains for the top suspects. The
+ * result is plain data: `--save DIR` writes it, `memwhy report DIR`
+ * analyses it again.
+ */
+import { openAgent, type OpenedSession } from '../attach/agentSession.js';
+import type { AttachOptions } from '../attach/session.js';
+import { describePython } from '../target/python.js';
+import { collectCensus, type Census } from './census.js';
+import { collectGcState, type GcState } from './gc.js';
+import { collectMalloc, trimThroughAgent, type MallocEvidence, type TrimEvidence } from './malloc.js';
+import { collectRefs, type RefsResult } from './refs.js';
+import { sampleMemory, watchMemory, type MemorySample } from './rss.js';
+import { breakdownMalloc } from '../analyze/malloc.js';
+import { growthOf } from '../analyze/growth.js';
+import { pickSuspectTypes } from '../analyze/verdict.js';
+
+export const EVIDENCE_FORMAT = 'memwhy-evidence/1';
+
+export interface TracemallocEvidence {
+  /** Why there is no tracemalloc evidence, when there is none. */
+  skipped?: string;
+  already_tracing?: boolean;
+  nframe?: number;
+  traced_total?: number;
+  top?: { site: string; size: number; count: number; size_diff: number; count_diff: number; traceback: string[] }[];
+  type_sites?: Record<string, { site: string; samples: number }[]>;
+  /** Bytes tracemalloc itself used by the end: RSS growth the program did not cause. */
+  overhead?: number;
+}
+
+export interface Evidence {
+  format: typeof EVIDENCE_FORMAT;
+  memwhy_version: string;
+  pid: number;
+  python: { version: string; exe: string };
+  cmdline: string[];
+  started_at: number;
+  ended_at: number;
+  samples: MemorySample[];
+  censuses: Census[];
+  gc: { start: GcState | null; end: GcState | null };
+  tracemalloc: TracemallocEvidence;
+  malloc: { start: MallocEvidence | null; end: MallocEvidence | null };
+  trim: TrimEvidence | null;
+  refs: RefsResult[];
+  /** What could not be gathered, and why. */
+  notes: string[];
+}
+
+export interface DiagnoseOptions extends AttachOptions {
+  durationS: number;
+  intervalS: number;
+  tracemalloc: boolean;
+  trim: boolean;
+  signal?: AbortSignal;
+  lockWaitS?: number;
+  memwhyVersion: string;
+  /** Progress: a phase name, and (while sampling) the elapsed fraction. */
+  onPhase?: (phase: string, fraction?: number) => void;
+}
+
+/** Runs a probe; a failure becomes a note instead of ending the diagnosis. */
+async function attempt<T>(notes: string[], what: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    notes.push(`${what} failed: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promise<Evidence> {
+  const target = describePython(pid);
+  const notes: string[] = [];
+  const phase = opts.onPhase ?? (() => undefined);
+  phase('attaching');
+  const session = await openAgent(pid, opts);
+  const started_at = Date.now();
+  const censuses: Census[] = [];
+  let samples: MemorySample[] = [];
+  const evidence: Evidence = {
+    format: EVIDENCE_FORMAT,
+    memwhy_version: opts.memwhyVersion,
+    pid,
+    python: { version: target.version.text, exe: target.exe },
+    cmdline: target.cmdline,
+    started_at,
+    ended_at: started_at,
+    samples,
+    censuses,
+    gc: { start: null, end: null },
+    tracemalloc: {},
+    malloc: { start: null, end: null },
+    trim: null,
+    refs: [],
+    notes,
+  };
+  try {
+    // The allocator and collector probes load their agent modules (ctypes
+    // among them) before the first census, so the agent's own objects are
+    // not counted as the program's growth.
+    evidence.malloc.start = await attempt(notes, 'reading the allocator', () => collectMalloc(session));
+    evidence.gc.start = await attempt(notes, 'reading the collector state', () => collectGcState(session));
+    phase('census (start)');
+    const first = await attempt(notes, 'the first heap census', () => collectCensus(session));
+    if (first) censuses.push(first);
+    const tracing = opts.tracemalloc ? await startTracing(session, notes) : { skipped: 'turned off with --no-tracemalloc' };
+    evidence.tracemalloc = tracing;
+
+    // The window: RSS and threads sampled from /proc, a census half-way so
+    // steady growth can be told from churn.
+    const half = opts.durationS / 2;
+    let midTaken = false;
+    const windowStart = Date.now();
+    samples = await watchMemory(pid, {
+      intervalS: opts.intervalS,
+      durationS: opts.durationS,
+      signal: opts.signal,
+      onSample: () => {
+        const elapsed = (Date.now() - windowStart) / 1000;
+        phase('watching', Math.min(1, elapsed / Math.max(opts.durationS, 0.001)));
+        if (!midTaken && elapsed >= half && opts.durationS >= 4) {
+          midTaken = true;
+          void attempt(notes, 'the middle heap census', () => collectCensus(session)).then((c) => {
+            if (c) censuses.push(c);
+          });
+        }
+      },
+    });
+    evidence.samples = samples;
+    if (opts.signal?.aborted) notes.push('the window was cut short (interrupted)');
+    // Wait for a middle census still running, so the session is free.
+    await session.call('agent.ping').catch(() => undefined);
+
+    phase('census (end)');
+    const last = await attempt(notes, 'the last heap census', () => collectCensus(session));
+    if (last) censuses.push(last);
+    censuses.sort((a, b) => a.t - b.t);
+    evidence.gc.end = await attempt(notes, 'reading the collector state', () => collectGcState(session));
+
+    const suspects = censuses.length >= 2 ? pickSuspectTypes(growthOf(censuses)) : [];
+    if (!tracing.skipped) {
+      phase('allocation sites');
+      const taken = await attempt(notes, 'reading tracemalloc', () =>
+        session.call<{ tracing: boolean } & Pick<TracemallocEvidence, 'traced_total' | 'top' | 'type_sites' | 'overhead'>>(
+          'tracing.take',
+          { limit: 25, types: suspects },
+          { timeoutS: 300 },
+        ),
+      );
+      if (taken?.tracing) {
+        Object.assign(tracing, { traced_total: taken.traced_total, top: taken.top, type_sites: taken.type_sites, overhead: taken.overhead });
+        if (Object.keys(taken.type_sites ?? {}).length === 0 && target.version.major === 3 && target.version.minor === 11) {
+          notes.push("no allocation site per type: Python 3.11's tracemalloc cannot trace objects with managed dicts back (fixed in 3.12); the sites by line still stand");
+        }
+      }
+      await attempt(notes, 'stopping tracemalloc', () => session.call('tracing.stop'));
+    }
+    // Read after tracing stopped: tracemalloc's hooks hide pymalloc from the allocator probe.
+    evidence.malloc.end = await attempt(notes, 'reading the allocator', () => collectMalloc(session));
+
+    if (opts.trim && evidence.malloc.end) {
+      const b = breakdownMalloc(evidence.malloc.end);
+      if (b.finding.status === 'issue') {
+        phase('trim (proving retention)');
+        evidence.trim = await attempt(notes, 'the trim', () => trimThroughAgent(session, { gc: false, settleMs: 300 }));
+      }
+    } else if (!opts.trim) {
+      notes.push('no trim proof: turned off with --no-trim');
+    }
+
+    for (const type of suspects.slice(0, 2)) {
+      phase(`referrers of ${type}`);
+      const r = await attempt(notes, `finding referrers of ${type}`, () => collectRefs(session, { type, samples: 2, maxDepth: 20 }));
+      if (r) evidence.refs.push(r);
+    }
+  } finally {
+    evidence.ended_at = Date.now();
+    if (evidence.samples.length === 0) {
+      try {
+        evidence.samples = [sampleMemory(pid)];
+      } catch {
+        // The target is gone; the notes say so below.
+      }
+    }
+    await session.close();
+  }
+  return evidence;
+}
+
+async function startTracing(session: OpenedSession, notes: string[]): Promise<TracemallocEvidence> {
+  const r = await attempt(notes, 'starting tracemalloc', () =>
+    session.call<{ available: boolean; started: boolean; already: boolean; nframe?: number }>('tracing.start', { nframe: 1 }),
+  );
+  if (!r) return { skipped: 'tracemalloc could not be started' };
+  if (!r.available) return { skipped: 'tracemalloc is not in this Python (2.7)' };
+  return { already_tracing: r.already, nframe: r.nframe };
+}

@@ -1,0 +1,306 @@
+/**
+ * Reads a heap dump written by src/agent/heapdump.py (format:
+ * docs/dump-format.md) into typed arrays: one row per object, edges in CSR
+ * form (edgeStart/edgeTarget), so a 4M-object, 10M-edge dump costs a few
+ * hundred MiB, not a JavaScript object per node.
+ *
+ * The writer stores each reference as the target's address; here they become
+ * object indices. References to addresses that are not objects of the dump
+ * (the dump's own bookkeeping, left out on purpose) are dropped and counted.
+ */
+import { readFileSync } from 'node:fs';
+import { UserError } from '../errors.js';
+
+export const MAGIC = 'MEMWHYD1';
+export const FORMAT_VERSION = 1;
+const HEADER_BYTES = 16;
+const SECTION_HEADER_BYTES = 16;
+const SIZE_OVERFLOW = 0xffffffff;
+
+/** Node label kinds (NLAB section). */
+export const NodeKind = {
+  module: 1,
+  moduleDict: 2,
+  class: 3,
+  classDict: 4,
+  frame: 5,
+  function: 6,
+} as const;
+export type NodeKindValue = (typeof NodeKind)[keyof typeof NodeKind];
+
+export interface NodeLabel {
+  kind: NodeKindValue;
+  text: string;
+}
+
+/** The META section: what the writer knew about the target. */
+export interface DumpMeta {
+  python: string;
+  implementation: string;
+  pid: number;
+  pointer_size: number;
+  /** Unix seconds. */
+  started_at: number;
+  finished_at: number;
+  pause_ms: number;
+  objects: number;
+  edges: number;
+  gc_tracked: number;
+  [key: string]: unknown;
+}
+
+export interface HeapDump {
+  path: string;
+  meta: DumpMeta;
+  nodeCount: number;
+  /** Module-qualified type names ("app.models.Session"; builtins plain: "str"). */
+  typeNames: string[];
+  nodeType: Uint32Array;
+  /** Shallow size (sys.getsizeof) in bytes. */
+  nodeSize: Float64Array;
+  /** The object's address in the target (exact: user-space addresses fit in 2^53). */
+  address: Float64Array;
+  /** CSR: the references of node i are edgeTarget[edgeStart[i] .. edgeStart[i+1]). */
+  edgeStart: Uint32Array;
+  edgeTarget: Uint32Array;
+  /** Edge labels, sorted by position in edgeTarget: ".name" or "['key']". */
+  edgeLabelPos: Uint32Array;
+  edgeLabelText: Uint32Array;
+  /** Modules (by name) and every thread's frames. */
+  roots: Uint32Array;
+  nodeLabels: Map<number, NodeLabel>;
+  /** References whose target is not an object of the dump (dropped). */
+  droppedEdges: number;
+  string(index: number): string;
+  /** The label of edge position `pos`, or undefined. */
+  edgeLabel(pos: number): string | undefined;
+  /** The index of the object at `address`, or -1. */
+  nodeAt(address: number): number;
+}
+
+export class DumpFormatError extends UserError {
+  constructor(path: string, what: string) {
+    super(`${path} is not a memwhy heap dump memwhy can read: ${what}`);
+  }
+}
+
+interface Section {
+  offset: number;
+  length: number;
+}
+
+export function readDump(path: string): HeapDump {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (err) {
+    throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  return parseDump(buf, path);
+}
+
+export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
+  // Typed-array views need aligned offsets; sections are 8-aligned in the file.
+  const buf = input.byteOffset % 8 === 0 ? input : new Uint8Array(input);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (buf.byteLength < HEADER_BYTES || new TextDecoder().decode(buf.subarray(0, 8)) !== MAGIC) {
+    throw new DumpFormatError(path, `no ${MAGIC} header`);
+  }
+  const version = view.getUint16(8, true);
+  if (version !== FORMAT_VERSION) {
+    throw new DumpFormatError(path, `format version ${version}; this memwhy reads version ${FORMAT_VERSION} (upgrade memwhy)`);
+  }
+  const sections = new Map<string, Section>();
+  let pos = HEADER_BYTES;
+  let complete = false;
+  while (pos + SECTION_HEADER_BYTES <= buf.byteLength) {
+    const tag = String.fromCharCode(buf[pos]!, buf[pos + 1]!, buf[pos + 2]!, buf[pos + 3]!);
+    const length = Number(view.getBigUint64(pos + 8, true));
+    const offset = pos + SECTION_HEADER_BYTES;
+    if (offset + length > buf.byteLength) break;
+    if (tag === 'END ') {
+      complete = true;
+      break;
+    }
+    sections.set(tag, { offset, length });
+    pos = offset + Math.ceil(length / 8) * 8;
+  }
+  if (!complete) throw new DumpFormatError(path, 'the file is cut short (no END section): was it copied while being written?');
+
+  const need = (tag: string): Section => {
+    const s = sections.get(tag);
+    if (!s) throw new DumpFormatError(path, `no ${tag} section`);
+    return s;
+  };
+  const u32 = (tag: string): Uint32Array => {
+    const s = need(tag);
+    return new Uint32Array(buf.buffer, buf.byteOffset + s.offset, s.length / 4);
+  };
+  const u64AsPairs = (tag: string): Uint32Array => u32(tag);
+
+  const metaSection = need('META');
+  const meta = JSON.parse(new TextDecoder().decode(buf.subarray(metaSection.offset, metaSection.offset + metaSection.length))) as DumpMeta;
+
+  const strs = need('STRS');
+  const stringCount = view.getUint32(strs.offset - 12, true);
+  // Copies, so the file's buffer (mostly raw edges) can be freed after parsing.
+  const stringOffsets = new Uint32Array(buf.buffer, buf.byteOffset + strs.offset, stringCount + 1).slice();
+  const blobStart = strs.offset + (stringCount + 1) * 4;
+  const blob = buf.slice(blobStart, blobStart + stringOffsets[stringCount]!);
+  const decoder = new TextDecoder();
+  const stringCache: (string | undefined)[] = new Array(stringCount);
+  const string = (i: number): string => {
+    let s = stringCache[i];
+    if (s === undefined) {
+      if (i < 0 || i >= stringCount) throw new DumpFormatError(path, `string ${i} out of range`);
+      s = decoder.decode(blob.subarray(stringOffsets[i]!, stringOffsets[i + 1]!));
+      stringCache[i] = s;
+    }
+    return s;
+  };
+
+  const typeNames = Array.from(u32('TYPE'), (i) => string(i));
+  const addrPairs = u64AsPairs('ADDR');
+  const nodeCount = addrPairs.length / 2;
+  const nodeType = u32('OTYP');
+  const size32 = u32('SIZE');
+  const eoff = u32('EOFF');
+  const edgePairs = u64AsPairs('EDGE');
+  if (nodeType.length !== nodeCount || size32.length !== nodeCount || eoff.length !== nodeCount + 1) {
+    throw new DumpFormatError(path, 'its object columns have different lengths');
+  }
+
+  const address = new Float64Array(nodeCount);
+  for (let i = 0; i < nodeCount; i++) address[i] = addrPairs[2 * i + 1]! * 2 ** 32 + addrPairs[2 * i]!;
+  const nodeSize = Float64Array.from(size32);
+  const bigs = sections.has('BIGS') ? u64AsPairs('BIGS') : new Uint32Array(0);
+  for (let k = 0; k + 3 < bigs.length; k += 4) {
+    const i = bigs[k]!;
+    if (size32[i] === SIZE_OVERFLOW) nodeSize[i] = bigs[k + 3]! * 2 ** 32 + bigs[k + 2]!;
+  }
+
+  const table = new AddressTable(addrPairs.slice(), nodeCount);
+
+  // Resolve addresses to indices, compacting out the unresolved, and carry
+  // the edge labels (positions in the raw EDGE array) to the new positions.
+  const rawLabels = sections.has('ELAB') ? u32('ELAB') : new Uint32Array(0);
+  const labelCount = rawLabels.length / 2;
+  const labelOrder = Array.from({ length: labelCount }, (_, k) => k).sort((a, b) => rawLabels[2 * a]! - rawLabels[2 * b]!);
+  const edgeLabelPos = new Uint32Array(labelCount);
+  const edgeLabelText = new Uint32Array(labelCount);
+  let keptLabels = 0;
+  let nextLabel = 0;
+
+  const rawEdges = edgePairs.length / 2;
+  const edgeTarget = new Uint32Array(rawEdges);
+  const edgeStart = new Uint32Array(nodeCount + 1);
+  let out = 0;
+  let dropped = 0;
+  for (let i = 0; i < nodeCount; i++) {
+    edgeStart[i] = out;
+    const end = eoff[i + 1]!;
+    for (let e = eoff[i]!; e < end; e++) {
+      const t = table.find(edgePairs[2 * e]!, edgePairs[2 * e + 1]!);
+      while (nextLabel < labelCount && rawLabels[2 * labelOrder[nextLabel]!]! < e) nextLabel++;
+      if (t < 0) {
+        dropped++;
+        continue;
+      }
+      if (nextLabel < labelCount && rawLabels[2 * labelOrder[nextLabel]!]! === e) {
+        edgeLabelPos[keptLabels] = out;
+        edgeLabelText[keptLabels] = rawLabels[2 * labelOrder[nextLabel]! + 1]!;
+        keptLabels++;
+        nextLabel++;
+      }
+      edgeTarget[out++] = t;
+    }
+  }
+  edgeStart[nodeCount] = out;
+
+  const nlab = sections.has('NLAB') ? u32('NLAB') : new Uint32Array(0);
+  const nodeLabels = new Map<number, NodeLabel>();
+  for (let k = 0; k + 2 < nlab.length; k += 3) {
+    const node = nlab[k]!;
+    // A module's dict is also a class's? Keep the first label: the writer
+    // writes module and frame labels first.
+    if (!nodeLabels.has(node)) nodeLabels.set(node, { kind: nlab[k + 1] as NodeKindValue, text: string(nlab[k + 2]!) });
+  }
+
+  const posView = edgeLabelPos.subarray(0, keptLabels);
+  const textView = edgeLabelText.subarray(0, keptLabels);
+  return {
+    path,
+    meta,
+    nodeCount,
+    typeNames,
+    nodeType: nodeType.slice(),
+    nodeSize,
+    address,
+    edgeStart,
+    edgeTarget: out === rawEdges ? edgeTarget : edgeTarget.slice(0, out),
+    edgeLabelPos: posView,
+    edgeLabelText: textView,
+    roots: u32('ROOT').slice(),
+    nodeLabels,
+    droppedEdges: dropped,
+    string,
+    edgeLabel(pos: number): string | undefined {
+      let lo = 0;
+      let hi = posView.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const p = posView[mid]!;
+        if (p === pos) return string(textView[mid]!);
+        if (p < pos) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return undefined;
+    },
+    nodeAt(addr: number): number {
+      return table.find(addr % 2 ** 32, Math.floor(addr / 2 ** 32));
+    },
+  };
+}
+
+/**
+ * Address -> object index, open addressing over (lo, hi) u32 halves: no
+ * BigInt, no Map entry per object. Addresses in one dump are unique (two
+ * live objects cannot share one).
+ */
+class AddressTable {
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  private readonly shift: number;
+
+  constructor(
+    private readonly pairs: Uint32Array,
+    count: number,
+  ) {
+    let bits = 4;
+    while (1 << bits < count * 2) bits++;
+    this.slots = new Int32Array(1 << bits).fill(-1);
+    this.mask = (1 << bits) - 1;
+    this.shift = 32 - bits;
+    for (let i = 0; i < count; i++) {
+      let s = this.hash(pairs[2 * i]!, pairs[2 * i + 1]!);
+      while (this.slots[s] !== -1) s = (s + 1) & this.mask;
+      this.slots[s] = i;
+    }
+  }
+
+  /** Fibonacci hashing (the top bits of a multiply) of the address bits that vary. */
+  private hash(lo: number, hi: number): number {
+    return Math.imul((lo >>> 3) ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> this.shift;
+  }
+
+  find(lo: number, hi: number): number {
+    const pairs = this.pairs;
+    let s = this.hash(lo, hi);
+    for (;;) {
+      const i = this.slots[s]!;
+      if (i === -1) return -1;
+      if (pairs[2 * i] === lo && pairs[2 * i + 1] === hi) return i;
+      s = (s + 1) & this.mask;
+    }
+  }
+}

@@ -1,0 +1,68 @@
+/** Renders `memwhy heap`: guppy's partition table, verdict line first. */
+import type { CensusTable } from '../analyze/census.js';
+import { formatBytes } from '../util/units.js';
+import { renderTable } from './table.js';
+
+export interface HeapReport {
+  pid: number;
+  table: CensusTable;
+  pause_ms: number;
+  objects_per_s: number | null;
+}
+
+export function renderHeap(r: HeapReport): string {
+  const { table } = r;
+  const top = table.rows[0];
+  const lead = top
+    ? `; most bytes in ${table.by === 'type' ? '' : 'module '}${top.name} (${formatBytes(top.bytes)}, ${pct(top.bytes_pct)})`
+    : '';
+  let out =
+    `pid ${r.pid}: ${formatCount(table.total.count)} live objects, ${formatBytes(table.total.bytes)} (shallow)${lead}\n` +
+    `census paused the target's other threads for ${formatMs(r.pause_ms)}` +
+    (r.objects_per_s ? ` (${formatCount(r.objects_per_s)} objects/s)` : '') +
+    '\n\n';
+  const rows = table.rows.map((row, i) => [
+    String(i),
+    String(row.count),
+    pct(row.count_pct),
+    formatBytes(row.bytes),
+    pct(row.bytes_pct),
+    pct(row.cumulative_pct),
+    row.name,
+  ]);
+  out += renderTable(
+    [
+      { header: '#' },
+      { header: 'count' },
+      { header: '%' },
+      { header: 'bytes' },
+      { header: '%' },
+      { header: 'cum %' },
+      { header: table.by, align: 'left' },
+    ],
+    rows,
+  );
+  if (table.rest.groups > 0 || table.rest.count > 0) {
+    const what = table.rest.groups > 0 ? `${table.rest.groups} more ${table.by === 'type' ? 'types' : 'modules'}` : 'the rest';
+    out += `... ${what}: ${table.rest.count} objects, ${formatBytes(table.rest.bytes)}\n`;
+  }
+  return out;
+}
+
+export function pct(v: number): string {
+  return `${v.toFixed(1)}%`;
+}
+
+/** 3.0 M, 426 k, 950. */
+export function formatCount(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(0)} k`;
+  return String(n);
+}
+
+/** 0.42 ms, 87 ms, 1.23 s. */
+export function formatMs(ms: number): string {
+  if (ms < 10) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${ms.toFixed(0)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}

@@ -1,0 +1,88 @@
+/** The heap census (src/agent/census.py), run in every CPython here the way the agent runs it. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { interpreters } from '../helpers/pythons.js';
+import { startAgentModules } from '../helpers/agentModules.js';
+import type { Census } from '../../src/collect/census.js';
+
+type Reply = Omit<Census, 't'>;
+
+function countOf(c: Reply, type: string): number {
+  return c.types.find((t) => t.type === type)?.count ?? 0;
+}
+
+/** Per-type count differences, zeros left out. */
+function diff(a: Reply, b: Reply): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of new Set([...a.types, ...b.types].map((t) => t.type))) {
+    const d = countOf(b, name) - countOf(a, name);
+    if (d !== 0) out[name] = d;
+  }
+  return out;
+}
+
+for (const py of interpreters()) {
+  test(`heap census counts exactly the 200,000 planted instances and the 100,000 added strings (${py.label})`, async () => {
+    const m = await startAgentModules(py.path, ['fixtures_planted']);
+    try {
+      await m.call<Reply>('census.census'); // the first call loads the module and warms lazy caches
+      const before = await m.call<Reply>('census.census');
+      assert.equal(countOf(before, 'fixtures_planted.Planted'), 200_000);
+      const planted = before.types.find((t) => t.type === 'fixtures_planted.Planted')!;
+      assert.equal(planted.module, 'fixtures_planted');
+      assert.equal(planted.bytes % 200_000, 0, 'every Planted has one size');
+      assert.equal(await m.call('fixture.fixtures_planted.add_strings'), 100_000);
+      const after = await m.call<Reply>('census.census');
+      const added = countOf(after, 'str') - countOf(before, 'str');
+      process.stderr.write(`# ${py.label}: ${after.total.count} objects, str +${added}, pause ${after.pause_ms} ms, ${after.objects_per_s} objects/s\n`);
+      assert.ok(countOf(after, 'str') >= 100_000);
+      assert.ok(Math.abs(added - 100_000) <= 5, `str grew by ${added}`);
+      assert.equal(countOf(after, 'fixtures_planted.Planted'), 200_000);
+      assert.equal(after.total.count, after.types.reduce((s, t) => s + t.count, 0));
+      assert.equal(after.total.bytes, after.types.reduce((s, t) => s + t.bytes, 0));
+    } finally {
+      await m.close();
+    }
+  });
+
+  test(`two censuses of an idle interpreter agree within a few objects (${py.label})`, async () => {
+    const m = await startAgentModules(py.path);
+    try {
+      const first = await m.call<Reply>('census.census');
+      const a = await m.call<Reply>('census.census');
+      const b = await m.call<Reply>('census.census');
+      process.stderr.write(`# ${py.label}: idle census ${a.total.count} objects; first vs second ${JSON.stringify(diff(first, a))}, second vs third ${JSON.stringify(diff(a, b))}\n`);
+      const moved = Object.values(diff(a, b)).reduce((s, d) => s + Math.abs(d), 0);
+      assert.ok(moved <= 5, `censuses differ by ${moved} objects: ${JSON.stringify(diff(a, b))}`);
+      // Even the first, which loads the module, is close.
+      assert.ok(Math.abs(first.total.count - a.total.count) <= 100);
+    } finally {
+      await m.close();
+    }
+  });
+
+  test(`heap census finds the same objects as a plain one-at-a-time walk (${py.label})`, async () => {
+    const m = await startAgentModules(py.path, ['fixtures_planted', 'naive_census']);
+    try {
+      await m.call('fixture.fixtures_planted.add_strings');
+      await m.call<Reply>('census.census');
+      const fast = await m.call<Reply>('census.census');
+      const naive = await m.call<Record<string, number>>('fixture.naive_census.census');
+      const names = new Set([...fast.types.map((t) => t.type), ...Object.keys(naive)]);
+      const off: Record<string, number> = {};
+      let moved = 0;
+      for (const name of names) {
+        const d = countOf(fast, name) - (naive[name] ?? 0);
+        if (d !== 0) off[name] = d;
+        moved += Math.abs(d);
+      }
+      // Only the two walks' own locals differ (seen: 2-4 objects).
+      assert.ok(moved <= 10, `census and the plain walk differ: ${JSON.stringify(off)}`);
+      for (const t of ['fixtures_planted.Planted', 'str', 'int', 'list', 'tuple', 'code']) {
+        assert.ok(Math.abs(countOf(fast, t) - (naive[t] ?? 0)) <= 2, `${t}: census ${countOf(fast, t)}, plain walk ${naive[t]}`);
+      }
+    } finally {
+      await m.close();
+    }
+  });
+}
