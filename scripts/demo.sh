@@ -27,7 +27,8 @@ for cmd in heap growth malloc diagnose; do
       heap) step heap "$pid" --top 8 ;;
       growth) step growth "$pid" --every 2s --times 2 ;;
       malloc) step malloc "$pid" ;;
-      diagnose) step diagnose "$pid" --duration 10s ;;
+      diagnose) step diagnose "$pid" --duration 15s --html /tmp/memwhy-demo-report.html
+                echo "The same diagnosis as a page: /tmp/memwhy-demo-report.html" ;;
     esac
   fi
 done

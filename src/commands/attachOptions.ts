@@ -1,7 +1,6 @@
 /** Options every attaching command shares, from one table. */
 import type { OptionSpec } from './spec.js';
-import { parseDuration } from '../util/units.js';
-import { UserError } from '../errors.js';
+import { durationOption } from './parse.js';
 
 export const ATTACH_OPTIONS: OptionSpec[] = [
   { flags: '--timeout <duration>', description: 'how long to wait for the target to reach a safe point', default: '10s' },
@@ -17,19 +16,12 @@ export interface AttachCliOptions {
 export function attachSettings(opts: AttachCliOptions & { json?: boolean }, signal: AbortSignal) {
   return {
     safePointTimeoutS: durationOption('--timeout', opts.timeout ?? '10s'),
-    lockWaitS: durationOption('--wait', opts.wait ?? '10s'),
+    lockWaitS: durationOption('--wait', opts.wait ?? '10s', { allowZero: true }),
     signal,
     onProgress: progressPrinter(opts.json),
   };
 }
 
-function durationOption(flag: string, text: string): number {
-  try {
-    return parseDuration(text);
-  } catch (err) {
-    throw new UserError(`${flag}: ${(err as Error).message}`);
-  }
-}
 
 /** Progress for stderr, unless the user asked for quiet JSON. */
 export function progressPrinter(json: boolean | undefined): ((line: string) => void) | undefined {

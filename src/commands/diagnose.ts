@@ -6,9 +6,8 @@ import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { gatherEvidence } from '../collect/diagnose.js';
 import { diagnose } from '../analyze/verdict.js';
-import { UserError } from '../errors.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { parseDuration } from '../util/units.js';
+import { durationOption } from './parse.js';
 import { packageVersion } from '../version.js';
 import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
 import { parsePid, type CommandSpec } from './spec.js';
@@ -25,13 +24,6 @@ interface DiagnoseCliOptions extends AttachCliOptions {
   trim: boolean;
 }
 
-function seconds(flag: string, text: string): number {
-  try {
-    return parseDuration(text);
-  } catch (err) {
-    throw new UserError(`${flag}: ${(err as Error).message}`);
-  }
-}
 
 /** Writes a file atomically: a reader never sees half of it. */
 export function writeAtomic(path: string, text: string): void {
@@ -60,9 +52,8 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
   ].join('\n'),
   async run(args, opts) {
     const pid = parsePid(args[0]);
-    const durationS = seconds('--duration', opts.duration);
-    const intervalS = seconds('--interval', opts.interval);
-    if (intervalS <= 0) throw new UserError('--interval must be above 0');
+    const durationS = durationOption('--duration', opts.duration);
+    const intervalS = durationOption('--interval', opts.interval);
     const signal = interruptSignal();
     const bar = new ProgressBar(process.stderr, durationS);
     const evidence = await gatherEvidence(pid, {

@@ -6,15 +6,15 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Seconds, more than 0. */
-export function durationOption(flag: string, text: string): number {
+/** Seconds, more than 0 (or 0 too, with allowZero). */
+export function durationOption(flag: string, text: string, opts: { allowZero?: boolean } = {}): number {
   let s: number;
   try {
     s = parseDuration(text);
   } catch (err) {
     throw new UserError(`${flag}: ${message(err)}`);
   }
-  if (s <= 0) throw new UserError(`${flag} must be more than 0 (try 500ms or 2s)`);
+  if (s < 0 || (s === 0 && !opts.allowZero)) throw new UserError(`${flag} must be more than 0 (try 500ms or 2s)`);
   return s;
 }
 

@@ -4,7 +4,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interpreters, type Interpreter } from '../helpers/pythons.js';
@@ -85,8 +85,12 @@ describe('diagnose names the cause planted', () => {
   test(`no-growth: an idle program (${debian.label}), and --save then report agree`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'memwhy-diag-'));
     temps.push(dir);
-    const d = await diagnoseTarget(debian, 'idle_sleeper.py', [], ['--save', dir]);
+    const html = join(dir, 'report.html');
+    const d = await diagnoseTarget(debian, 'idle_sleeper.py', [], ['--save', dir, '--html', html]);
     assert.equal(d.verdict.cause, 'no-growth', d.verdict.summary);
+    const page = readFileSync(html, 'utf8');
+    assert.match(page, /<title>[^<]*no-growth/);
+    assert.ok(page.includes('"cause":"no-growth"'), 'the page carries the diagnosis');
     const again = await memwhy(['report', dir, '--json']);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual((JSON.parse(again.stdout) as Diagnosis).verdict, d.verdict);
