@@ -101,25 +101,10 @@ def census(top=None):
         elapsed = time.time() - start
     finally:
         pause_s = hold.release()
+        # Per-walk caches: they hold types, which must not outlive the call.
+        _sizes_by_type.clear()
+        _dict_types.clear()
     return _summarize(counts, top, pause_s, elapsed)
-
-
-def counts_by_type():
-    """The census as {type name: [count, bytes]}, for other agent modules."""
-    hold = _Hold()
-    try:
-        counts = _walk(sys._getframe(), hold)
-    finally:
-        hold.release()
-    out = {}
-    for (t, size), n in counts.items():
-        name = _type_name(t)[0]
-        entry = out.get(name)
-        if entry is None:
-            entry = out[name] = [0, 0]
-        entry[0] += n
-        entry[1] += n * size
-    return out
 
 
 class _Hold(object):
@@ -202,8 +187,6 @@ def _walk(frame, hold):
         frontier = found
         found = None
     seen = frontier = None
-    _sizes_by_type.clear()
-    _dict_types.clear()
     return counts
 
 

@@ -25,6 +25,7 @@ NODE_CLASS = 3
 NODE_CLASS_DICT = 4
 NODE_FRAME = 5
 NODE_FUNCTION = 6
+NODE_AGENT = 7  # a frame of memwhy's agent (a root, like a frame)
 
 # Edge labels are written for the entries of module and class dicts, and of
 # the dicts those hold directly (a global cache such as _SESSIONS). Past this
@@ -95,6 +96,7 @@ else:
 if sys.version_info >= (3, 11):
     _CODE_FIELDS += ['co_qualname', 'co_exceptiontable']
 _code_fields = operator.attrgetter(*_CODE_FIELDS)
+_FrameType = type(sys._getframe())
 # Include/object.h: the type's objects take part in GC (have tp_traverse).
 _TPFLAGS_HAVE_GC = 1 << 14
 
@@ -222,30 +224,60 @@ def _frame_label(frame, thread_id, thread_names):
 
 
 def _root_frames(module_dict_ids, own_frames):
-    """Every frame of every thread, innermost first, without the agent's own:
-    the current thread's leading frames whose globals are not a module's
-    (agent modules are exec'd into fresh dicts)."""
+    """(frame, label, kind) for every frame of every thread, innermost first.
+
+    The current thread's leading frames whose globals are no module's are
+    memwhy's agent (its modules are exec'd into fresh dicts): this module's
+    own frames go into own_frames and are left out (their locals are the
+    dump's bookkeeping); the agent's others are roots of kind NODE_AGENT, so
+    what only the agent holds is named as such rather than unreferenced."""
     names = _thread_names()
-    me = sys._getframe()
     out = []
-    skipping = True
-    f = me
-    while f is not None:
-        if skipping and id(f.f_globals) not in module_dict_ids:
+    agent = set()
+    f = sys._getframe()
+    while f is not None and id(f.f_globals) not in module_dict_ids:
+        if f.f_globals is globals():
             own_frames.append(f)
         else:
-            skipping = False
+            agent.add(id(f))
         f = f.f_back
+    f = None
     own = set(id(x) for x in own_frames)
     current = sys._current_frames()
     for thread_id in sorted(current):
         f = current[thread_id]
         while f is not None:
             if id(f) not in own:
-                out.append((f, _frame_label(f, thread_id, names)))
+                kind = NODE_AGENT if id(f) in agent else NODE_FRAME
+                out.append((f, _frame_label(f, thread_id, names), kind))
             f = f.f_back
     del current
     return out
+
+
+def _read_frame_locals(out, frames):
+    """id(frame) -> its locals' values, for the running frames of 3.11+,
+    whose frame objects do not visit their locals (Objects/frameobject.c,
+    frame_tp_traverse: only when the frame object owns its frame).
+
+    Side effect, as with any debugger: on 3.11 and 3.12 f_locals leaves a
+    snapshot dict on the frame (refreshed at the next locals() or f_locals,
+    gone when the function returns); 3.13's f_locals is a live view (PEP 667).
+    Module and class bodies are skipped: their locals are a dict already."""
+    for f, _, _ in frames:
+        if not f.f_code.co_flags & _CO_OPTIMIZED:
+            continue
+        try:
+            view = f.f_locals
+            # The snapshot (or view) itself goes into the list, and the list
+            # into the dump's own objects: it is memwhy's, not the program's.
+            out[id(f)] = list(view.values()) + [view]
+        except Exception:
+            pass
+
+
+# Include/code.h: the code uses fast locals (a function body).
+_CO_OPTIMIZED = 0x0001
 
 
 class _Strings(object):
@@ -408,6 +440,12 @@ def _emit(d, batch, leaves):
     if id(_CodeType) in ids:
         mask = list(_map(operator.is_, types, _repeat(_CodeType)))
         list(_map(list.extend, _compress(lists, mask), _map(_code_fields, _compress(batch, mask))))
+    frame_locals = d['frame_locals']
+    if frame_locals and id(_FrameType) in ids:
+        for i in _compress(itertools.count(), _map(operator.is_, types, _repeat(_FrameType))):
+            extra = frame_locals.get(id(batch[i]))
+            if extra:
+                lists[i].extend(extra[:-1])
     if hasattr(itertools, 'accumulate'):
         eoff.extend(itertools.islice(itertools.accumulate(itertools.chain((eoff[-1],), _map(len, lists))), 1, None))
     else:
@@ -527,10 +565,10 @@ def _label(d, strings, modules, frames):
             node_label(i, NODE_MODULE, name)
         if md is not None:
             module_dicts[id(md)] = (md, name)
-    for f, text in frames:
+    for f, text, kind in frames:
         i = at.get(id(f))
         if i is not None:
-            node_label(i, NODE_FRAME, text)
+            node_label(i, kind, text)
 
     class_dicts = {}
     dict_nodes = []
@@ -681,7 +719,7 @@ def dump(path):
         'addr': array.array(U64), 'otype': array.array('I'), 'osize': array.array('I'),
         'eoff': array.array('I', [0]), 'edge': array.array(U64), 'bigs': [],
         'elab': array.array('I'), 'nlab': array.array('I'), 'roots': array.array('I'),
-        'tracked': 0, 'root_count': 0,
+        'tracked': 0, 'root_count': 0, 'frame_locals': {},
     }
     saved_switch = _raise_switch_interval()
     gc_was_enabled = gc.isenabled()
@@ -692,9 +730,11 @@ def dump(path):
         modules = _module_dicts()
         module_dict_ids = set(id(md) for _, _, md in modules if md is not None)
         frames = _root_frames(module_dict_ids, own_frames)
+        if sys.version_info >= (3, 11):
+            _read_frame_locals(d['frame_locals'], frames)
         seed = d['seed']
         seen = set()
-        for x in [m for _, m, _ in modules] + [f for f, _ in frames]:
+        for x in [m for _, m, _ in modules] + [f for f, _, _ in frames]:
             if id(x) not in seen:
                 seen.add(id(x))
                 seed.append(x)
@@ -702,6 +742,9 @@ def dump(path):
         own = list(d.values()) + [d, strings, strings.index, strings.items, own_frames, seen,
                                   modules, frames, module_dict_ids, globals()]
         own += own_frames + modules + frames
+        for extra in d['frame_locals'].values():
+            own.append(extra)
+            own.append(extra[-1])
         own += [v for v in globals().values() if type(v) is types.FunctionType]
         own_ids = set(_map(id, own))
         own_ids.add(id(own))

@@ -26,12 +26,15 @@ export type HolderKind =
   | 'class attribute'
   | 'function'
   | 'frame'
+  /** memwhy's own agent: its frames and what only they hold. */
+  | 'agent'
   /** Objects no other object of the dump refers to, and what they hold: held by C code, or garbage awaiting collection. */
   | 'unreferenced'
   /** Objects several roots reach, with no one holder below the roots. */
   | 'shared';
 
 const UNREFERENCED_NAME = 'objects nothing in the dump refers to (held by C code, or garbage not yet collected)';
+const AGENT_NAME = "memwhy's agent (not the program's)";
 const SHARED_NAME = 'objects reachable from several roots, no single holder';
 
 export interface TypeTotal {
@@ -158,6 +161,11 @@ function nameNodes(dump: HeapDump): { names: Map<number, string>; kinds: Map<num
     kinds.set(v, kind);
   };
   for (const [v, l] of dump.nodeLabels) {
+    // The agent's modules are exec'd as "__memwhy_NAME__": their classes and functions are the agent's.
+    if (l.text.startsWith('__memwhy_')) {
+      set(v, AGENT_NAME, 'agent');
+      continue;
+    }
     switch (l.kind) {
       case NodeKind.module:
       case NodeKind.moduleDict:
@@ -172,6 +180,9 @@ function nameNodes(dump: HeapDump): { names: Map<number, string>; kinds: Map<num
         break;
       case NodeKind.frame:
         set(v, `frame ${l.text}`, 'frame');
+        break;
+      case NodeKind.agent:
+        set(v, AGENT_NAME, 'agent');
         break;
     }
   }

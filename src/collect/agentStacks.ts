@@ -56,6 +56,7 @@ export class AgentStacks {
         ...(t.name === null ? {} : { thread_name: t.name }),
         holds_gil: null,
         state: task?.state ?? 'unknown',
+        cpu_ms: task?.cpuMs ?? null,
         syscall: tid === null ? null : (syscalls.get(tid) ?? null),
         frames: t.frames.map(([fn, file, line]) => ({ function: fn, file, line })),
       };

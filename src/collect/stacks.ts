@@ -62,6 +62,8 @@ export interface ThreadStack {
   /** null on the agent path, whose own thread holds the GIL while it looks. */
   holds_gil: boolean | null;
   state: ThreadRunState;
+  /** A live thread's time on the CPU so far (ms), read just before the stacks: --samples tells a thread that ran between samples from one that slept. */
+  cpu_ms?: number | null;
   /** A live thread's system call at the read (/proc/PID/task/TID/syscall): "futex", "clock_nanosleep"; null when in none. */
   syscall?: string | null;
   /** Innermost first. */
@@ -120,6 +122,8 @@ export interface Task {
   tid: number;
   name: string;
   state: ThreadRunState;
+  /** Time on the CPU so far, in ms; null when the kernel does not say. */
+  cpuMs: number | null;
 }
 
 /** What one paused read returns: the Python threads, each task's system call, and gdb's stacks with --native. */
@@ -262,6 +266,7 @@ export class LiveStacks {
       const task = tid === null ? undefined : byTid.get(tid);
       const stack = toThreadStack(t, tid, task?.name ?? null, task?.state ?? 'unknown');
       const syscall = tid === null ? null : (raw.syscalls.get(tid) ?? null);
+      stack.cpu_ms = task?.cpuMs ?? null;
       stack.syscall = syscall;
       const native = tid === null ? undefined : nativeByTid.get(tid);
       if (raw.native) {
@@ -291,6 +296,7 @@ export class LiveStacks {
         name: task?.name ?? n.name,
         holds_gil: false,
         state: task?.state ?? 'unknown',
+        cpu_ms: task?.cpuMs ?? null,
         syscall,
         frames: [
           ...(syscall === null ? [] : [{ function: syscall, file: '[kernel]', line: null, kind: 'syscall' as const }]),
@@ -466,12 +472,29 @@ export function readTasks(pid: number): Task[] {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
       const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').replace(/\n$/, '');
-      tasks.push({ tid: Number(tid), name, state: runState(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)) });
+      tasks.push({ tid: Number(tid), name, state: runState(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)), cpuMs: cpuMs(pid, tid, stat) });
     } catch {
       // The thread exited since readdir.
     }
   }
   return tasks;
+}
+
+/**
+ * A thread's time on the CPU: schedstat's first field (ns, sched_info in
+ * kernel/sched/stats.h) when the kernel keeps it, else utime + stime from
+ * stat (fields 14 and 15, in clock ticks of 10 ms on Linux's USER_HZ 100).
+ */
+function cpuMs(pid: number, tid: string, stat: string): number | null {
+  try {
+    const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    if (Number.isFinite(ns)) return Math.round(ns / 1000) / 1000;
+  } catch {
+    // No schedstat: fall back to the tick counts.
+  }
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]);
+  return Number.isFinite(ticks) ? ticks * 10 : null;
 }
 
 /**

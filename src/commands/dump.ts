@@ -1,4 +1,6 @@
 /** `memwhy dump PID -o FILE`: write every live object of the target, with its references, to a file for `memwhy analyze`. */
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { withAgent } from '../attach/agentSession.js';
 import { collectHeapDump } from '../collect/heapdump.js';
 import { UserError } from '../errors.js';
@@ -10,6 +12,19 @@ import { parsePid, printJson, type CommandSpec } from './spec.js';
 interface DumpCliOptions extends AttachCliOptions {
   output?: string;
   json?: boolean;
+}
+
+/** Fails before attaching, so a typo in -o does not cost the target a pause. */
+function checkWritableDir(output: string): void {
+  const dir = dirname(resolve(output));
+  try {
+    if (!statSync(dir).isDirectory()) throw new UserError(`cannot write the heap dump to ${output}: ${dir} is not a directory`);
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const code = (err as { code?: string }).code;
+    throw new UserError(`cannot write the heap dump to ${output}: ${code === 'ENOENT' ? `${dir} does not exist` : `${dir} is not writable`}`);
+  }
 }
 
 export const dumpCommand: CommandSpec<DumpCliOptions> = {
@@ -31,6 +46,7 @@ export const dumpCommand: CommandSpec<DumpCliOptions> = {
     const pid = parsePid(args[0]);
     if (!opts.output) throw new UserError('give the file to write with -o FILE, as in "memwhy dump 4242 -o heap.mwd"');
     const output = opts.output;
+    checkWritableDir(output);
     const settings = attachSettings(opts, interruptSignal());
     settings.onProgress?.(`dumping the heap of pid ${pid} (its threads are held off during the walk)`);
     const evidence = await withAgent(pid, (s) => collectHeapDump(s, output), settings);

@@ -2,11 +2,10 @@
 import { summarizeTrim } from '../analyze/malloc.js';
 import { withAgent } from '../attach/agentSession.js';
 import { trimThroughAgent } from '../collect/malloc.js';
-import { UserError } from '../errors.js';
 import { renderTrim } from '../report/malloc.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { parseDuration } from '../util/units.js';
 import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
+import { durationOption } from './parse.js';
 import { parsePid, printJson, type CommandSpec } from './spec.js';
 
 interface TrimOptions extends AttachCliOptions {
@@ -35,12 +34,7 @@ export const trimCommand: CommandSpec<TrimOptions> = {
   ].join('\n'),
   async run(args, opts) {
     const pid = parsePid(args[0]);
-    let settleMs: number;
-    try {
-      settleMs = Math.round(parseDuration(opts.settle) * 1000);
-    } catch (err) {
-      throw new UserError(`--settle: ${(err as Error).message}`);
-    }
+    const settleMs = Math.round(durationOption('--settle', opts.settle, { allowZero: true }) * 1000);
     const evidence = await withAgent(
       pid,
       (s) => trimThroughAgent(s, { gc: opts.gc === true, settleMs }),

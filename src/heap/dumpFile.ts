@@ -25,6 +25,8 @@ export const NodeKind = {
   classDict: 4,
   frame: 5,
   function: 6,
+  /** A frame of memwhy's own agent: a root, so what only the agent holds is named as such. */
+  agent: 7,
 } as const;
 export type NodeKindValue = (typeof NodeKind)[keyof typeof NodeKind];
 

@@ -61,6 +61,22 @@ for (const py of interpreters()) {
     }
   });
 
+  test(`heap census restores the switch interval and the collector, and imports only the standard library (${py.label})`, async () => {
+    const m = await startAgentModules(py.path, ['interpreter_settings']);
+    try {
+      type Settings = { interval: number; gc_enabled: boolean; modules: string[] };
+      const before = await m.call<Settings>('fixture.interpreter_settings.settings');
+      await m.call<Reply>('census.census');
+      const after = await m.call<Settings>('fixture.interpreter_settings.settings');
+      assert.equal(after.interval, before.interval);
+      assert.equal(after.gc_enabled, true);
+      const added = after.modules.filter((n) => !before.modules.includes(n));
+      assert.ok(added.every((n) => !n.includes('memwhy')), `new modules: ${added}`);
+    } finally {
+      await m.close();
+    }
+  });
+
   test(`heap census finds the same objects as a plain one-at-a-time walk (${py.label})`, async () => {
     const m = await startAgentModules(py.path, ['fixtures_planted', 'naive_census']);
     try {

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stuckVerdict, threadFindings, waitOf } from '../../src/analyze/stuck.js';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BUSY_CPU_MIN_MS, stuckVerdict, threadFindings, waitOf } from '../../src/analyze/stuck.js';
 import type { StackFrame, StackSample, ThreadRunState, ThreadStack } from '../../src/collect/stacks.js';
 
 const APP = '/srv/app.py';
@@ -64,7 +67,7 @@ test('two threads with the same stack, asleep at every sample, are stuck, and tw
       ['right', 'stuck', 'issue'],
     ],
   );
-  assert.deepEqual(findings[0]!.numbers, { samples: 3, same_stack: 3, running: 0, span_ms: 400 });
+  assert.deepEqual(findings[0]!.numbers, { samples: 3, same_stack: 3, running: 0, span_ms: 400, cpu_ms: null });
   assert.match(findings[0]!.summary, /; stuck: the same stack in all 3 samples over 400 ms, asleep in futex each time$/);
   assert.deepEqual(stuckVerdict(findings), {
     status: 'issue',
@@ -146,4 +149,50 @@ test('no flagged thread: one sample says it cannot tell stuck from busy, several
 test('the threading name is the one findings use, when the agent gave it', () => {
   const [f] = threadFindings(samples([thread(1, 'python3', 'idle', [py('Condition.wait', THREADING, 320)], { thread_name: 'MainThread' })]));
   assert.equal(f!.name, 'MainThread');
+});
+
+test('a thread on the CPU for 1 % of the span between samples is busy, though asleep with the same stack at each', () => {
+  const at = (cpu: number): ThreadStack => thread(1, 'w', 'idle', [py('churn')], { cpu_ms: cpu });
+  const [busy] = threadFindings(samples([at(100)], [at(110)], [at(140)])); // 40 ms of 400 ms
+  assert.equal(busy!.activity, 'busy');
+  assert.equal(busy!.numbers.cpu_ms, 40);
+  assert.equal(busy!.summary, 'busy: 40 ms on the CPU between 3 samples over 400 ms, though asleep at each');
+  const [edge] = threadFindings(samples([at(100)], [at(100)], [at(104)])); // exactly 1 % of 400 ms
+  assert.equal(edge!.activity, 'busy');
+  const [under] = threadFindings(samples([at(100)], [at(100)], [at(103.9)]));
+  assert.equal(under!.activity, 'stuck');
+  assert.match(under!.summary, /, 3\.9 ms on the CPU$/);
+  // Over a short span the floor applies: 1.9 ms of 100 ms is not busy.
+  const short = (cpu: number): StackSample[] => [0, 100].map((t, i) => ({ t_ms: t, pause_ms: 0.2, threads: [at(i === 0 ? 50 : 50 + cpu)] }));
+  assert.equal(threadFindings(short(BUSY_CPU_MIN_MS - 0.1))[0]!.activity, 'stuck');
+  assert.equal(threadFindings(short(BUSY_CPU_MIN_MS))[0]!.activity, 'busy');
+});
+
+// Recorded with memwhy stacks --samples 3 --json on Debian's python3 3.11 (see each file's "recorded").
+
+const RECORDED = join(dirname(fileURLToPath(import.meta.url)), 'recorded');
+const recorded = (fixture: string): StackSample[] =>
+  (JSON.parse(readFileSync(join(RECORDED, `stacks-samples-${fixture}.json`), 'utf8')) as { samples: StackSample[] }).samples;
+
+test("recorded: the deadlock fixture's four threads are all stuck, using well under 1 % of the span", () => {
+  const findings = threadFindings(recorded('deadlock_two_locks'));
+  assert.deepEqual(
+    findings.map((f) => [f.name, f.activity]),
+    [
+      ['python3', 'stuck'],
+      ['left', 'stuck'],
+      ['right', 'stuck'],
+      ['consumer', 'stuck'],
+    ],
+  );
+  assert.ok(findings.every((f) => f.numbers.cpu_ms! < 2), JSON.stringify(findings.map((f) => f.numbers)));
+});
+
+test('recorded: eight threads churning under one GIL are all busy, some only by their CPU time', () => {
+  const findings = threadFindings(recorded('busy_threads'));
+  const churners = findings.slice(1);
+  assert.equal(churners.length, 8);
+  assert.deepEqual(new Set(churners.map((f) => f.activity)), new Set(['busy']));
+  assert.ok(churners.every((f) => f.numbers.cpu_ms! > 70));
+  assert.equal(findings[0]!.activity, 'stuck', 'the main thread sleeps in time.sleep(0.2) at the same line');
 });

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
@@ -53,6 +53,7 @@ for (const py of interpreters()) {
       const script = join(dir, 'probe.py');
       writeFileSync(script, 'import sys\nsys.stdout.write("out\\n")\nsys.stderr.write("err\\n")\n');
       const r = await memwhy(['exec', String(target.pid), '--file', script, '--json']);
+      rmSync(dir, { recursive: true, force: true });
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout) as { ok: boolean; stdout: string; stderr: string; exception: unknown };
       assert.deepEqual([doc.ok, doc.stdout, doc.stderr, doc.exception], [true, 'out\n', 'err\n', null]);

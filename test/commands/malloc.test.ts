@@ -13,17 +13,19 @@ import { fdCount } from '../helpers/procfs.js';
 import { startTarget, type Target } from '../helpers/target.js';
 
 const MiB = 1024 * 1024;
+// bin/memwhy rebuilds dist/ first when a source is newer: slow on a loaded machine.
+const TIMEOUT_MS = 180_000;
 const PYTHON = '/usr/bin/python3';
 const FRAGMENT = join(ROOT, 'workloads', 'fragment.py');
 
 async function mallocJson(pid: number): Promise<MallocBreakdown> {
-  const r = await memwhy(['malloc', String(pid), '--json']);
+  const r = await memwhy(['malloc', String(pid), '--json'], { timeoutMs: TIMEOUT_MS });
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as MallocBreakdown;
 }
 
 async function trimJson(pid: number, ...flags: string[]): Promise<TrimSummary> {
-  const r = await memwhy(['trim', String(pid), '--json', ...flags]);
+  const r = await memwhy(['trim', String(pid), '--json', ...flags], { timeoutMs: TIMEOUT_MS });
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as TrimSummary;
 }
@@ -77,7 +79,7 @@ describe('on a fragmented glibc target (4 threads churned 2-4 KiB buffers, 1 in 
   });
 
   test('the human report leads with the verdict and names each line\'s source', async () => {
-    const r = await memwhy(['malloc', String(target.pid)]);
+    const r = await memwhy(['malloc', String(target.pid)], { timeoutMs: TIMEOUT_MS });
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
     assert.match(lines[0]!, /^pid \d+, CPython 3\.\d+\.\d+, malloc served by glibc$/);

@@ -21,7 +21,14 @@ interface Json {
   version: string;
   source: string;
   pause_ms: number;
-  threads: { tid: number | null; name: string | null; holds_gil: boolean; state: string; frames: { function: string; file: string; line: number | null }[] }[];
+  threads: {
+    tid: number | null;
+    name: string | null;
+    thread_name?: string;
+    holds_gil: boolean | null;
+    state: string;
+    frames: { function: string; file: string; line: number | null; locals?: { name: string; type: string; value: string }[] }[];
+  }[];
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'memwhy-stacks-'));
@@ -45,7 +52,7 @@ test('memwhy stacks --json prints one document with pid, version, source, pause 
     assert.equal(doc.version, newest.version);
     assert.equal(doc.source, 'memory');
     assert.ok(doc.pause_ms > 0);
-    assert.deepEqual(Object.keys(doc.threads[0]!).sort(), ['frames', 'holds_gil', 'name', 'state', 'syscall', 'tid']);
+    assert.deepEqual(Object.keys(doc.threads[0]!).sort(), ['cpu_ms', 'frames', 'holds_gil', 'name', 'state', 'syscall', 'tid']);
     assert.deepEqual(doc.threads.map((t) => t.name).sort(), ['alpha', 'beta', doc.threads.find((t) => t.tid === target.pid)!.name].sort());
     assert.equal(stopped(target.pid), false);
   } finally {
@@ -183,7 +190,7 @@ test('memwhy stacks --locals prints each local under its frame, and --json carri
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, new RegExp(`    worker_alpha \\(${FIXTURE}:${LINES.get('alpha-sleep')}\\)\\n(        \\w+ = .*\\n)*        count = 42\\n`));
     const json = await memwhy(['stacks', String(target.pid), '--locals', '--json']);
-    const doc = JSON.parse(json.stdout) as Json & { threads: { frames: { locals?: { name: string; type: string; value: string }[] }[] }[] };
+    const doc = JSON.parse(json.stdout) as Json;
     const alpha = doc.threads.find((t) => t.name === 'alpha')!;
     assert.deepEqual(alpha.frames[0]!.locals!.find((l) => l.name === 'label'), { name: 'label', type: 'str', value: "'alpha-label'" });
   } finally {
@@ -329,10 +336,15 @@ test('threads churning objects are busy: their stacks change or they run', async
   try {
     const r = await memwhy(['stacks', String(target.pid), '--samples', '4', '--every', '100ms', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const doc = JSON.parse(r.stdout) as HintsJson & { threads: { thread_name?: string }[] };
+    const doc = JSON.parse(r.stdout) as HintsJson;
     const churners = doc.findings.filter((f) => f.tid !== target.pid);
     assert.equal(churners.length, 8);
-    assert.ok(churners.every((f) => f.activity === 'busy'), JSON.stringify(churners.map((f) => [f.tid, f.activity, f.summary])));
+    const why = JSON.stringify(churners.map((f) => [f.tid, f.activity, f.summary]));
+    // Eight threads, one GIL, a loaded machine: a thread can go the whole
+    // window without the GIL, asleep in its futex with next to no CPU. Memory
+    // alone cannot tell that from a lock wait (--native can: take_gil).
+    assert.ok(churners.filter((f) => f.activity === 'busy').length >= 6, why);
+    for (const f of churners.filter((x) => x.activity !== 'busy')) assert.match(f.summary, /asleep in futex each time/, why);
   } finally {
     await target.kill();
   }
@@ -346,7 +358,7 @@ test('memwhy stacks --via agent says it ran code in the target and shows threadi
     assert.match(r.stdout, /^pid \d+ · CPython [\d.]+ · 3 Python threads · through the agent \(sys\._current_frames\(\) in the target\), not paused\n/);
     assert.match(r.stdout, new RegExp(`^Thread ${target.pid} "[^"]+" \\(threading: "MainThread"\\)`, 'm'));
     const json = await memwhy(['stacks', String(target.pid), '--via', 'agent', '--json']);
-    const doc = JSON.parse(json.stdout) as Json & { threads: { thread_name?: string; holds_gil: boolean | null }[] };
+    const doc = JSON.parse(json.stdout) as Json;
     assert.equal(doc.source, 'agent');
     assert.deepEqual(doc.threads.map((t) => t.thread_name).sort(), ['MainThread', 'alpha', 'beta']);
     const bad = await memwhy(['stacks', String(target.pid), '--via', 'agent', '--native']);

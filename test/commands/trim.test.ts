@@ -13,6 +13,8 @@ import { interpreters } from '../helpers/pythons.js';
 import { startTarget, type Target } from '../helpers/target.js';
 
 const MiB = 1024 * 1024;
+// bin/memwhy rebuilds dist/ first when a source is newer: slow on a loaded machine.
+const TIMEOUT_MS = 180_000;
 const FRAGMENT = join(ROOT, 'workloads', 'fragment.py');
 
 for (const py of interpreters()) {
@@ -27,7 +29,7 @@ for (const py of interpreters()) {
 
     test('gives sane numbers and leaves nothing behind', async () => {
       const fds = fdCount(target.pid);
-      const m = await memwhy(['malloc', String(target.pid), '--json']);
+      const m = await memwhy(['malloc', String(target.pid), '--json'], { timeoutMs: TIMEOUT_MS });
       assert.equal(m.code, 0, m.stderr);
       const b = JSON.parse(m.stdout) as MallocBreakdown;
       assert.equal(b.python_version, py.version);
@@ -46,7 +48,7 @@ for (const py of interpreters()) {
       }
       assert.ok(b.pause_ms >= 0 && b.pause_ms < 5000);
 
-      const r = await memwhy(['trim', String(target.pid), '--json', '--gc']);
+      const r = await memwhy(['trim', String(target.pid), '--json', '--gc'], { timeoutMs: TIMEOUT_MS });
       assert.equal(r.code, 0, r.stderr);
       const t = JSON.parse(r.stdout) as TrimSummary;
       assert.equal(t.call, 'malloc_trim(0)');

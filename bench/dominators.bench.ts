@@ -1,0 +1,204 @@
+/**
+ * The heap dump's costs, both ends:
+ *
+ * 1. Dominators and retained sizes of a synthetic 10 M-node graph (a random
+ *    tree plus 15 M random extra edges: 25 M edges), and the peak RSS of
+ *    this process. Aim: 10 s.
+ * 2. The dump of a target of ~600 k tracked / 3.6 M objects
+ *    (bench/fixtures/many_small_objects.py: 300 k small instances each with
+ *    a list, and a 300 k-entry dict of strings), run in each CPython through
+ *    test/helpers/run_agent_module.py (no attach): pause, wall, file size,
+ *    objects/s, and the target's extra memory during the dump; then reading
+ *    and analysing that file here.
+ *
+ *   npm run bench -- dominators
+ *   node --import tsx bench/dominators.bench.ts [--graph-only | --dump-only]
+ *
+ * Figures measured on 2 x AMD EPYC (a shared VM, load average 5-18 from
+ * other jobs, so wall times run 1.5-3x CPU times): see the report of the
+ * commit that added this file, and BENCHMARKS.md.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { dominatorTree, retainedSizes } from '../src/analyze/dominators.js';
+import { analyzeHeap, groupHeap } from '../src/analyze/retainers.js';
+import { readDump } from '../src/heap/dumpFile.js';
+import { renderTable } from '../src/report/table.js';
+import { formatBytes } from '../src/util/units.js';
+import { interpreters } from '../test/helpers/pythons.js';
+
+const run_ = promisify(execFile);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** mulberry32: seeded, so every run builds the same graph. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function syntheticGraph(nodes: number, extra: number): { edgeStart: Uint32Array; edgeTarget: Uint32Array; size: Float64Array } {
+  const rand = seeded(42);
+  const from = new Uint32Array(nodes - 1 + extra);
+  const to = new Uint32Array(nodes - 1 + extra);
+  // A random tree: node i hangs off a random earlier node (shallow, like a
+  // heap's), plus edges between random nodes (shared objects, cycles).
+  for (let i = 1; i < nodes; i++) {
+    from[i - 1] = Math.floor(rand() * i);
+    to[i - 1] = i;
+  }
+  for (let k = nodes - 1; k < from.length; k++) {
+    from[k] = Math.floor(rand() * nodes);
+    to[k] = Math.floor(rand() * nodes);
+  }
+  const edgeStart = new Uint32Array(nodes + 1);
+  for (let k = 0; k < from.length; k++) edgeStart[from[k]! + 1]!++;
+  for (let i = 0; i < nodes; i++) edgeStart[i + 1]! += edgeStart[i]!;
+  const fill = edgeStart.slice(0, nodes);
+  const edgeTarget = new Uint32Array(from.length);
+  for (let k = 0; k < from.length; k++) edgeTarget[fill[from[k]!]!++] = to[k]!;
+  const size = new Float64Array(nodes);
+  for (let i = 0; i < nodes; i++) size[i] = 16 + Math.floor(rand() * 200);
+  return { edgeStart, edgeTarget, size };
+}
+
+const mib = (kib: number): string => `${(kib / 1024).toFixed(0)} MiB`;
+
+async function benchGraph(): Promise<void> {
+  const nodes = 10_000_000;
+  const extra = 15_000_000;
+  const rssBefore = process.resourceUsage().maxRSS;
+  const g = syntheticGraph(nodes, extra);
+  const rssGraph = process.resourceUsage().maxRSS;
+  const wall0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const tree = dominatorTree({ nodeCount: nodes, edgeStart: g.edgeStart, edgeTarget: g.edgeTarget }, [0]);
+  const wall1 = performance.now();
+  const retained = retainedSizes(tree, g.size);
+  const wall2 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  const rssPeak = process.resourceUsage().maxRSS;
+  console.log(
+    `synthetic graph: ${(nodes / 1e6).toFixed(0)} M nodes, ${((nodes - 1 + extra) / 1e6).toFixed(0)} M edges; ` +
+      `dominators ${((wall1 - wall0) / 1000).toFixed(2)} s, retained sizes ${((wall2 - wall1) / 1000).toFixed(2)} s, ` +
+      `total ${((wall2 - wall0) / 1000).toFixed(2)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU; ` +
+      `peak RSS ${mib(rssPeak)} (the graph itself: ${mib(rssGraph - rssBefore)}); root retains ${formatBytes(retained.bytes[0]!)}`,
+  );
+}
+
+interface DumpReply {
+  objects: number;
+  edges: number;
+  gc_tracked: number;
+  bytes: number;
+  pause_ms: number;
+  pause_cpu_ms: number;
+  wall_ms: number;
+}
+interface Memory {
+  rss: number;
+  maxrss: number;
+}
+
+async function benchDump(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'memwhy-bench-dump-'));
+  const rows: string[][] = [];
+  let analysed = false;
+  try {
+    for (const py of interpreters()) {
+      const path = join(dir, `${py.label}.mwd`);
+      const { stdout } = await run_(
+        py.path,
+        [
+          join(ROOT, 'test', 'helpers', 'run_agent_module.py'),
+          join(ROOT, 'src', 'agent'),
+          '--setup',
+          join(ROOT, 'bench', 'fixtures', 'many_small_objects.py'),
+          'fixture.describe',
+          '{}',
+          'heapdump.dump',
+          JSON.stringify({ path }),
+          'fixture.describe',
+          '{}',
+        ],
+        { timeout: 600_000, maxBuffer: 1 << 24 },
+      );
+      const [before, dump, after] = stdout.trim().split('\n').map((l) => (JSON.parse(l) as { result: unknown }).result) as [Memory, DumpReply, Memory];
+      rows.push([
+        py.label,
+        `${(dump.objects / 1e6).toFixed(2)} M`,
+        `${(dump.gc_tracked / 1e3).toFixed(0)} k`,
+        `${(dump.edges / 1e6).toFixed(2)} M`,
+        `${(dump.pause_ms / 1000).toFixed(2)} s`,
+        `${(dump.pause_cpu_ms / 1000).toFixed(2)} s`,
+        `${(dump.objects / dump.pause_ms / 1000).toFixed(2)} M/s`,
+        `${(dump.objects / dump.pause_cpu_ms / 1000).toFixed(2)} M/s`,
+        `${(dump.wall_ms / 1000).toFixed(2)} s`,
+        formatBytes(dump.bytes),
+        formatBytes(after.maxrss - before.rss),
+      ]);
+      if (!analysed && py.major === 3 && py.minor === 11) {
+        analysed = true;
+        await benchAnalyse(path);
+      }
+      rmSync(path, { force: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(
+    renderTable(
+      [
+        { header: 'python', align: 'left' },
+        { header: 'objects' },
+        { header: 'tracked' },
+        { header: 'refs' },
+        { header: 'pause' },
+        { header: 'pause cpu' },
+        { header: 'per wall s' },
+        { header: 'per cpu s' },
+        { header: 'wall' },
+        { header: 'file' },
+        { header: 'peak +RSS' },
+      ],
+      rows,
+    ),
+  );
+}
+
+async function benchAnalyse(path: string): Promise<void> {
+  const rss0 = process.resourceUsage().maxRSS;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const dump = readDump(path);
+  const t1 = performance.now();
+  const groups = groupHeap(dump);
+  const t2 = performance.now();
+  analyzeHeap(dump, groups, { top: 15 });
+  const t3 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  console.log(
+    `analyse ${path.split('/').pop()} (${formatBytes(statSync(path).size)}, ${(dump.nodeCount / 1e6).toFixed(2)} M objects): ` +
+      `read ${((t1 - t0) / 1000).toFixed(2)} s, dominators + groups ${((t2 - t1) / 1000).toFixed(2)} s, tables ${((t3 - t2) / 1000).toFixed(2)} s; ` +
+      `${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU; peak RSS ${mib(Math.max(rss0, process.resourceUsage().maxRSS))}`,
+  );
+}
+
+export async function run(): Promise<void> {
+  const only = process.argv.find((a) => a === '--graph-only' || a === '--dump-only');
+  if (only !== '--dump-only') await benchGraph();
+  if (only !== '--graph-only') await benchDump();
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await run();
+}

@@ -1,0 +1,54 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { interpreters } from '../helpers/pythons.js';
+import { startTarget, type Target } from '../helpers/target.js';
+import { memwhy } from '../helpers/cli.js';
+
+before(async () => {
+  await memwhy(['--version'], { timeoutMs: 180_000 });
+});
+
+for (const py of interpreters()) {
+  describe(`memwhy dump on ${py.label} (${py.version})`, () => {
+    let target: Target;
+    before(async () => {
+      // A /tmp of its own: the dump is copied across file systems, as from a container.
+      target = await startTarget(py.path, ['leak_session_cache.py'], { privateTmp: true });
+    });
+    after(() => target.kill());
+
+    test('dump writes a file that analyze reads, and the target runs on', async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'memwhy-dump-'));
+      const file = join(dir, 'heap.mwd');
+      const r = await memwhy(['dump', String(target.pid), '-o', file, '--json'], { timeoutMs: 180_000 });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as { file: string; objects: number; pause_ms: number; bytes: number };
+      t.diagnostic(`${py.label}: ${doc.objects} objects, ${doc.bytes} bytes, paused ${doc.pause_ms} ms`);
+      assert.equal(doc.file, file);
+      assert.deepEqual(readdirSync(dir), ['heap.mwd'], 'no .tmp left beside it');
+      const a = await memwhy(['analyze', file, '--json', '--top', '1']);
+      assert.equal(a.code, 0, a.stderr);
+      const analysis = JSON.parse(a.stdout) as { summary: { pid: number }; retainers: { name: string }[] };
+      assert.equal(analysis.retainers[0]!.name, 'module __main__ `_SESSIONS`');
+      assert.ok(target.alive());
+      assert.equal(target.stderr(), '');
+    });
+
+    test('dump without -o says what to give', async () => {
+      const r = await memwhy(['dump', String(target.pid)]);
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr, 'memwhy: give the file to write with -o FILE, as in "memwhy dump 4242 -o heap.mwd"\n');
+    });
+
+    test('dump to a directory that does not exist fails in one line, before attaching', async () => {
+      const file = join(tmpdir(), 'memwhy-no-such-dir', 'heap.mwd');
+      const r = await memwhy(['dump', String(target.pid), '-o', file]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^memwhy: cannot write the heap dump to .*heap\.mwd: .*memwhy-no-such-dir does not exist\n$/);
+      assert.ok(!existsSync(file));
+    });
+  });
+}
