@@ -17,7 +17,7 @@
  * with the target detached and running.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { GdbError, GdbMi, TimeoutError, miField, miQuote } from './gdbMi.js';
+import { GdbError, GdbMi, TimeoutError, miField, miQuote, type MiRecord } from './gdbMi.js';
 import type { InjectOptions, InjectResult, Transport } from './transport.js';
 import type { PythonTarget } from '../target/python.js';
 import { UserError } from '../errors.js';
@@ -117,7 +117,12 @@ export class GdbTransport implements Transport {
       }
       const deadline = Date.now() + opts.safePointTimeoutS * 1000;
       opts.onProgress?.('waiting for a safe point (a thread holding the GIL)...');
-      let stop = await this.runUntilStop(gdb, deadline, opts.safePointTimeoutS, opts.signal, target);
+      let stop: MiRecord;
+      const first = await this.continueUntil(gdb, Math.min(deadline, Date.now() + NUDGE_AFTER_MS), opts.signal, target);
+      if (first === 'timeout' && (await this.nudgeMainThread(gdb, target))) {
+        opts.onProgress?.('the program is idle: woke its main thread from its blocking call (it retries it)...');
+      }
+      stop = first === 'timeout' ? await this.runUntilStop(gdb, deadline, opts.safePointTimeoutS, opts.signal, target) : first;
       await gdb.command('-break-delete');
       let safePoint: InjectResult['safePoint'] = 'eval-frame';
       if (miField(stop.body, 'bkptno') === restoreBp) {
@@ -162,8 +167,57 @@ export class GdbTransport implements Transport {
     return miField(rec.body, 'value') ?? '';
   }
 
+  /**
+   * An idle program can sit in one blocking call for hours (an asyncio loop
+   * in epoll_wait, `time.sleep(3600)`, a join), so no thread ever takes the
+   * GIL back. Make the main thread's interrupted system call return EINTR:
+   * since Python 3.5 (PEP 475) every blocking call CPython makes retries on
+   * EINTR after taking the GIL back (our PyEval_RestoreThread breakpoint),
+   * with the timeout recomputed; and signals already interrupt the main
+   * thread's calls this way, so code running there copes with EINTR. Only
+   * the main thread, only 3.5+, only when it is inside a system call.
+   */
+  private async nudgeMainThread(gdb: GdbMi, target: PythonTarget): Promise<boolean> {
+    if (target.version.major < 3) return false;
+    try {
+      const info = await gdb.command('-thread-info');
+      const main = new RegExp(`id="(\\d+)",target-id="[^"]*LWP ${target.pid}\\)"`).exec(info.body);
+      if (!main) return false;
+      await gdb.command(`-thread-select ${main[1]}`);
+      // In a system call: the instruction before pc is `syscall` (0f 05) and
+      // the kernel kept the call number in orig_rax for a restart.
+      const before = await this.evaluate(gdb, '*(unsigned short*)($pc - 2)');
+      const orig = Number(await this.evaluate(gdb, '(long)$orig_rax'));
+      if (Number(before) !== 0x050f || !(orig >= 0)) return false;
+      await this.evaluate(gdb, '$orig_rax = -1'); // no restart by the kernel...
+      await this.evaluate(gdb, '$rax = -4'); // ...the call returns -EINTR instead
+      return true;
+    } catch (err) {
+      if (err instanceof GdbError && !(err instanceof TimeoutError)) return false;
+      throw err;
+    }
+  }
+
+  /** Continues until a breakpoint or `until`; either way the target is stopped after. */
+  private async continueUntil(
+    gdb: GdbMi,
+    until: number,
+    signal: AbortSignal | undefined,
+    target: PythonTarget,
+  ): Promise<MiRecord | 'timeout'> {
+    try {
+      return await this.runUntilStop(gdb, until, 0, signal, target);
+    } catch (err) {
+      if (!(err instanceof SafePointTimeout)) throw err;
+      // Stop it again, so the caller can look at the threads and continue.
+      await gdb.command('-exec-interrupt', 3_000);
+      const stop = await gdb.waitStopped(3_000);
+      return miField(stop.body, 'reason') === 'breakpoint-hit' ? stop : 'timeout';
+    }
+  }
+
   /** Continues until a breakpoint; on timeout, Ctrl-C or the target exiting, says so. */
-  private async runUntilStop(gdb: GdbMi, deadline: number, timeoutS: number, signal: AbortSignal | undefined, target: PythonTarget) {
+  private async runUntilStop(gdb: GdbMi, deadline: number, timeoutS: number, signal: AbortSignal | undefined, target: PythonTarget): Promise<MiRecord> {
     for (;;) {
       await gdb.command('-exec-continue');
       const left = deadline - Date.now();
@@ -188,7 +242,7 @@ export class GdbTransport implements Transport {
           const code = signal?.reason === 'SIGTERM' ? 143 : 130;
           throw new UserError(`interrupted; pid ${target.pid} was left running, detached`, code);
         }
-        throw new UserError(
+        throw new SafePointTimeout(
           `the target did not reach a safe point in ${timeoutS} s (no thread ran Python code, or one holds the GIL in a long C call); it was left running unharmed`,
         );
       }
@@ -214,6 +268,11 @@ export class GdbTransport implements Transport {
     }
   }
 }
+
+/** How long to wait for a thread to take the GIL by itself before waking the main thread. */
+const NUDGE_AFTER_MS = 1000;
+
+class SafePointTimeout extends UserError {}
 
 /** A C string literal for a gdb expression. */
 function cString(s: string): string {
