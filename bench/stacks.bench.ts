@@ -7,13 +7,14 @@
  * command's wall time and the target's pause (median of 10 runs), gdb's
  * wall time (median of 10; gdb holds the target stopped from attach to
  * detach, so its pause is about its wall time) and the ratio, and
- * `memwhy stacks --native` (median of 3). Prints a markdown table.
+ * `memwhy stacks --native` (median of 3). Prints a markdown table. The
+ * wall times include node's start, printed first (`memwhy --help`).
  *
  *   npm run bench -- stacks
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'threads_in_known_functions.py');
 const MEMWHY = join(ROOT, 'bin', 'memwhy');
+/** Timed runs call the built CLI as an installed package does: bin/memwhy in a checkout also checks whether src/ is newer than dist/. */
+const CLI = join(ROOT, 'dist', 'cli.js');
 const RUNS = 10;
 const NATIVE_RUNS = 3;
 const THREADS = 20;
@@ -114,12 +117,12 @@ function median(values: number[]): number {
 const ms = (v: number): string => (v < 10 ? `${v.toFixed(2)} ms` : `${v.toFixed(0)} ms`);
 
 /** `memwhy stacks PID --json` n times: wall times, pauses, and how many threads the last run showed. */
-async function memwhyRuns(pid: number, extra: string[], n: number): Promise<{ wall: number[]; pause: number[]; threads: number }> {
+async function memwhyRuns(pid: number, extra: string[], n: number, entry: string[] = [process.execPath, CLI]): Promise<{ wall: number[]; pause: number[]; threads: number }> {
   const wall: number[] = [];
   const pause: number[] = [];
   let threads = 0;
   for (let i = 0; i < n; i++) {
-    const r = await timed(MEMWHY, ['stacks', String(pid), '--json', ...extra], 120_000);
+    const r = await timed(entry[0]!, [...entry.slice(1), 'stacks', String(pid), '--json', ...extra], 120_000);
     if (r.code !== 0) throw new Error(`memwhy stacks ${pid} ${extra.join(' ')} failed: ${r.stderr}`);
     const doc = JSON.parse(r.stdout) as { pause_ms: number; threads: { native_only?: boolean }[] };
     wall.push(r.wallMs);
@@ -145,12 +148,12 @@ async function pyBtRuns(pid: number, t: Target, n: number): Promise<{ wall: numb
 
 export async function run(): Promise<void> {
   const rows: string[] = [];
-  // One run first, so bin/memwhy's build (if stale) is not timed.
   for (const t of targets()) {
     const target = await startTarget(t.python);
     try {
       const pid = target.pid!;
-      await memwhyRuns(pid, [], 1);
+      await memwhyRuns(pid, [], 1, [MEMWHY]); // builds dist/ if stale; not timed
+      await memwhyRuns(pid, [], 1); // warms the file cache
       const m = await memwhyRuns(pid, [], RUNS);
       const g = await pyBtRuns(pid, t, RUNS);
       const n = await memwhyRuns(pid, ['--native'], NATIVE_RUNS);
@@ -163,7 +166,12 @@ export async function run(): Promise<void> {
       await stop(target);
     }
   }
+  const help: number[] = [];
+  for (let i = 0; i < RUNS; i++) help.push((await timed(process.execPath, [CLI, '--help'], 60_000)).wallMs);
+  const [l1, l5] = loadavg();
+  console.log(`load average while measuring: ${l1!.toFixed(1)} (1 min), ${l5!.toFixed(1)} (5 min): figures taken on a busy machine run long`);
   console.log(`memwhy stacks vs gdb py-bt, ${THREADS}-thread target (threads_in_known_functions.py --idle ${THREADS - 3}); memwhy: median of ${RUNS}, gdb: median of ${RUNS}, --native: median of ${NATIVE_RUNS}\n`);
+  console.log(`node's start and memwhy's imports alone (memwhy --help): ${ms(median(help))}\n`);
   console.log('| target | threads read | memwhy stacks wall | target pause | gdb py-bt wall | gdb / memwhy | memwhy --native wall / pause |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);

@@ -6,7 +6,6 @@
  * Python frames it runs; every other C frame stays, marked native.
  */
 import { spawn } from 'node:child_process';
-import { basename } from 'node:path';
 import { UserError } from '../errors.js';
 import type { PythonFrame } from '../cpython/stacks.js';
 import type { Mapping } from '../target/proc.js';
@@ -232,9 +231,4 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
-}
-
-/** A short name for a native frame's object: "libc.so.6", "python3.11". */
-export function objectName(path: string): string {
-  return basename(path);
 }

@@ -218,3 +218,35 @@ for (const p of interpreters()) {
     }
   });
 }
+
+test('a gdb that overruns its time limit, or is interrupted, is stopped and the target left running and untraced', async () => {
+  const target = await startTarget(newestWithLayout().path, [DEADLOCK]);
+  const live = LiveStacks.open(target.pid);
+  try {
+    await assert.rejects(live.readNative({ timeoutMs: 50 }), /^UserError: gdb did not print the native stacks of pid \d+ within 0\.05 s: detached; try a longer --timeout$/);
+    assertRunningUntraced(target.pid);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    await assert.rejects(live.readNative({ timeoutMs: 60_000, signal: controller.signal }), (err: Error & { exitCode?: number }) => {
+      assert.match(err.message, /^interrupted: gdb detached from pid \d+$/);
+      assert.equal(err.exitCode, 130);
+      return true;
+    });
+    assertRunningUntraced(target.pid);
+    // And it still reads afterwards.
+    assert.equal((await live.readNative({ timeoutMs: 60_000 })).threads.filter((t) => !t.native_only).length, 4);
+  } finally {
+    live.close();
+    await target.kill();
+  }
+});
+
+function newestWithLayout() {
+  return interpreters().filter((p) => layoutFor(p)).at(-1)!;
+}
+
+function assertRunningUntraced(pid: number): void {
+  const status = readStatus(pid);
+  assert.doesNotMatch(status.state, /^T/);
+  assert.equal(status.tracerPid, 0);
+}
