@@ -17,6 +17,7 @@
  * with the target detached and running.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { GdbError, GdbMi, TimeoutError, miField, miQuote, type MiRecord } from './gdbMi.js';
 import type { InjectOptions, InjectResult, Transport } from './transport.js';
 import type { PythonTarget } from '../target/python.js';
@@ -92,6 +93,8 @@ export class GdbTransport implements Transport {
       // Signals the target gets while we wait go straight through to it.
       'handle all nostop noprint pass',
       `set sysroot ${target.root}`,
+      // Symbols of libpython only (below), not of every library: a third of the attach time.
+      'set auto-solib-add off',
     ]);
     const pid = target.pid;
     let attached = false;
@@ -107,6 +110,10 @@ export class GdbTransport implements Transport {
       attached = true;
       attachedAt = Date.now();
       await gdb.waitStopped(5_000).catch(() => undefined);
+      if (target.libpython) {
+        // The exported symbols of libpython; libc's calls go through its PLT stubs.
+        await gdb.console(`sharedlibrary ${escapeRegex(basename(target.libpython))}`, 15_000);
+      }
 
       const evalBp = await this.breakAt(gdb, evalFrameFunction(target));
       const restoreBp = await this.breakAt(gdb, 'PyEval_RestoreThread');
@@ -273,6 +280,10 @@ export class GdbTransport implements Transport {
 const NUDGE_AFTER_MS = 1000;
 
 class SafePointTimeout extends UserError {}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 /** A C string literal for a gdb expression. */
 function cString(s: string): string {
