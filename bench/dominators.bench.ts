@@ -2,8 +2,9 @@
  * The heap dump's costs, both ends:
  *
  * 1. Dominators and retained sizes of a synthetic 10 M-node graph (a random
- *    tree plus 15 M random extra edges: 25 M edges), and the peak RSS of
- *    this process. Aim: 10 s.
+ *    tree plus 15 M extra edges: 25 M edges), and the peak RSS of this
+ *    process; once with edges anywhere, once with mostly local edges, as in
+ *    a real dump. Aim: 10 s.
  * 2. The dump of a target of ~600 k tracked / 3.6 M objects
  *    (bench/fixtures/many_small_objects.py: 300 k small instances each with
  *    a list, and a 300 k-entry dict of strings), run in each CPython through
@@ -14,9 +15,26 @@
  *   npm run bench -- dominators
  *   node --import tsx bench/dominators.bench.ts [--graph-only | --dump-only]
  *
- * Figures measured on 2 x AMD EPYC (a shared VM, load average 5-18 from
- * other jobs, so wall times run 1.5-3x CPU times): see the report of the
- * commit that added this file, and BENCHMARKS.md.
+ * Measured on 2 x AMD EPYC (a shared VM; a dependent random read costs
+ * ~200 ns there, and other jobs kept the load average at 3-12):
+ *
+ *   10 M nodes, 25 M edges, random: 26.8 s dominators + 1.7 s retained
+ *   sizes (27.9 s CPU), peak RSS 803 MiB (362 MiB of it the graph). With
+ *   mostly local edges: the same 27.8 s CPU. Over the 10 s aim: the DFS's
+ *   num[] reads, the predecessor transpose and eval's path compression are
+ *   a third each, all random reads (a bucketed, cache-friendly transpose
+ *   is the next step).
+ *
+ *   python       objects  tracked  refs    pause  pause cpu  per cpu s  file       peak +RSS
+ *   pyenv-2.7     3.91 M    905 k  4.84 M  7.45 s  6.99 s     0.56 M/s  112.0 MiB  167 MiB (45 B/obj)
+ *   pyenv-3.6     3.92 M    908 k  4.87 M  6.15 s  5.96 s     0.66 M/s  112.5 MiB  184 MiB (49 B/obj)
+ *   pyenv-3.10    3.92 M    907 k  4.86 M  7.46 s  5.31 s     0.74 M/s  112.4 MiB  171 MiB (46 B/obj)
+ *   debian-3.11   3.62 M    607 k  3.96 M  3.34 s  2.69 s     1.34 M/s   99.7 MiB  127 MiB (37 B/obj)
+ *   pyenv-3.12    3.62 M    608 k  3.96 M  4.01 s  3.89 s     0.93 M/s   99.7 MiB  129 MiB (37 B/obj)
+ *   pyenv-3.13    3.62 M    608 k  3.96 M  4.01 s  3.81 s     0.95 M/s   99.8 MiB  120 MiB (35 B/obj)
+ *
+ *   Analysing the debian-3.11 dump here: read 2.2 s, dominators and holder
+ *   groups 1.8 s, tables 0.1 s (4.1 s CPU), peak RSS 573 MiB.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -46,19 +64,25 @@ function seeded(seed: number): () => number {
   };
 }
 
-function syntheticGraph(nodes: number, extra: number): { edgeStart: Uint32Array; edgeTarget: Uint32Array; size: Float64Array } {
+/**
+ * A random tree (node i hangs off an earlier node) plus extra edges between
+ * nodes (shared objects, cycles). `local`: parents and most extra targets
+ * are near in numbering, as objects allocated together are near in a real
+ * dump; otherwise anywhere (no locality at all: the worst case for caches).
+ */
+function syntheticGraph(nodes: number, extra: number, local: boolean): { edgeStart: Uint32Array; edgeTarget: Uint32Array; size: Float64Array } {
   const rand = seeded(42);
   const from = new Uint32Array(nodes - 1 + extra);
   const to = new Uint32Array(nodes - 1 + extra);
-  // A random tree: node i hangs off a random earlier node (shallow, like a
-  // heap's), plus edges between random nodes (shared objects, cycles).
+  const near = (i: number): number => Math.max(0, i - 1 - Math.floor(rand() * Math.min(i, 4096)));
   for (let i = 1; i < nodes; i++) {
-    from[i - 1] = Math.floor(rand() * i);
+    from[i - 1] = local ? near(i) : Math.floor(rand() * i);
     to[i - 1] = i;
   }
   for (let k = nodes - 1; k < from.length; k++) {
-    from[k] = Math.floor(rand() * nodes);
-    to[k] = Math.floor(rand() * nodes);
+    const a = Math.floor(rand() * nodes);
+    from[k] = a;
+    to[k] = local && rand() < 0.9 ? Math.min(nodes - 1, a + Math.floor(rand() * 4096)) : Math.floor(rand() * nodes);
   }
   const edgeStart = new Uint32Array(nodes + 1);
   for (let k = 0; k < from.length; k++) edgeStart[from[k]! + 1]!++;
@@ -73,11 +97,11 @@ function syntheticGraph(nodes: number, extra: number): { edgeStart: Uint32Array;
 
 const mib = (kib: number): string => `${(kib / 1024).toFixed(0)} MiB`;
 
-async function benchGraph(): Promise<void> {
+async function benchGraph(local: boolean): Promise<void> {
   const nodes = 10_000_000;
   const extra = 15_000_000;
   const rssBefore = process.resourceUsage().maxRSS;
-  const g = syntheticGraph(nodes, extra);
+  const g = syntheticGraph(nodes, extra, local);
   const rssGraph = process.resourceUsage().maxRSS;
   const wall0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -88,7 +112,7 @@ async function benchGraph(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const rssPeak = process.resourceUsage().maxRSS;
   console.log(
-    `synthetic graph: ${(nodes / 1e6).toFixed(0)} M nodes, ${((nodes - 1 + extra) / 1e6).toFixed(0)} M edges; ` +
+    `synthetic graph (${local ? 'local edges' : 'random edges'}): ${(nodes / 1e6).toFixed(0)} M nodes, ${((nodes - 1 + extra) / 1e6).toFixed(0)} M edges; ` +
       `dominators ${((wall1 - wall0) / 1000).toFixed(2)} s, retained sizes ${((wall2 - wall1) / 1000).toFixed(2)} s, ` +
       `total ${((wall2 - wall0) / 1000).toFixed(2)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU; ` +
       `peak RSS ${mib(rssPeak)} (the graph itself: ${mib(rssGraph - rssBefore)}); root retains ${formatBytes(retained.bytes[0]!)}`,
@@ -106,7 +130,7 @@ interface DumpReply {
 }
 interface Memory {
   rss: number;
-  maxrss: number;
+  peak: number;
 }
 
 async function benchDump(): Promise<void> {
@@ -124,7 +148,7 @@ async function benchDump(): Promise<void> {
           '--setup',
           join(ROOT, 'bench', 'fixtures', 'many_small_objects.py'),
           'fixture.describe',
-          '{}',
+          JSON.stringify({ reset_peak: true }),
           'heapdump.dump',
           JSON.stringify({ path }),
           'fixture.describe',
@@ -144,7 +168,7 @@ async function benchDump(): Promise<void> {
         `${(dump.objects / dump.pause_cpu_ms / 1000).toFixed(2)} M/s`,
         `${(dump.wall_ms / 1000).toFixed(2)} s`,
         formatBytes(dump.bytes),
-        formatBytes(after.maxrss - before.rss),
+        `${formatBytes(after.peak - before.rss)} (${((after.peak - before.rss) / dump.objects).toFixed(0)} B/obj)`,
       ]);
       if (!analysed && py.major === 3 && py.minor === 11) {
         analysed = true;
@@ -195,7 +219,10 @@ async function benchAnalyse(path: string): Promise<void> {
 
 export async function run(): Promise<void> {
   const only = process.argv.find((a) => a === '--graph-only' || a === '--dump-only');
-  if (only !== '--dump-only') await benchGraph();
+  if (only !== '--dump-only') {
+    await benchGraph(false);
+    await benchGraph(true);
+  }
   if (only !== '--graph-only') await benchDump();
 }
 

@@ -34,10 +34,10 @@ NODE_AGENT = 7  # a frame of memwhy's agent (a root, like a frame)
 MAX_KEYED_ENTRIES = 10000
 MAX_KEY_CHARS = 40
 
-# How far apart, in its edge list, a dict's value may sit from where its
-# predecessor's did and still be matched to its key: dicts list k0 v0 k1 v1...
-# (combined tables) or v0 v1... (split tables, 3.x instance dicts), both in
-# the order items() gives.
+# How far past the previous matched value a dict's next value may sit in its
+# reference list and still be matched to its key: a dict lists its values in
+# items() order, with the keys interleaved (2.7; 3.x dicts with non-str keys)
+# or after all the values (3.x str keys, which memwhy appends itself).
 KEY_WINDOW = 8
 
 # Sizes are stored as u32; a larger object is stored as SIZE_OVERFLOW and its

