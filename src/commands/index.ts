@@ -3,6 +3,7 @@ import type { CommandSpec } from './spec.js';
 import { psCommand } from './ps.js';
 import { diagnoseCommand } from './diagnose.js';
 import { reportCommand } from './report.js';
+import { demoCommand } from './demo.js';
 import { rssCommand } from './rss.js';
 import { execCommand } from './exec.js';
 import { shellCommand } from './shell.js';
@@ -22,6 +23,7 @@ import { analyzeCommand } from './analyze.js';
 export const COMMANDS: CommandSpec<never>[] = [
   diagnoseCommand,
   reportCommand,
+  demoCommand,
   psCommand,
   rssCommand,
   execCommand,

@@ -11,6 +11,7 @@ import { interpreters, type Interpreter } from '../helpers/pythons.js';
 import { startTarget } from '../helpers/target.js';
 import { memwhy, ROOT } from '../helpers/cli.js';
 import { tracerPid } from '../helpers/procfs.js';
+import { launchChromium, openFile } from '../helpers/browser.js';
 import type { Diagnosis } from '../../src/analyze/diagnosis.js';
 
 const temps: string[] = [];
@@ -34,10 +35,31 @@ async function diagnoseTarget(py: Interpreter, script: string, args: string[] = 
   }
 }
 
+/** The report of a real diagnosis loads in Debian's Chromium, offline, with the verdict first. */
+async function checkInChromium(html: string, d: Diagnosis): Promise<void> {
+  const browser = await launchChromium();
+  try {
+    const o = await openFile(browser, html);
+    assert.deepEqual(o.errors, [], 'no console or page errors');
+    assert.deepEqual(o.requests, [o.url], 'nothing loaded but the file itself');
+    const text = await o.page.innerText('body');
+    assert.ok(text.includes(d.verdict.summary.slice(0, 40)), 'the verdict summary is shown');
+    const shot = join(tmpdir(), 'memwhy-diagnose-e2e.png');
+    await o.page.screenshot({ path: shot, fullPage: true });
+    process.stderr.write(`# screenshot of a real diagnosis report: ${shot}\n`);
+  } finally {
+    await browser.close();
+  }
+}
+
 describe('diagnose names the cause planted', () => {
   for (const py of all) {
     test(`python-objects: a session cache that is never evicted (${py.label})`, async () => {
-      const d = await diagnoseTarget(py, join(ROOT, 'workloads', 'leaky_service.py'), ['--rate', '400']);
+      const dir = mkdtempSync(join(tmpdir(), 'memwhy-diag-'));
+      temps.push(dir);
+      const html = join(dir, 'report.html');
+      const d = await diagnoseTarget(py, join(ROOT, 'workloads', 'leaky_service.py'), ['--rate', '400'], ['--html', html]);
+      if (py === debian) await checkInChromium(html, d);
       assert.equal(d.verdict.cause, 'python-objects', d.verdict.summary);
       assert.ok(d.rss.end > d.rss.start, 'RSS grew');
       assert.ok(d.rss.slope > 0);

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, openFile, type OpenedPage } from '../helpers/browser.js';
 import type { Diagnosis } from '../../src/analyze/diagnosis.js';
 import { jsonForScript, loadViewerAssets, renderDiagnosisHtml, type ViewerAssets } from '../../src/report/diagnosisHtml.js';
 // @ts-expect-error: a plain ES module without types; it returns { js, css }.
@@ -26,10 +27,7 @@ before(async () => {
   // Built from the sources in memory, so the test sees the viewer as it is now, whatever dist/ holds.
   assets = (await buildViewer({ write: false })) as ViewerAssets;
   dir = mkdtempSync(path.join(tmpdir(), 'memwhy-html-'));
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -37,31 +35,12 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Opened {
-  page: Page;
-  url: string;
-  errors: string[];
-  requests: string[];
-  dialogs: string[];
-}
+type Opened = OpenedPage;
 
 async function open(name: string, html: string): Promise<Opened> {
   const file = path.join(dir, name);
   writeFileSync(file, html);
-  const url = pathToFileURL(file).href;
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const o: Opened = { page, url, errors: [], requests: [], dialogs: [] };
-  page.on('console', (m) => {
-    if (m.type() === 'error') o.errors.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => o.errors.push(`page: ${e.message}`));
-  page.on('request', (r) => o.requests.push(r.url()));
-  page.on('dialog', (d) => {
-    o.dialogs.push(d.message());
-    void d.dismiss();
-  });
-  await page.goto(url, { waitUntil: 'load' });
-  return o;
+  return openFile(browser, file);
 }
 
 async function box(page: Page, selector: string): Promise<{ width: number; height: number }> {
