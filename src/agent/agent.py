@@ -7,8 +7,12 @@
 # fresh dict on first use (never into sys.modules) and dropped at close.
 #
 # What stays in the target after close: the standard-library modules the
-# agent imported (json, socket, traceback and those the called modules
-# import), as in sys.modules; no thread, no fd, no file, no global name.
+# agent imported, in sys.modules; no thread, no fd, no file, no global name.
+# Those modules: json, socket, traceback, codeop, binascii and what they
+# import (test/attach/exec.test.ts checks the list on every version); the
+# heap, gc and refs probes add collections, itertools, reprlib (repr on
+# 2.7), weakref; malloc and trim add ctypes; diagnose adds tracemalloc
+# (3.4+), which it stops again unless the program was tracing already.
 import json
 import sys
 import traceback
