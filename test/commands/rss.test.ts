@@ -104,7 +104,8 @@ describe('memwhy rss output', () => {
 
   test('a target that exits mid-run is reported with the samples taken', async () => {
     const target = await startTarget(PYTHON, ['grow_steadily.py']);
-    setTimeout(() => void target.kill(), 500);
+    // Late enough that memwhy (a Node start, slow on a loaded machine) has sampled once.
+    setTimeout(() => void target.kill(), 2500);
     const res = await memwhy(['rss', String(target.pid), '--interval', '100ms', '--duration', '20s', '--json']);
     assert.equal(res.code, 0, res.stderr);
     const out = JSON.parse(res.stdout) as RssJson;
