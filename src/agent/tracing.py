@@ -43,6 +43,9 @@ def take(limit=25, types=None, per_type=200):
         tracemalloc.Filter(False, tracemalloc.__file__),
         tracemalloc.Filter(False, '<frozen importlib._bootstrap>'),
         tracemalloc.Filter(False, 'memwhy/*'),
+        tracemalloc.Filter(False, 'memwhy-agent'),
+        tracemalloc.Filter(False, 'memwhy-boot'),
+        tracemalloc.Filter(False, '<memwhy*'),
     ))
     stats = snapshot.statistics('lineno')
     total = 0

@@ -313,8 +313,13 @@ export function diagnose(e: Evidence): Diagnosis {
   // collector is off, that is the cause to name.
   const issues = findings.filter((f) => f.status === 'issue');
   const cyclic = issues.find((f) => f.cause === 'cyclic-garbage');
+  // gc.garbage's objects are counted by the census as live objects too: when
+  // its growth is a good part of the heap's, it is the explanation.
+  const uncollectable = issues.find((f) => f.cause === 'uncollectable');
+  const garbageGrowth = (uncollectable?.numbers.garbage_end ?? 0) - (uncollectable?.numbers.garbage_start ?? 0);
+  const garbageExplains = heap !== null && heap.count > 0 && garbageGrowth >= 0.3 * heap.count;
   const ranked = issues
-    .filter((f) => !(cyclic && f.cause === 'python-objects'))
+    .filter((f) => !((cyclic || garbageExplains) && f.cause === 'python-objects'))
     .sort((a, b) => b.score - a.score);
   const growthCauses = ranked.filter((f) => f.cause !== 'allocator-retention');
   const retention = ranked.find((f) => f.cause === 'allocator-retention');

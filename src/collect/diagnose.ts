@@ -106,11 +106,14 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     // not counted as the program's growth.
     evidence.malloc.start = await attempt(notes, 'reading the allocator', () => collectMalloc(session));
     evidence.gc.start = await attempt(notes, 'reading the collector state', () => collectGcState(session));
+    // Tracing starts before the first census too: importing tracemalloc makes
+    // classes and functions that must not count as the program's growth (the
+    // census's own temporary allocations are freed before the snapshot).
+    const tracing = opts.tracemalloc ? await startTracing(session, notes) : { skipped: 'turned off with --no-tracemalloc' };
+    evidence.tracemalloc = tracing;
     phase('census (start)');
     const first = await attempt(notes, 'the first heap census', () => collectCensus(session));
     if (first) censuses.push(first);
-    const tracing = opts.tracemalloc ? await startTracing(session, notes) : { skipped: 'turned off with --no-tracemalloc' };
-    evidence.tracemalloc = tracing;
 
     // The window: RSS and threads sampled from /proc, a census half-way so
     // steady growth can be told from churn.

@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { interpreters, type Interpreter } from '../helpers/pythons.js';
-import { startTarget } from '../helpers/target.js';
+import { interpreters } from '../helpers/pythons.js';
+import { diagnoseTarget } from '../helpers/diagnose.js';
 import { memwhy, ROOT } from '../helpers/cli.js';
-import { tracerPid } from '../helpers/procfs.js';
 import { launchChromium, openFile } from '../helpers/browser.js';
 import type { Diagnosis } from '../../src/analyze/diagnosis.js';
 
@@ -19,21 +18,6 @@ after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const all = interpreters();
 const debian = all.find((p) => p.label.startsWith('debian')) ?? all[all.length - 1]!;
-const py27 = all.find((p) => p.major === 2);
-
-async function diagnoseTarget(py: Interpreter, script: string, args: string[] = [], extra: string[] = [], settleMs = 0): Promise<Diagnosis> {
-  const target = await startTarget(py.path, [script.startsWith('/') ? script : script, ...args], { readyTimeoutMs: 60_000 });
-  try {
-    if (settleMs) await new Promise((r) => setTimeout(r, settleMs));
-    const r = await memwhy(['diagnose', String(target.pid), '--duration', '6s', '--interval', '500ms', '--json', ...extra], { timeoutMs: 180_000 });
-    assert.equal(r.code, 0, r.stderr);
-    assert.ok(target.alive(), 'target still running');
-    assert.equal(tracerPid(target.pid), 0, 'target detached');
-    return JSON.parse(r.stdout) as Diagnosis;
-  } finally {
-    await target.kill();
-  }
-}
 
 /** The report of a real diagnosis loads in Debian's Chromium, offline, with the verdict first. */
 async function checkInChromium(html: string, d: Diagnosis): Promise<void> {
@@ -71,38 +55,6 @@ describe('diagnose names the cause planted', () => {
       if (py.major === 3) assert.ok(d.allocation_sites?.some((s) => s.site.includes('leaky_service.py')), 'a site in the service');
     });
   }
-
-  test(`allocator-retention: a fragmented heap after a burst, proven by trim (${debian.label})`, async () => {
-    const d = await diagnoseTarget(debian, 'fragmented_then_idle.py');
-    assert.equal(d.verdict.cause, 'allocator-retention', d.verdict.summary);
-    assert.ok(d.trim, 'trim ran');
-    assert.ok(d.trim.released > d.rss.start / 2, `trim gave back most of RSS (${d.trim.released} of ${d.rss.start})`);
-    assert.equal(d.verdict.confidence, 'high');
-    assert.ok(d.recommendations.some((r) => r.includes('memwhy run --allocator')));
-  });
-
-  test(`thread-leak: a thread started every 0.2 s (${debian.label})`, async () => {
-    const d = await diagnoseTarget(debian, 'leak_threads.py');
-    assert.equal(d.verdict.cause, 'thread-leak', d.verdict.summary);
-    assert.ok(d.threads.end - d.threads.start >= 10, `threads ${d.threads.start} -> ${d.threads.end}`);
-  });
-
-  test(`cyclic-garbage: cycles made with the collector disabled (${debian.label})`, async () => {
-    const d = await diagnoseTarget(debian, 'leak_cycles_gc_disabled.py');
-    assert.equal(d.verdict.cause, 'cyclic-garbage', d.verdict.summary);
-    assert.equal(d.gc?.enabled, false);
-  });
-
-  test('uncollectable: cycles through __del__ on Python 2.7', { skip: !py27 && 'no Python 2.7 here' }, async () => {
-    const d = await diagnoseTarget(py27!, 'leak_uncollectable_del_cycles.py');
-    assert.equal(d.verdict.cause, 'uncollectable', d.verdict.summary);
-    assert.ok(d.gc!.garbage_end > d.gc!.garbage_start);
-  });
-
-  test(`native: a C-level leak through ctypes malloc (${debian.label})`, async () => {
-    const d = await diagnoseTarget(debian, 'leak_through_ctypes_malloc.py');
-    assert.equal(d.verdict.cause, 'native', d.verdict.summary);
-  });
 
   test(`no-growth: an idle program (${debian.label}), and --save then report agree`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'memwhy-diag-'));
