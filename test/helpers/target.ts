@@ -4,7 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
@@ -30,13 +31,25 @@ export async function startTarget(
 ): Promise<Target> {
   // privateTmp: the target runs in a mount namespace of its own with an empty
   // tmpfs on /tmp, as in a container; what memwhy leaves there is then
-  // exactly what this target's /proc/PID/root/tmp shows.
-  const [cmd, argv] = opts.privateTmp
-    ? ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs memwhy-test /tmp && exec "$0" "$@"', python, '-u', ...args]]
-    : [python, ['-u', ...args]];
+  // exactly what this target's /proc/PID/root/tmp shows. The tmpfs hides
+  // whatever was under /tmp (a checkout there too), so the fixture is copied
+  // into it and run from there.
+  let cmd = python;
+  let argv = ['-u', ...args];
+  const extraEnv: NodeJS.ProcessEnv = {};
+  if (opts.privateTmp) {
+    const [script, ...rest] = args;
+    extraEnv.MEMWHY_FIXTURE_SOURCE = readFileSync(isAbsolute(script!) ? script! : join(FIXTURES, script!), 'utf8');
+    cmd = 'unshare';
+    argv = [
+      '-m', '--propagation', 'private', 'sh', '-c',
+      'mount -t tmpfs memwhy-test /tmp && printf "%s" "$MEMWHY_FIXTURE_SOURCE" > /tmp/fixture.py && exec "$0" -u /tmp/fixture.py "$@"',
+      python, ...rest,
+    ];
+  }
   const child = spawn(cmd, argv as string[], {
     cwd: FIXTURES,
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, ...opts.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
