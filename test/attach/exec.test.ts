@@ -13,7 +13,7 @@ import { memwhy } from '../helpers/cli.js';
 import { agentDirs, fdCount, processState, threadCount, tracerPid } from '../helpers/procfs.js';
 
 /** The standard modules the agent may leave imported (documented in src/agent/agent.py). */
-const ALLOWED_NEW_MODULES = /^(json|_ssl|_operator|json\..*|_json|socket|_socket|selectors|select|errno|traceback|linecache|tokenize|token|codeop|__future__|_thread|thread|binascii|array|math|_struct|struct|encodings\..*|collections.*|_collections.*|itertools|operator|functools|_functools|keyword|heapq|_heapq|reprlib|repr|contextlib|enum|types|re|sre_.*|_sre|copy_reg|copyreg|_weakrefset|weakref|abc|_abc|io|_io|os|stat|_stat|posixpath|genericpath|textwrap|string|strop|_locale|locale|cStringIO|StringIO|warnings|_warnings|signal|_signal|_bootlocale|_codecs.*|codecs|fnmatch|ntpath|dis|opcode|_opcode|inspect|ast|_ast|_tokenize|__memwhy_.*)$/;
+const ALLOWED_NEW_MODULES = /^(json|_ssl|_operator|json\..*|_json|socket|_socket|selectors|select|errno|traceback|linecache|tokenize|token|codeop|__future__|_thread|thread|binascii|array|math|_struct|struct|encodings\..*|collections.*|_collections.*|itertools|operator|functools|_functools|keyword|heapq|_heapq|reprlib|repr|contextlib|enum|types|re|re\..*|sre_.*|_sre|copy_reg|copyreg|_weakrefset|weakref|abc|_abc|io|_io|os|stat|_stat|posixpath|genericpath|textwrap|string|strop|_locale|locale|cStringIO|StringIO|warnings|_warnings|signal|_signal|_bootlocale|_codecs.*|codecs|fnmatch|ntpath|dis|opcode|_opcode|inspect|ast|_ast|_tokenize|__memwhy_.*)$/;
 
 for (const py of interpreters()) {
   describe(`exec on ${py.label}`, () => {
