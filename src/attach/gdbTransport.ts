@@ -126,12 +126,18 @@ export class GdbTransport implements Transport {
       opts.onProgress?.('waiting for a safe point (a thread holding the GIL)...');
       let stop: MiRecord;
       const first = await this.continueUntil(gdb, Math.min(deadline, Date.now() + NUDGE_AFTER_MS), opts.signal, target);
-      if (first === 'timeout' && (await this.nudgeMainThread(gdb, target))) {
-        opts.onProgress?.('the program is idle: woke its main thread from its blocking call (it retries it)...');
+      let pendingBp: string | undefined;
+      if (first === 'timeout') {
+        if (await this.nudgeMainThread(gdb, target)) {
+          opts.onProgress?.('the program is idle: woke its main thread from its blocking call (it retries it)...');
+        } else {
+          pendingBp = await this.askForPendingCall(gdb);
+        }
       }
       stop = first === 'timeout' ? await this.runUntilStop(gdb, deadline, opts.safePointTimeoutS, opts.signal, target) : first;
       await gdb.command('-break-delete');
       let safePoint: InjectResult['safePoint'] = 'eval-frame';
+      if (pendingBp !== undefined && miField(stop.body, 'bkptno') === pendingBp) safePoint = 'pending-call';
       if (miField(stop.body, 'bkptno') === restoreBp) {
         // At the entry of PyEval_RestoreThread the GIL is not ours yet: run to
         // the return address (on the stack at entry on x86-64), where it is.
@@ -203,6 +209,29 @@ export class GdbTransport implements Transport {
       if (err instanceof GdbError && !(err instanceof TimeoutError)) return false;
       throw err;
     }
+  }
+
+  /**
+   * A thread that runs Python bytecode without ever calling from C into
+   * Python or releasing the GIL (a tight pure-Python loop on 3.11+, where
+   * Python-to-Python calls stay inside one eval loop) hits neither
+   * breakpoint. Ask the interpreter for a pending call instead: the main
+   * thread runs it at its next eval-breaker check, with the GIL held and
+   * between two bytecodes. Py_AddPendingCall is made to be called from a
+   * signal handler, with no thread state and no GIL, so calling it where the
+   * target was stopped is safe. The call is to PyCallable_Check(NULL), which
+   * returns 0 and does nothing; a breakpoint on it is the safe point.
+   */
+  private async askForPendingCall(gdb: GdbMi): Promise<string | undefined> {
+    const bp = await this.breakAt(gdb, 'PyCallable_Check');
+    if (bp === undefined) return undefined;
+    try {
+      await this.evaluate(gdb, '(int)Py_AddPendingCall((int (*)(void *))PyCallable_Check, (void *)0)');
+    } catch (err) {
+      if (err instanceof GdbError && !(err instanceof TimeoutError)) return undefined;
+      throw err;
+    }
+    return bp;
   }
 
   /** Continues until a breakpoint or `until`; either way the target is stopped after. */

@@ -9,7 +9,7 @@ import type { PythonTarget } from '../target/python.js';
 export interface InjectResult {
   transport: 'gdb';
   /** Where the target was stopped to run the bootstrap. */
-  safePoint: 'eval-frame' | 'restore-thread';
+  safePoint: 'eval-frame' | 'restore-thread' | 'pending-call';
   /** Wall time of the whole gdb session, and of the wait for a safe point. */
   gdbMs: number;
   safePointMs: number;

@@ -37,3 +37,20 @@ for (const py of interpreters()) {
     }
   });
 }
+
+for (const py of interpreters()) {
+  test(`a tight pure-Python loop on ${py.label} is reached, and keeps running`, async () => {
+    const target = await startTarget(py.path, ['busy_pure_loop.py']);
+    try {
+      const r = await memwhy(['exec', String(target.pid), '--timeout', '8s', '-c', 'print(6*7)']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '42\n');
+      const before = target.stdout().length;
+      await new Promise((res) => setTimeout(res, 2500));
+      assert.ok(target.stdout().length > before, 'the loop still reports its rate');
+      assert.equal(tracerPid(target.pid), 0);
+    } finally {
+      await target.kill();
+    }
+  });
+}
