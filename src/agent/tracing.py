@@ -17,6 +17,11 @@ except ImportError:
 _state = {'started_by_us': False}
 
 
+def prepare():
+    """Loads this module (and tracemalloc) without tracing: call before a census."""
+    return {'available': tracemalloc is not None}
+
+
 def start(nframe=1):
     if tracemalloc is None:
         return {'available': False, 'started': False, 'already': False}

@@ -106,14 +106,16 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     // not counted as the program's growth.
     evidence.malloc.start = await attempt(notes, 'reading the allocator', () => collectMalloc(session));
     evidence.gc.start = await attempt(notes, 'reading the collector state', () => collectGcState(session));
-    // Tracing starts before the first census too: importing tracemalloc makes
-    // classes and functions that must not count as the program's growth (the
-    // census's own temporary allocations are freed before the snapshot).
-    const tracing = opts.tracemalloc ? await startTracing(session, notes) : { skipped: 'turned off with --no-tracemalloc' };
-    evidence.tracemalloc = tracing;
+    // Importing tracemalloc makes classes and functions: load it before the
+    // first census so they do not count as the program's growth. Tracing
+    // itself runs only between the first and the last census: a census
+    // under tracing is several times slower, and so is the program.
+    if (opts.tracemalloc) await attempt(notes, 'loading tracemalloc', () => session.call('tracing.prepare'));
     phase('census (start)');
     const first = await attempt(notes, 'the first heap census', () => collectCensus(session));
     if (first) censuses.push(first);
+    const tracing = opts.tracemalloc ? await startTracing(session, notes) : { skipped: 'turned off with --no-tracemalloc' };
+    evidence.tracemalloc = tracing;
 
     // The window: RSS and threads sampled from /proc, a census half-way so
     // steady growth can be told from churn.
@@ -140,19 +142,14 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     // Wait for a middle census still running, so the session is free.
     await session.call('agent.ping').catch(() => undefined);
 
-    phase('census (end)');
-    const last = await attempt(notes, 'the last heap census', () => collectCensus(session));
-    if (last) censuses.push(last);
-    censuses.sort((a, b) => a.t - b.t);
-    evidence.gc.end = await attempt(notes, 'reading the collector state', () => collectGcState(session));
-
-    const suspects = censuses.length >= 2 ? pickSuspectTypes(growthOf(censuses)) : [];
+    // Suspects from the censuses so far (start and middle), for tracemalloc's per-type sites.
+    const early = censuses.length >= 2 ? pickSuspectTypes(growthOf([...censuses].sort((a, b) => a.t - b.t))) : [];
     if (!tracing.skipped) {
       phase('allocation sites');
       const taken = await attempt(notes, 'reading tracemalloc', () =>
         session.call<{ tracing: boolean } & Pick<TracemallocEvidence, 'traced_total' | 'top' | 'type_sites' | 'overhead'>>(
           'tracing.take',
-          { limit: 25, types: suspects },
+          { limit: 25, types: early },
           { timeoutS: 300 },
         ),
       );
@@ -164,6 +161,12 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
       }
       await attempt(notes, 'stopping tracemalloc', () => session.call('tracing.stop'));
     }
+    phase('census (end)');
+    const last = await attempt(notes, 'the last heap census', () => collectCensus(session));
+    if (last) censuses.push(last);
+    censuses.sort((a, b) => a.t - b.t);
+    evidence.gc.end = await attempt(notes, 'reading the collector state', () => collectGcState(session));
+
     // Read after tracing stopped: tracemalloc's hooks hide pymalloc from the allocator probe.
     evidence.malloc.end = await attempt(notes, 'reading the allocator', () => collectMalloc(session));
 
@@ -177,6 +180,7 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
       notes.push('no trim proof: turned off with --no-trim');
     }
 
+    const suspects = censuses.length >= 2 ? pickSuspectTypes(growthOf(censuses)) : [];
     for (const type of suspects.slice(0, 2)) {
       phase(`referrers of ${type}`);
       const r = await attempt(notes, `finding referrers of ${type}`, () => collectRefs(session, { type, samples: 2, maxDepth: 20 }));
