@@ -48,21 +48,11 @@ import { readDump } from '../src/heap/dumpFile.js';
 import { renderTable } from '../src/report/table.js';
 import { formatBytes } from '../src/util/units.js';
 import { interpreters } from '../test/helpers/pythons.js';
+import { seeded } from '../test/helpers/seeded.js';
 
 const run_ = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** mulberry32: seeded, so every run builds the same graph. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A random tree (node i hangs off an earlier node) plus extra edges between

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dominatorTree, retainedSizes, SUPER_ROOT, UNREACHED, type CsrGraph } from '../../src/analyze/dominators.js';
+import { seeded } from '../helpers/seeded.js';
 
 function graph(nodeCount: number, edges: readonly (readonly [number, number])[]): CsrGraph {
   const edgeStart = new Uint32Array(nodeCount + 1);
@@ -12,17 +13,6 @@ function graph(nodeCount: number, edges: readonly (readonly [number, number])[])
   return { nodeCount, edgeStart, edgeTarget };
 }
 
-/** mulberry32: a small seeded generator, so the random graphs are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Dominators by their definition, for checking: d dominates v when v cannot
