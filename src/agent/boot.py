@@ -1,9 +1,10 @@
 # memwhy bootstrap. gdb runs this inside the target through PyRun_SimpleString,
 # at a safe point, in a throwaway namespace. It must return at once: it only
 # starts a thread, and that thread (which takes the GIL like any other) does
-# the rest after gdb has detached. memwhy fills in the socket path and the
-# session token (the two placeholders on the last line). Python 2.7 and 3.6+.
-def _memwhy_boot(path, token):
+# the rest after gdb has detached. memwhy fills in the socket path, the
+# session token and who may be at the other end of the socket (the
+# placeholders on the last line). Python 2.7 and 3.6+.
+def _memwhy_boot(path, token, server_pids, server_uid):
     sock = None
     try:
         import json
@@ -13,6 +14,15 @@ def _memwhy_boot(path, token):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(30)
         sock.connect(path)
+        # The code about to run comes from the listener: make sure, by the
+        # kernel's word (SO_PEERCRED, 17 on Linux), that memwhy made it (its
+        # pid, or 0 when memwhy is outside our pid namespace; its uid).
+        # Little-endian struct ucred {pid, uid, gid}, read without importing struct.
+        cred = bytearray(sock.getsockopt(socket.SOL_SOCKET, 17, 12))
+        peer_pid = cred[0] | cred[1] << 8 | cred[2] << 16 | cred[3] << 24
+        peer_uid = cred[4] | cred[5] << 8 | cred[6] << 16 | cred[7] << 24
+        if peer_pid not in server_pids or peer_uid != server_uid:
+            return
         hello = json.dumps({'hello': token, 'pid': os.getpid(),
                             'python': '%d.%d.%d' % tuple(sys.version_info[:3])})
         sock.sendall(hello.encode('ascii') + b'\n')
@@ -45,6 +55,6 @@ try:
         import _thread as _memwhy_thread
     except ImportError:
         import thread as _memwhy_thread
-    _memwhy_thread.start_new_thread(_memwhy_boot, (__MEMWHY_SOCKET__, __MEMWHY_TOKEN__))
+    _memwhy_thread.start_new_thread(_memwhy_boot, (__MEMWHY_SOCKET__, __MEMWHY_TOKEN__, __MEMWHY_SERVER_PIDS__, __MEMWHY_SERVER_UID__))
 except BaseException:
     pass

@@ -10,9 +10,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { describePython, type PythonTarget } from '../target/python.js';
-import { readStatus, processExists } from '../target/proc.js';
-import { AcceptTimeout, ChannelClosed, ChannelListener, ChannelTimeout, makePrivateDir, newToken, type Channel } from './channel.js';
+import { readStatus, isSameProcess, processAlive } from '../target/proc.js';
+import {
+  AcceptTimeout,
+  ChannelClosed,
+  ChannelListener,
+  ChannelTimeout,
+  listenerCredentialsSeenBy,
+  makePrivateDir,
+  newToken,
+  type Channel,
+} from './channel.js';
 import { GdbTransport } from './gdbTransport.js';
+import { sweepLeftovers, targetTmpRoot } from './leftovers.js';
 import { takeAttachLock } from './lock.js';
 import type { AgentSession, AttachOptions, CallOptions } from './session.js';
 import type { InjectResult, Transport } from './transport.js';
@@ -53,6 +63,24 @@ function pyString(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
+export interface BootstrapSettings {
+  /** The socket as the target sees it. */
+  socketPath: string;
+  token: string;
+  /** Who the bootstrap accepts at the other end of the socket (see listenerCredentialsSeenBy). */
+  pids: number[];
+  uid: number;
+}
+
+/** boot.py with its placeholders filled in: what the transport runs inside the target. */
+export function renderBootstrap(boot: string, s: BootstrapSettings): string {
+  return stripComments(boot)
+    .replace('__MEMWHY_SOCKET__', pyString(s.socketPath))
+    .replace('__MEMWHY_TOKEN__', pyString(s.token))
+    .replace('__MEMWHY_SERVER_PIDS__', `(${s.pids.map((p) => Math.trunc(p)).join(',')},)`)
+    .replace('__MEMWHY_SERVER_UID__', String(Math.trunc(s.uid)));
+}
+
 export interface OpenedSession extends AgentSession {
   readonly inject: InjectResult;
 }
@@ -68,10 +96,29 @@ export function transportFor(target: PythonTarget): Transport {
 }
 
 export async function openAgent(pid: number, opts: AttachOptions & { signal?: AbortSignal; lockWaitS?: number } = {}): Promise<OpenedSession> {
-  const target = describePython(pid);
+  return openAgentOn(describePython(pid), opts);
+}
+
+/**
+ * openAgent for a target already described: the transport checks, once it
+ * holds the process, that it is still that one (same start time), so a pid
+ * reused in between is never touched.
+ */
+export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { signal?: AbortSignal; lockWaitS?: number } = {}): Promise<OpenedSession> {
+  const pid = target.pid;
   const status = readStatus(pid);
+  if (!isSameProcess(pid, target.startTicks)) {
+    throw new UserError(`pid ${pid} is no longer the Python process memwhy examined (it exited and the pid was reused): nothing was done to it`);
+  }
+  if (/^[Tt]/.test(status.state)) {
+    throw new UserError(
+      `pid ${pid} is stopped (${status.state}): memwhy would have to resume it to run its agent, so it leaves it as it is; resume it (kill -CONT ${pid}) and try again, or use "memwhy stacks ${pid}", which reads it without resuming it`,
+    );
+  }
   const transport = transportFor(target);
-  const lock = await takeAttachLock(target.root, pid, opts.lockWaitS ?? 10, opts.signal);
+  const tmpRoot = targetTmpRoot(pid);
+  sweepLeftovers(`${tmpRoot}/tmp`);
+  const lock = await takeAttachLock(tmpRoot, pid, opts.lockWaitS ?? 10, opts.signal);
   let dir: ReturnType<typeof makePrivateDir> | undefined;
   let listener: ChannelListener | undefined;
   try {
@@ -81,17 +128,19 @@ export async function openAgent(pid: number, opts: AttachOptions & { signal?: Ab
     const uid = status.uids[1] ?? target.uid;
     const gid = status.gids[1] ?? 0;
     try {
-      dir = makePrivateDir(target.root, uid, gid);
+      dir = makePrivateDir(tmpRoot, uid, gid);
     } catch (err) {
-      throw new UserError(`cannot make memwhy's private directory in the target's /tmp (${target.root}/tmp): ${(err as Error).message}`);
+      throw new UserError(`cannot make memwhy's private directory in the target's /tmp (${tmpRoot}/tmp): ${(err as Error).message}`);
     }
     const token = newToken();
     listener = new ChannelListener(join(dir.localDir, 's'), token);
     await listener.listen(uid, gid);
     const sources = loadAgentSources();
-    const bootstrap = stripComments(sources.boot)
-      .replace('__MEMWHY_SOCKET__', pyString(join(dir.targetDir, 's')))
-      .replace('__MEMWHY_TOKEN__', pyString(token));
+    const bootstrap = renderBootstrap(sources.boot, {
+      socketPath: join(dir.targetDir, 's'),
+      token,
+      ...listenerCredentialsSeenBy(pid),
+    });
     const inject = await transport.inject(target, bootstrap, {
       safePointTimeoutS: opts.safePointTimeoutS ?? 10,
       signal: opts.signal,
@@ -102,7 +151,7 @@ export async function openAgent(pid: number, opts: AttachOptions & { signal?: Ab
       channel = await listener.accept(10_000, opts.signal);
     } catch (err) {
       if (err instanceof AcceptTimeout) {
-        if (!processExists(pid)) throw new UserError(`the target (pid ${pid}) exited while memwhy was attaching`);
+        if (!processAlive(pid)) throw new UserError(`the target (pid ${pid}) exited while memwhy was attaching`);
         throw new UserError(
           `memwhy's agent started in pid ${pid} but did not connect back in 10 s (is its GIL held by a thread in a long C call?); the target was left running`,
         );
@@ -143,7 +192,7 @@ class Session implements OpenedSession {
       return (await this.channel.request(method, params, (opts?.timeoutS ?? 60) * 1000)) as T;
     } catch (err) {
       if (err instanceof ChannelClosed) {
-        if (!processExists(this.target.pid)) throw new UserError(`the target (pid ${this.target.pid}) exited`);
+        if (!processAlive(this.target.pid)) throw new UserError(`the target (pid ${this.target.pid}) exited`);
         throw new UserError(`memwhy lost its connection to the agent in pid ${this.target.pid}: ${err.message}`);
       }
       if (err instanceof ChannelTimeout) {

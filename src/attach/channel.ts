@@ -5,9 +5,11 @@
  * agent connects back and proves itself with a random per-session token;
  * then line-delimited JSON requests and replies. No TCP anywhere.
  */
-import { chownSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { namespaceOf } from '../target/proc.js';
+import { privateDirPrefix } from './leftovers.js';
 import { AgentCallError } from './session.js';
 
 export interface PrivateDir {
@@ -19,19 +21,53 @@ export interface PrivateDir {
 }
 
 /**
- * Makes the private directory under the target's /tmp, owned by the target's
- * user so it can connect, and closed to everyone else.
+ * Makes the private directory under the target's /tmp (reached through
+ * `tmpRoot`, see targetTmpRoot), owned by the target's user so it can
+ * connect, and closed to everyone else. Its name carries memwhy's pid so a
+ * later memwhy can remove it if this one is killed.
  */
-export function makePrivateDir(targetRoot: string, uid: number, gid: number): PrivateDir {
-  const localDir = mkdtempSync(`${targetRoot}/tmp/memwhy-`);
+export function makePrivateDir(tmpRoot: string, uid: number, gid: number): PrivateDir {
+  const localDir = mkdtempSync(`${tmpRoot}/tmp/${privateDirPrefix()}`);
   chmodSync(localDir, 0o700);
   if (process.getuid?.() === 0 && uid !== 0) chownSync(localDir, uid, gid);
-  const targetDir = localDir.slice(targetRoot.length) || '/';
+  const targetDir = localDir.slice(tmpRoot.length) || '/';
   return {
     localDir,
     targetDir,
     remove: () => rmSync(localDir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Who the agent will see at the other end of the socket, in the target's own
+ * namespaces: the kernel translates SO_PEERCRED for the reader. memwhy's pid
+ * when they share a pid namespace, else 0 (memwhy is outside the target's
+ * view, as from a host into a container); memwhy's effective uid mapped
+ * through the target's user namespace (the overflow uid when unmapped).
+ */
+export function listenerCredentialsSeenBy(pid: number): { pids: number[]; uid: number } {
+  const pids = namespaceOf('self', 'pid') === namespaceOf(pid, 'pid') ? [process.pid] : [0];
+  const euid = process.geteuid?.() ?? 0;
+  if (namespaceOf('self', 'user') === namespaceOf(pid, 'user')) return { pids, uid: euid };
+  return { pids, uid: mapUid(euid, readFileSync(`/proc/${pid}/uid_map`, 'utf8'), overflowUid()) };
+}
+
+/** Maps a uid of our user namespace through a /proc/PID/uid_map text (inside, outside, count per line). */
+export function mapUid(uid: number, uidMap: string, overflow: number): number {
+  for (const line of uidMap.split('\n')) {
+    const [inside, outside, count] = line.trim().split(/\s+/).map(Number);
+    if (inside === undefined || outside === undefined || count === undefined) continue;
+    if (uid >= outside && uid < outside + count) return inside + (uid - outside);
+  }
+  return overflow;
+}
+
+function overflowUid(): number {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/overflowuid', 'utf8').trim());
+  } catch {
+    return 65534;
+  }
 }
 
 export function newToken(): string {

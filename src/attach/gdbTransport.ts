@@ -22,6 +22,7 @@ import { GdbError, GdbMi, TimeoutError, miField, miQuote, type MiRecord } from '
 import type { InjectOptions, InjectResult, Transport } from './transport.js';
 import type { PythonTarget } from '../target/python.js';
 import { UserError } from '../errors.js';
+import { isSameProcess } from '../target/proc.js';
 
 /** gdb from PATH, as a shell would find it. */
 export function findGdb(): string {
@@ -110,6 +111,12 @@ export class GdbTransport implements Transport {
       attached = true;
       attachedAt = Date.now();
       await gdb.waitStopped(5_000).catch(() => undefined);
+      // While traced, the process cannot be reaped, so its pid cannot be
+      // reused: check it is still the one that was examined before anything
+      // is done to it.
+      if (!isSameProcess(pid, target.startTicks)) {
+        throw new UserError(`pid ${pid} is no longer the Python process memwhy examined (it exited and the pid was reused): nothing was done to it`);
+      }
       if (target.libpython) {
         // The exported symbols of libpython; libc's calls go through its PLT stubs.
         await gdb.console(`sharedlibrary ${escapeRegex(basename(target.libpython))}`, 15_000);

@@ -4,9 +4,10 @@
  * one). A second memwhy waits for it, then refuses; a lock whose owner has
  * died is taken over.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { isErrno, UserError } from '../errors.js';
-import { processExists } from '../target/proc.js';
+import { processAlive } from '../target/proc.js';
+import { lockContent, ownerIsGone, readLockOwner } from './leftovers.js';
 
 export interface AttachLock {
   release(): void;
@@ -14,8 +15,9 @@ export interface AttachLock {
 
 function tryTake(path: string): boolean {
   try {
+    // O_EXCL: never through a symlink, never over someone else's file.
     const fd = openSync(path, 'wx', 0o600);
-    writeSync(fd, JSON.stringify({ pid: process.pid, since: Date.now() }));
+    writeSync(fd, lockContent());
     closeSync(fd);
     return true;
   } catch (err) {
@@ -24,32 +26,24 @@ function tryTake(path: string): boolean {
   }
 }
 
-function owner(path: string): number | undefined {
-  try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown };
-    return typeof v.pid === 'number' ? v.pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
+/** `tmpRoot` reaches the target's /tmp from here ('' when it is ours: see targetTmpRoot). */
 export async function takeAttachLock(
-  targetRoot: string,
+  tmpRoot: string,
   pid: number,
   waitS: number,
   signal?: AbortSignal,
 ): Promise<AttachLock> {
-  const path = `${targetRoot}/tmp/.memwhy-${pid}.lock`;
+  const path = `${tmpRoot}/tmp/.memwhy-${pid}.lock`;
   const deadline = Date.now() + waitS * 1000;
   let announced = false;
   for (;;) {
-    if (!processExists(pid)) throw new UserError(`the target (pid ${pid}) exited`);
+    if (!processAlive(pid)) throw new UserError(`the target (pid ${pid}) exited`);
     let taken: boolean;
     try {
       taken = tryTake(path);
     } catch (err) {
       // The target's /tmp vanished with it, or is not writable for us.
-      if (!processExists(pid)) throw new UserError(`the target (pid ${pid}) exited`);
+      if (!processAlive(pid)) throw new UserError(`the target (pid ${pid}) exited`);
       throw new UserError(`cannot write memwhy's lock file in the target's /tmp (${path}): ${(err as Error).message}`);
     }
     if (taken) {
@@ -57,24 +51,27 @@ export async function takeAttachLock(
       const release = (): void => {
         if (released) return;
         released = true;
+        process.off('exit', release);
         rmSync(path, { force: true });
       };
       process.once('exit', release);
       return { release };
     }
-    const holder = owner(path);
-    if (holder === undefined || !processExists(holder)) {
-      // Unreadable (being written this instant) or its owner is gone.
-      if (holder !== undefined) rmSync(path, { force: true });
+    const holder = readLockOwner(path);
+    if (holder !== undefined && ownerIsGone(holder)) {
+      // Left by a memwhy that was killed: take it over at once.
+      rmSync(path, { force: true });
+      continue;
     }
+    // (No holder: the file is being written this instant.)
     if (Date.now() >= deadline || signal?.aborted) {
       throw new UserError(
-        `another memwhy${holder ? ` (pid ${holder})` : ''} is attached to pid ${pid}: try again when it has finished`,
+        `another memwhy${holder ? ` (pid ${holder.pid})` : ''} is attached to pid ${pid}: try again when it has finished`,
         3,
       );
     }
     if (!announced) {
-      process.stderr.write(`memwhy: waiting for another memwhy${holder ? ` (pid ${holder})` : ''} attached to pid ${pid}...\n`);
+      process.stderr.write(`memwhy: waiting for another memwhy${holder ? ` (pid ${holder.pid})` : ''} attached to pid ${pid}...\n`);
       announced = true;
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -93,6 +93,8 @@ export interface StacksEvidence {
   native: boolean;
   /** How long the target was stopped; 0 with --nonblocking, for a core, or on the agent path. */
   pause_ms: number;
+  /** The target was stopped already (job control, a debugger): read as it was, and left stopped. */
+  found_stopped?: boolean;
   /** How long reading the stacks took. */
   read_ms: number;
   /** The core file read, for source "core". */
@@ -183,6 +185,7 @@ export class LiveStacks {
     const started = performance.now();
     let raw: RawRead;
     let pauseMs = 0;
+    let foundStopped = false;
     if (nonblocking) {
       raw = this.rawRead(syscalls);
     } else {
@@ -190,8 +193,9 @@ export class LiveStacks {
       const paused = withProcessStopped(this.pid, () => this.rawRead(syscalls));
       raw = paused.value;
       pauseMs = paused.pauseMs;
+      foundStopped = paused.foundStopped;
     }
-    return this.evidence(raw, tasks, pauseMs, performance.now() - started, warnings);
+    return { ...this.evidence(raw, tasks, pauseMs, performance.now() - started, warnings), ...(foundStopped ? { found_stopped: true } : {}) };
   }
 
   /**
@@ -206,6 +210,7 @@ export class LiveStacks {
     const started = performance.now();
     let raw: RawRead;
     let pauseMs = 0;
+    let foundStopped = false;
     if (nonblocking) {
       // gdb stops the target with ptrace, which a terminal's shell does not see; memwhy's own read runs just before.
       raw = this.rawRead(readSyscalls(this.pid, tasks));
@@ -227,8 +232,9 @@ export class LiveStacks {
       );
       raw = paused.value;
       pauseMs = paused.pauseMs;
+      foundStopped = paused.foundStopped;
     }
-    return this.evidence(raw, tasks, pauseMs, performance.now() - started, warnings);
+    return { ...this.evidence(raw, tasks, pauseMs, performance.now() - started, warnings), ...(foundStopped ? { found_stopped: true } : {}) };
   }
 
   private pauseDecision(nonblocking: boolean): { nonblocking: boolean; warnings: string[] } {

@@ -27,6 +27,8 @@ export interface PausedRead<T> {
   pauseMs: number;
   /** False when some thread had not stopped by stopTimeoutMs (in uninterruptible sleep, say). */
   allStopped: boolean;
+  /** The target was stopped already (job control, a debugger): read as it was and left stopped. */
+  foundStopped: boolean;
 }
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -35,7 +37,7 @@ const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 export function withProcessStopped<T>(pid: number, read: () => T, options: PauseOptions = DEFAULT_PAUSE): PausedRead<T> {
   if (/^[Tt]/.test(readStatus(pid).state)) {
     // Stopped by someone else (a job-control stop, a debugger): read, and leave it as it was.
-    return { value: read(), pauseMs: 0, allStopped: true };
+    return { value: read(), pauseMs: 0, allStopped: true, foundStopped: true };
   }
   const watchdog = startWatchdog(pid, options.watchdogSeconds);
   holdSignals();
@@ -56,7 +58,7 @@ export function withProcessStopped<T>(pid: number, read: () => T, options: Pause
   } finally {
     stopWatchdog(watchdog);
   }
-  return { ...outcome, pauseMs: ended - started };
+  return { ...outcome, pauseMs: ended - started, foundStopped: false };
 }
 
 /**
@@ -68,7 +70,7 @@ export function withProcessStopped<T>(pid: number, read: () => T, options: Pause
  */
 export async function withProcessStoppedAsync<T>(pid: number, read: () => Promise<T>, options: PauseOptions = DEFAULT_PAUSE): Promise<PausedRead<T>> {
   if (/^[Tt]/.test(readStatus(pid).state)) {
-    return { value: await read(), pauseMs: 0, allStopped: true };
+    return { value: await read(), pauseMs: 0, allStopped: true, foundStopped: true };
   }
   const watchdog = startWatchdog(pid, options.watchdogSeconds);
   everyThreadStopped(pid);
@@ -87,7 +89,7 @@ export async function withProcessStoppedAsync<T>(pid: number, read: () => Promis
   } finally {
     stopWatchdog(watchdog);
   }
-  return { ...outcome, pauseMs: ended - started };
+  return { ...outcome, pauseMs: ended - started, foundStopped: false };
 }
 
 let holding = false;

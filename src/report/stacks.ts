@@ -26,9 +26,11 @@ function headline(e: StacksEvidence): string {
       ? `from the core ${e.core}`
       : e.source === 'agent'
         ? `through the agent (sys._current_frames() in the target), not paused`
-        : e.pause_ms > 0
-          ? `paused ${formatMs(e.pause_ms)}`
-          : 'not paused (frames may be torn)';
+        : e.found_stopped
+          ? 'stopped already (read as it was, left stopped)'
+          : e.pause_ms > 0
+            ? `paused ${formatMs(e.pause_ms)}`
+            : 'not paused (frames may be torn)';
   const python = e.threads.filter((t) => !t.native_only).length;
   const others = e.threads.length - python;
   const count = `${python} Python thread${python === 1 ? '' : 's'}${others > 0 ? ` + ${others} other` : ''}`;

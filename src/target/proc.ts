@@ -151,3 +151,48 @@ export function readMaps(pid: number): Mapping[] {
 export function targetRootPath(pid: number, path: string): string {
   return `/proc/${pid}/root${path.startsWith('/') ? '' : '/'}${path}`;
 }
+
+/**
+ * The process's start time in clock ticks since boot (field 22 of
+ * /proc/PID/stat). With the pid it names one process for good: a pid can be
+ * reused, a (pid, start time) pair cannot.
+ */
+export function parseStartTicks(statText: string): number {
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  const close = statText.lastIndexOf(')');
+  const ticks = close < 0 ? NaN : Number(statText.slice(close + 2).split(' ')[19]);
+  if (!Number.isFinite(ticks)) throw new Error('unreadable /proc/PID/stat: no start time');
+  return ticks;
+}
+
+export function readStartTicks(pid: number): number {
+  return parseStartTicks(readProcFile(pid, 'stat'));
+}
+
+/** Whether `pid` is still the process that started at `startTicks` (false when gone). */
+export function isSameProcess(pid: number, startTicks: number): boolean {
+  try {
+    return readStartTicks(pid) === startTicks;
+  } catch {
+    return false;
+  }
+}
+
+/** Alive and not a zombie: a zombie has exited and only waits for its parent. */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(procPath(pid, 'stat'), 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The namespace `kind` ('mnt', 'pid', 'user') of a process, as its /proc link text; undefined if unreadable. */
+export function namespaceOf(pid: number | 'self', kind: string): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/${kind}`);
+  } catch {
+    return undefined;
+  }
+}

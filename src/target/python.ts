@@ -13,6 +13,7 @@ import {
   readExe,
   readMaps,
   readProcFile,
+  readStartTicks,
   readStatus,
   targetRootPath,
   type Mapping,
@@ -53,6 +54,8 @@ export interface PythonTarget {
   threads: number;
   /** Resident set size in bytes. */
   rss: number;
+  /** Start time in clock ticks since boot: with the pid, names this process and no later one. */
+  startTicks: number;
   startTime: Date;
   cmdline: string[];
 }
@@ -189,6 +192,8 @@ type Inspection =
   | { kind: 'not-python'; reason: string };
 
 function inspect(pid: number, knownStatus?: ProcStatus): Inspection {
+  // First, so what is examined below is known to be this process and not a later one with its pid.
+  const startTicks = readStartTicks(pid);
   const status = knownStatus ?? readStatus(pid);
   if (status.state.startsWith('Z')) {
     return { kind: 'not-python', reason: `pid ${pid} has exited (it is a zombie waiting for its parent)` };
@@ -251,7 +256,8 @@ function inspect(pid: number, knownStatus?: ProcStatus): Inspection {
       versionSource: source,
       threads: status.threads,
       rss: status.vmRss,
-      startTime: startTime(pid),
+      startTicks,
+      startTime: startTime(startTicks),
       cmdline: readCmdline(pid),
     },
   };
@@ -372,11 +378,8 @@ function descendsFrom(pid: number, ancestor: number, statuses: Map<number, ProcS
  * boot (btime in /proc/stat). Userspace sees ticks at USER_HZ, which is 100 on
  * every Linux architecture memwhy runs on (include/asm-generic/param.h).
  */
-function startTime(pid: number): Date {
-  const stat = readProcFile(pid, 'stat');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[19]); // field 22 counted from 1, after pid and comm
-  return new Date((bootTime() + ticks / 100) * 1000);
+function startTime(startTicks: number): Date {
+  return new Date((bootTime() + startTicks / 100) * 1000);
 }
 
 let bootSeconds: number | undefined;

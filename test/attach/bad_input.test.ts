@@ -9,9 +9,10 @@ import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
-import { startTarget, type Target } from '../helpers/target.js';
+import { startTarget } from '../helpers/target.js';
 import { memwhy, ROOT, type CliResult } from '../helpers/cli.js';
-import { agentDirs, processState, tracerPid } from '../helpers/procfs.js';
+import { tracerPid } from '../helpers/procfs.js';
+import { assertLeftRunning, assertOneLine, waitFor } from '../helpers/expect.js';
 
 const python = interpreters().find((p) => p.label.startsWith('debian')) ?? interpreters()[interpreters().length - 1]!;
 const temps: string[] = [];
@@ -23,22 +24,6 @@ function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'memwhy-badinput-'));
   temps.push(d);
   return d;
-}
-
-/** One line on stderr, no stack trace, a non-zero exit. */
-function assertOneLine(r: CliResult, pattern: RegExp): void {
-  assert.notEqual(r.code, 0, `non-zero exit; stdout: ${r.stdout}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `exactly one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
-}
-
-function assertLeftRunning(target: Target): void {
-  assert.ok(target.alive(), 'target still alive');
-  assert.equal(tracerPid(target.pid), 0, 'target not traced');
-  assert.ok(!['t', 'T'].includes(processState(target.pid)), 'target not stopped');
-  assert.deepEqual(agentDirs(target.pid), [], 'no private directory left');
 }
 
 /** Runs the built CLI directly (no bin/memwhy wrapper) with a chosen environment and user. */
@@ -182,11 +167,3 @@ describe(`bad input to exec (${python.label})`, () => {
     }
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -20,7 +20,12 @@ export function tracerPid(pid: number): number {
   return m ? Number(m[1]) : -1;
 }
 
-/** memwhy's private directories still present under a target's /tmp. */
+/** memwhy's private directories still present under a target's /tmp (memwhy-PID.PIDNS-XXXXXX). */
 export function agentDirs(pid: number): string[] {
-  return readdirSync(`/proc/${pid}/root/tmp`).filter((n) => /^memwhy-[A-Za-z0-9]{6}$/.test(n));
+  return readdirSync(`/proc/${pid}/root/tmp`).filter((n) => /^memwhy-(\d+\.\d+-)?[A-Za-z0-9]{6}$/.test(n));
+}
+
+/** memwhy's lock files still present under a target's /tmp. */
+export function lockFiles(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/root/tmp`).filter((n) => /^\.memwhy-\d+\.lock$/.test(n));
 }
