@@ -129,26 +129,39 @@ export class GdbMi {
     }
   }
 
-  private wait(match: (r: MiRecord) => boolean, timeoutMs: number, what: string): Promise<MiRecord> {
+  private wait(match: (r: MiRecord) => boolean, timeoutMs: number, what: string, signal?: AbortSignal): Promise<MiRecord> {
     const early = this.backlog.findIndex(match);
     if (early >= 0) return Promise.resolve(this.backlog.splice(early, 1)[0]!);
     if (this.exited) return Promise.reject(new GdbError(`gdb is not running (${what})`));
+    if (signal?.aborted) return Promise.reject(new WaitAborted(what));
     return new Promise((resolve, reject) => {
+      // A waiter that gives up must leave the list: a record it no longer
+      // wants (the stop after an interrupt) belongs to the next waiter.
+      const leave = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+      };
+      const onAbort = (): void => {
+        leave();
+        reject(new WaitAborted(what));
+      };
       const waiter: Waiter = {
         match,
         resolve: (r) => {
-          clearTimeout(timer);
+          leave();
           resolve(r);
         },
         reject: (e) => {
-          clearTimeout(timer);
+          leave();
           reject(e);
         },
       };
       const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
+        leave();
         reject(new TimeoutError(`gdb: no answer to ${what} in ${timeoutMs} ms`));
       }, timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
     });
   }
@@ -170,9 +183,9 @@ export class GdbMi {
     return this.consoleText.slice(before);
   }
 
-  /** Resolves with the next `*stopped` record. */
-  waitStopped(timeoutMs: number): Promise<MiRecord> {
-    return this.wait((r) => r.kind === '*' && r.cls === 'stopped', timeoutMs, 'a stop');
+  /** Resolves with the next `*stopped` record; rejects with WaitAborted when `signal` aborts first. */
+  waitStopped(timeoutMs: number, signal?: AbortSignal): Promise<MiRecord> {
+    return this.wait((r) => r.kind === '*' && r.cls === 'stopped', timeoutMs, 'a stop', signal);
   }
 
   /** Ends gdb: closing stdin makes an MI gdb quit (detaching what it attached); then a kill. */
@@ -182,6 +195,14 @@ export class GdbMi {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     await this.exitedPromise;
     clearTimeout(timer);
+  }
+}
+
+/** A wait given up because its AbortSignal fired (Ctrl-C, SIGTERM). */
+export class WaitAborted extends GdbError {
+  constructor(what: string) {
+    super(`gdb: stopped waiting for ${what}`);
+    this.name = 'WaitAborted';
   }
 }
 

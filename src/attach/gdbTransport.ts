@@ -18,7 +18,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { GdbError, GdbMi, TimeoutError, miField, miQuote, type MiRecord } from './gdbMi.js';
+import { GdbError, GdbMi, TimeoutError, WaitAborted, miField, miQuote, type MiRecord } from './gdbMi.js';
 import type { InjectOptions, InjectResult, Transport } from './transport.js';
 import type { PythonTarget } from '../target/python.js';
 import { UserError } from '../errors.js';
@@ -264,21 +264,11 @@ export class GdbTransport implements Transport {
     for (;;) {
       await gdb.command('-exec-continue');
       const left = deadline - Date.now();
-      let onAbort: (() => void) | undefined;
-      const aborted = new Promise<'aborted'>((resolve) => {
-        onAbort = () => resolve('aborted');
-        if (signal?.aborted) resolve('aborted');
-        signal?.addEventListener('abort', onAbort, { once: true });
+      const outcome = await gdb.waitStopped(Math.max(left, 1), signal).catch((err: unknown) => {
+        if (err instanceof TimeoutError) return 'timeout' as const;
+        if (err instanceof WaitAborted) return 'aborted' as const;
+        throw err;
       });
-      let outcome;
-      try {
-        outcome = await Promise.race([gdb.waitStopped(Math.max(left, 1)), aborted]).catch((err: unknown) => {
-          if (err instanceof TimeoutError) return 'timeout' as const;
-          throw err;
-        });
-      } finally {
-        if (onAbort) signal?.removeEventListener('abort', onAbort);
-      }
       if (outcome === 'timeout' || outcome === 'aborted') {
         // letGo (in the caller's finally) interrupts, removes breakpoints and detaches.
         if (outcome === 'aborted') {
