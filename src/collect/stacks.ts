@@ -150,6 +150,8 @@ export class LiveStacks {
     private readonly maps: Mapping[],
     private readonly tidOffset: number,
     private readonly reader: StackReader,
+    /** The target's start time: the pause checks it so a reused pid is never stopped. */
+    private readonly startTicks: number,
   ) {}
 
   /** Throws NoLayoutError when this version cannot be read from memory (the agent path can). */
@@ -164,7 +166,7 @@ export class LiveStacks {
       const layout = resolveLayout(memory, target.version, symbols);
       const tidOffset = pthreadTidOffset(maps, (p) => targetRootPath(pid, p));
       const reader = new StackReader(memory, layout, symbols, { locals: options.locals ?? false });
-      return new LiveStacks(pid, target.version, memory, layout, maps, tidOffset, reader);
+      return new LiveStacks(pid, target.version, memory, layout, maps, tidOffset, reader, target.startTicks);
     } catch (err) {
       memory.close();
       throw err;
@@ -190,7 +192,7 @@ export class LiveStacks {
       raw = this.rawRead(syscalls);
     } else {
       this.warm();
-      const paused = withProcessStopped(this.pid, () => this.rawRead(syscalls));
+      const paused = withProcessStopped(this.pid, () => this.rawRead(syscalls), { ...DEFAULT_PAUSE, startTicks: this.startTicks });
       raw = paused.value;
       pauseMs = paused.pauseMs;
       foundStopped = paused.foundStopped;
@@ -228,7 +230,7 @@ export class LiveStacks {
           r.native = await readBacktraces(this.pid, options);
           return r;
         },
-        { ...DEFAULT_PAUSE, watchdogSeconds },
+        { ...DEFAULT_PAUSE, watchdogSeconds, startTicks: this.startTicks },
       );
       raw = paused.value;
       pauseMs = paused.pauseMs;

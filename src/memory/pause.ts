@@ -10,13 +10,15 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { UserError, isErrno } from '../errors.js';
-import { procError, readStatus } from '../target/proc.js';
+import { isSameProcess, procError, readStatus } from '../target/proc.js';
 
 export interface PauseOptions {
   /** How long to wait for every thread to reach the stopped state before reading anyway. */
   stopTimeoutMs: number;
   /** When the watchdog continues the target if memwhy has not. */
   watchdogSeconds: number;
+  /** The target's start time (readStartTicks): checked just before the stop, so a reused pid is never stopped. */
+  startTicks?: number;
 }
 
 export const DEFAULT_PAUSE: PauseOptions = { stopTimeoutMs: 1000, watchdogSeconds: 5 };
@@ -47,7 +49,7 @@ export function withProcessStopped<T>(pid: number, read: () => T, options: Pause
   let ended = started;
   let outcome: { value: T; allStopped: boolean };
   try {
-    signal(pid, 'SIGSTOP');
+    stopSameProcess(pid, options.startTicks);
     try {
       const allStopped = waitUntilStopped(pid, options.stopTimeoutMs);
       outcome = { value: read(), allStopped };
@@ -78,7 +80,7 @@ export async function withProcessStoppedAsync<T>(pid: number, read: () => Promis
   let ended = started;
   let outcome: { value: T; allStopped: boolean };
   try {
-    signal(pid, 'SIGSTOP');
+    stopSameProcess(pid, options.startTicks);
     try {
       const allStopped = waitUntilStopped(pid, options.stopTimeoutMs);
       outcome = { value: await read(), allStopped };
@@ -116,6 +118,13 @@ function stopHoldingSignals(): void {
 function releaseSignal(signal: NodeJS.Signals): void {
   stopHoldingSignals();
   process.kill(process.pid, signal);
+}
+
+function stopSameProcess(pid: number, startTicks: number | undefined): void {
+  if (startTicks !== undefined && !isSameProcess(pid, startTicks)) {
+    throw new UserError(`pid ${pid} is no longer the Python process memwhy examined (it exited and the pid was reused): nothing was done to it`);
+  }
+  signal(pid, 'SIGSTOP');
 }
 
 function signal(pid: number, name: 'SIGSTOP' | 'SIGCONT'): void {

@@ -17,6 +17,7 @@ import { assertLeftRunning, assertOneLine, waitFor } from '../helpers/expect.js'
 import { describePython } from '../../src/target/python.js';
 import { openAgentOn } from '../../src/attach/agentSession.js';
 import { GdbTransport } from '../../src/attach/gdbTransport.js';
+import { LiveStacks } from '../../src/collect/stacks.js';
 
 const all = interpreters();
 const debian = all.find((p) => p.label.startsWith('debian')) ?? all[all.length - 1]!;
@@ -96,6 +97,7 @@ describe('a target that is stopped, a zombie, or gone', () => {
   test('a pid reused by another program between the look and the attach is never touched', { skip: !isRoot && 'needs root to pick the next pid' }, async () => {
     const target = await startTarget(debian.path, ['idle_sleeper.py']);
     const described = describePython(target.pid);
+    const stacks = LiveStacks.open(target.pid);
     await target.kill();
     const impostor = await spawnAtPid(described.pid, 'sleep', ['60']);
     try {
@@ -104,13 +106,16 @@ describe('a target that is stopped, a zombie, or gone', () => {
         new GdbTransport().inject(described, 'raise SystemExit', { safePointTimeoutS: 5 }),
         /pid \d+ is no longer the Python process memwhy examined \(it exited and the pid was reused\): nothing was done to it/,
       );
-      // ...and a session refuses before it starts gdb at all.
+      // ...and a session refuses before it starts gdb at all...
       await assert.rejects(openAgentOn(described), /no longer the Python process memwhy examined/);
+      // ...and a stacks reading does not stop it (SIGSTOP) to read it.
+      assert.throws(() => stacks.read({ nonblocking: false }), /no longer the Python process memwhy examined/);
       assert.equal(impostor.exitCode, null, 'the other program still runs');
       assert.equal(tracerPid(described.pid), 0, 'and is not traced');
       assert.equal(processState(described.pid), 'S');
       assert.ok(!existsSync(`/tmp/.memwhy-${described.pid}.lock`), 'no lock left');
     } finally {
+      stacks.close();
       impostor.kill('SIGKILL');
     }
   });
