@@ -129,10 +129,13 @@ export function parsePymallocStats(text: string): PymallocStats | null {
   let arenaSize: number | undefined;
   let unusedPools = 0;
   for (const line of text.split('\n')) {
-    const m = /^(.*?)\s*=\s*([\d,]+)\s*$/.exec(line);
+    // Split at the last '=' rather than matching /^(.*?)\s*=\s*([\d,]+)\s*$/: that
+    // regex backtracks quadratically, and a 64 KiB line of spaces took 7 s.
+    const eq = line.lastIndexOf('=');
+    const m = eq < 0 ? null : /^\s*([\d,]+)\s*$/.exec(line.slice(eq + 1));
     if (!m) continue;
-    const label = m[1]!.trim();
-    const value = Number(m[2]!.replace(/,/g, ''));
+    const label = line.slice(0, eq).trim();
+    const value = Number(m[1]!.replace(/,/g, ''));
     const perArena = /^(\d+) arenas \* (\d+) bytes\/arena$/.exec(label);
     if (perArena) {
       arenas = Number(perArena[1]);
@@ -215,9 +218,15 @@ function totals(section: string): { free: number; mmap: { count: number; size: n
  */
 export function parseMallocInfo(xml: string): GlibcMallocInfo {
   const arenas: GlibcArena[] = [];
-  for (const m of xml.matchAll(/<heap nr="(\d+)">([\s\S]*?)<\/heap>/g)) {
-    const t = totals(m[2]!);
+  // indexOf, not /<heap nr="(\d+)">([\s\S]*?)<\/heap>/g: that lazy regex rescans to the
+  // end of the text from every unclosed <heap>, quadratic (256 KiB of them: 3 s).
+  const open = /<heap nr="(\d+)">/g;
+  for (let m = open.exec(xml); m; m = open.exec(xml)) {
+    const end = xml.indexOf('</heap>', open.lastIndex);
+    if (end < 0) break;
+    const t = totals(xml.slice(open.lastIndex, end));
     arenas.push({ nr: Number(m[1]), free: t.free, system: t.system });
+    open.lastIndex = end + '</heap>'.length;
   }
   const tail = xml.slice(xml.lastIndexOf('</heap>') >= 0 ? xml.lastIndexOf('</heap>') : 0);
   const t = totals(tail);

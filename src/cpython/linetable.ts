@@ -97,13 +97,18 @@ function locationsLine(table: Buffer, firstLine: number, target: number): number
   return null;
 }
 
-/** varint: 6-bit chunks, least significant first, bit 6 set on all but the last. */
+/**
+ * varint: 6-bit chunks, least significant first, bit 6 set on all but the
+ * last. Kept to 32 bits as CPython's read_varint (an unsigned int) keeps it:
+ * a garbage table with a long run of continuation bytes made 2 ** shift
+ * reach Infinity, and lines came out as 2e21 or NaN.
+ */
 function readVarint(table: Buffer, p: number): [number, number] {
   let value = 0;
   let shift = 0;
   for (;;) {
     const b = table[p++] ?? 0;
-    value += (b & 63) * 2 ** shift;
+    if (shift < 32) value = (value + (b & 63) * 2 ** shift) % 2 ** 32;
     shift += 6;
     if ((b & 64) === 0 || p >= table.length) return [value, p];
   }

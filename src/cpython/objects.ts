@@ -9,6 +9,14 @@ import type { Layout } from './layouts.js';
 /** Longest str or bytes memwhy reads for a name, a file name or a line table. */
 export const MAX_OBJECT_BYTES = 1 << 20;
 
+/** Memory that does not hold the object a pointer promised: garbage, a freed object, a torn read. */
+export class NotAnObjectError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotAnObjectError';
+  }
+}
+
 /** PyASCIIObject.state bits (Include/cpython/unicodeobject.h, 3.3-3.13). */
 const KIND_SHIFT = 2;
 const KIND_MASK = 7;
@@ -27,7 +35,7 @@ export function readText(memory: MemorySource, layout: Layout, address: bigint, 
   const state = memory.readU32(address + BigInt(s.state));
   const kind = (state >> KIND_SHIFT) & KIND_MASK;
   if (length < 0 || kind === 0 || kind === 3 || kind > 4 || (maxChars === undefined && length * kind > MAX_OBJECT_BYTES)) {
-    throw new Error(`not a str at 0x${address.toString(16)} (length ${length}, state 0x${state.toString(16)})`);
+    throw new NotAnObjectError(`not a str at 0x${address.toString(16)} (length ${length}, state 0x${state.toString(16)})`);
   }
   let data: bigint;
   if (state & COMPACT_BIT) {
@@ -55,7 +63,7 @@ export function readText(memory: MemorySource, layout: Layout, address: bigint, 
 export function readBytes(memory: MemorySource, layout: Layout, address: bigint, maxBytes?: number): Buffer {
   const size = Number(memory.readI64(address + BigInt(layout.bytes.size)));
   if (size < 0 || (maxBytes === undefined && size > MAX_OBJECT_BYTES)) {
-    throw new Error(`not a bytes object at 0x${address.toString(16)} (size ${size})`);
+    throw new NotAnObjectError(`not a bytes object at 0x${address.toString(16)} (size ${size})`);
   }
   return memory.read(address + BigInt(layout.bytes.data), Math.min(size, maxBytes ?? size));
 }

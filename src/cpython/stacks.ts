@@ -4,7 +4,7 @@
  * and never trusts a pointer too far: every walk is bounded, loops are cut,
  * and a thread whose frames cannot be read keeps what was read plus an error.
  */
-import type { MemorySource } from '../memory/source.js';
+import { BaseMemorySource, type MemorySource } from '../memory/source.js';
 import { OB_TYPE, type FrameObjectLayout, type InterpreterFrameLayout, type Layout } from './layouts.js';
 import type { InterpreterSymbols } from './locate.js';
 import { lineForOffset } from './linetable.js';
@@ -56,10 +56,56 @@ export interface StackReadOptions {
   maxThreads: number;
   maxFrames: number;
   maxLocals: number;
+  /** Bytes of the target one threads() call may read: what bounds the work, and the memory, whatever the pointers say. */
+  maxBytes: number;
 }
 
-/** Limits far beyond real programs (the default recursion limit is 1000), close enough to stop a loop through garbage. */
-export const DEFAULT_READ: StackReadOptions = { locals: false, maxInterpreters: 64, maxThreads: 4096, maxFrames: 10_000, maxLocals: 1000 };
+/**
+ * Limits far beyond real programs (the default recursion limit is 1000), close enough to stop a loop through garbage.
+ * maxBytes: a frame costs about 200 bytes of reads (frame and code object
+ * headers) plus its code's names and line table once, so 64 MiB is over
+ * 300,000 frames; without it, 4096 thread states sharing one 10,000-frame
+ * chain of code objects with 1 MiB line tables read 16 GiB in 7 minutes
+ * (test/fuzz/cpythonDecoders.test.ts).
+ */
+export const DEFAULT_READ: StackReadOptions = {
+  locals: false,
+  maxInterpreters: 64,
+  maxThreads: 4096,
+  maxFrames: 10_000,
+  maxLocals: 1000,
+  maxBytes: 64 * 1024 * 1024,
+};
+
+/** A stack read stopped at StackReadOptions.maxBytes: the target's thread states or frames are damaged or hostile. */
+export class StackReadBudgetError extends Error {
+  constructor(max: number) {
+    super(`stopped after reading ${max / 2 ** 20} MiB of the target: its thread states or frames look damaged`);
+    this.name = 'StackReadBudgetError';
+  }
+}
+
+/** The source as a stack read sees it: every read counted, and refused past the budget before it allocates. */
+class BudgetedMemory extends BaseMemorySource {
+  used = 0;
+  exhausted = false;
+  constructor(
+    private readonly inner: MemorySource,
+    private readonly max: number,
+  ) {
+    super();
+  }
+  read(address: bigint, length: number): Buffer {
+    if (this.used + length > this.max) {
+      this.exhausted = true;
+      throw new StackReadBudgetError(this.max);
+    }
+    this.used += length;
+    return this.inner.read(address, length);
+  }
+  /** The caller owns the source and closes it. */
+  close(): void {}
+}
 
 interface CodeInfo {
   /** The code object's bytes from which the rest was decoded. */
@@ -106,6 +152,7 @@ const PTR = 8;
 const INT = 4;
 
 export class StackReader {
+  private readonly memory: BudgetedMemory;
   private readonly codes = new Map<bigint, CodeInfo>();
   private readonly tstateSpan: Span;
   private readonly frameSpan: Span;
@@ -115,13 +162,14 @@ export class StackReader {
   private readonly values: ValueReader;
 
   constructor(
-    private readonly memory: MemorySource,
+    memory: MemorySource,
     private readonly layout: Layout,
     private readonly symbols: InterpreterSymbols,
     options: Partial<StackReadOptions> = {},
   ) {
     this.limits = { ...DEFAULT_READ, ...options };
-    this.values = new ValueReader(memory, layout, symbols);
+    this.memory = new BudgetedMemory(memory, this.limits.maxBytes);
+    this.values = new ValueReader(this.memory, layout, symbols);
     const t = layout.tstate;
     const frameField = t.frame.kind === 'direct' ? t.frame.offset : t.frame.cframe;
     this.tstateSpan = span(
@@ -150,7 +198,11 @@ export class StackReader {
 
   /** Every thread of every interpreter, in the interpreters' own list order. */
   threads(): PythonThread[] {
+    this.memory.used = 0;
+    this.memory.exhausted = false;
     const out: PythonThread[] = [];
+    /** Each frame read, and the thread state whose stack it is in: a frame belongs to one thread. */
+    const frameOwners = new Map<bigint, bigint>();
     const interps = this.walk(this.firstInterpreter(), this.layout.interp.next, this.limits.maxInterpreters);
     for (const interp of interps) {
       const holder = this.gilHolder(interp);
@@ -159,7 +211,9 @@ export class StackReader {
       while (tstate !== 0n && !seen.has(tstate) && seen.size < this.limits.maxThreads) {
         seen.add(tstate);
         const fields = this.struct(tstate, this.tstateSpan);
-        out.push(this.thread(fields, holder));
+        out.push(this.thread(fields, holder, frameOwners));
+        // The thread that ran out of budget says so; the rest would each fail the same way.
+        if (this.memory.exhausted) return out;
         tstate = fields.ptr(this.layout.tstate.next);
       }
     }
@@ -185,7 +239,7 @@ export class StackReader {
     return locked ? this.memory.readPtr(base + BigInt(gil.state.lastHolder)) : 0n;
   }
 
-  private thread(tstate: Fields, gilHolder: bigint): PythonThread {
+  private thread(tstate: Fields, gilHolder: bigint, frameOwners: Map<bigint, bigint>): PythonThread {
     const t = this.layout.tstate;
     const thread: PythonThread = {
       threadState: tstate.address,
@@ -197,8 +251,8 @@ export class StackReader {
     if (t.nativeThreadId !== undefined) thread.nativeThreadId = Number(tstate.ptr(t.nativeThreadId));
     try {
       const f = this.layout.frame;
-      if (f.kind === 'frame-object') this.frameObjects(this.currentFrame(tstate), f, thread);
-      else this.interpreterFrames(this.currentFrame(tstate), f, thread);
+      if (f.kind === 'frame-object') this.frameObjects(this.currentFrame(tstate), f, thread, frameOwners);
+      else this.interpreterFrames(this.currentFrame(tstate), f, thread, frameOwners);
     } catch (err) {
       thread.error = err instanceof Error ? err.message : String(err);
     }
@@ -213,8 +267,8 @@ export class StackReader {
   }
 
   /** <= 3.10: PyFrameObject linked by f_back, each run by a call of the eval loop of its own. */
-  private frameObjects(first: bigint, f: FrameObjectLayout, thread: PythonThread): void {
-    for (const frame of this.frames(first, f.back)) {
+  private frameObjects(first: bigint, f: FrameObjectLayout, thread: PythonThread, owners: Map<bigint, bigint>): void {
+    for (const frame of this.frames(first, f.back, thread, owners)) {
       const evalCall = thread.evalCalls++;
       const codeAddress = frame.ptr(f.code);
       const code = this.code(codeAddress);
@@ -233,9 +287,9 @@ export class StackReader {
    * C stack (3.12+) are not shown: each closes one call of the eval loop,
    * as 3.11's is_entry does on the call's first frame.
    */
-  private interpreterFrames(first: bigint, f: InterpreterFrameLayout, thread: PythonThread): void {
+  private interpreterFrames(first: bigint, f: InterpreterFrameLayout, thread: PythonThread, owners: Map<bigint, bigint>): void {
     const codeStart = BigInt(this.layout.code.codeAdaptive!);
-    for (const frame of this.frames(first, f.previous)) {
+    for (const frame of this.frames(first, f.previous, thread, owners)) {
       if (f.ownedByCStack !== undefined && frame.u8(f.owner) === f.ownedByCStack) {
         thread.evalCalls++;
         continue;
@@ -281,11 +335,20 @@ export class StackReader {
     return Array.from({ length: count }, (_, i) => readText(this.memory, this.layout, items.readBigUInt64LE(i * PTR)));
   }
 
-  /** Frames from `first` through the pointer at `previousOffset`, stopping at NULL, a loop or maxFrames. */
-  private *frames(first: bigint, previousOffset: number): Generator<Fields> {
-    const seen = new Set<bigint>();
-    for (let frame = first; frame !== 0n && !seen.has(frame) && seen.size < this.limits.maxFrames; ) {
-      seen.add(frame);
+  /**
+   * Frames from `first` through the pointer at `previousOffset`, stopping at
+   * NULL, a loop, maxFrames, or a frame another thread's stack holds: no
+   * frame is in two threads, and without the check thread states sharing
+   * one long chain multiplied the work by the number of threads.
+   */
+  private *frames(first: bigint, previousOffset: number, thread: PythonThread, owners: Map<bigint, bigint>): Generator<Fields> {
+    for (let frame = first, count = 0; frame !== 0n && count < this.limits.maxFrames; count++) {
+      const owner = owners.get(frame);
+      if (owner !== undefined) {
+        if (owner !== thread.threadState) thread.error = `its frames run into thread state 0x${owner.toString(16)}'s at 0x${frame.toString(16)}`;
+        return;
+      }
+      owners.set(frame, thread.threadState);
       const fields = this.struct(frame, this.frameSpan);
       yield fields;
       frame = fields.ptr(previousOffset);

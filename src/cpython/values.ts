@@ -30,15 +30,20 @@ export class ValueReader {
     private readonly symbols: InterpreterSymbols,
   ) {}
 
-  /** The summary of the object at `address`, following a cell to its contents; undefined for NULL (unbound). */
-  describe(address: bigint): ValueSummary | undefined {
+  /**
+   * The summary of the object at `address`, following a cell (a local's
+   * cell) to its contents; undefined for NULL (unbound). Only one cell is
+   * followed: a cell holding a cell shows as a cell, and a cell that holds
+   * itself (possible in Python, and in garbage) cannot recurse until the stack overflows.
+   */
+  describe(address: bigint, followCell = true): ValueSummary | undefined {
     if (address === 0n) return undefined;
     if (address === this.symbols.none) return { type: 'NoneType', value: 'None' };
     if (address === this.symbols.true) return { type: 'bool', value: 'True' };
     if (address === this.symbols.false) return { type: 'bool', value: 'False' };
     const typeAddress = this.memory.readPtr(address + BigInt(OB_TYPE));
-    if (typeAddress === this.symbols.cellType && this.symbols.cellType !== undefined) {
-      return this.describe(this.memory.readPtr(address + BigInt(this.layout.objects.cellRef)));
+    if (followCell && typeAddress === this.symbols.cellType && this.symbols.cellType !== undefined) {
+      return this.describe(this.memory.readPtr(address + BigInt(this.layout.objects.cellRef)), false);
     }
     const type = this.typeName(typeAddress);
     return { type, value: this.render(address, type) };

@@ -134,20 +134,42 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
     if (!s) throw new DumpFormatError(path, `no ${tag} section`);
     return s;
   };
-  const u32 = (tag: string): Uint32Array => {
+  // A damaged file must fail here with its tag, not as a RangeError from a typed-array view.
+  const u32 = (tag: string, elementBytes = 4): Uint32Array => {
     const s = need(tag);
+    if (s.length % elementBytes !== 0) throw new DumpFormatError(path, `its ${tag} section's length ${s.length} is not a multiple of ${elementBytes}`);
     return new Uint32Array(buf.buffer, buf.byteOffset + s.offset, s.length / 4);
   };
-  const u64AsPairs = (tag: string): Uint32Array => u32(tag);
+  const u64AsPairs = (tag: string): Uint32Array => u32(tag, 8);
+  /** Every value of `values` below `limit`: indices are used unchecked by the analysis. */
+  const indices = (tag: string, values: Uint32Array, limit: number, stride = 1, first = 0): void => {
+    for (let k = first; k < values.length; k += stride) {
+      if (values[k]! >= limit) throw new DumpFormatError(path, `its ${tag} section refers to index ${values[k]} of ${limit}`);
+    }
+  };
 
   const metaSection = need('META');
-  const meta = JSON.parse(new TextDecoder().decode(buf.subarray(metaSection.offset, metaSection.offset + metaSection.length))) as DumpMeta;
+  let meta: DumpMeta;
+  try {
+    meta = JSON.parse(new TextDecoder().decode(buf.subarray(metaSection.offset, metaSection.offset + metaSection.length))) as DumpMeta;
+  } catch {
+    throw new DumpFormatError(path, 'its META section is not JSON');
+  }
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new DumpFormatError(path, 'its META section is not a JSON object');
 
   const strs = need('STRS');
+  // The header's count field says where the offsets end and the text begins.
   const stringCount = view.getUint32(strs.offset - 12, true);
+  if ((stringCount + 1) * 4 > strs.length) throw new DumpFormatError(path, `its STRS section is too short for ${stringCount} strings`);
   // Copies, so the file's buffer (mostly raw edges) can be freed after parsing.
   const stringOffsets = new Uint32Array(buf.buffer, buf.byteOffset + strs.offset, stringCount + 1).slice();
   const blobStart = strs.offset + (stringCount + 1) * 4;
+  for (let i = 0; i < stringCount; i++) {
+    if (stringOffsets[i]! > stringOffsets[i + 1]!) throw new DumpFormatError(path, `its string ${i} ends before it starts`);
+  }
+  if (blobStart + stringOffsets[stringCount]! > strs.offset + strs.length) {
+    throw new DumpFormatError(path, 'its strings run past the STRS section');
+  }
   const blob = buf.slice(blobStart, blobStart + stringOffsets[stringCount]!);
   const decoder = new TextDecoder();
   const stringCache: (string | undefined)[] = new Array(stringCount);
@@ -171,6 +193,13 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
   if (nodeType.length !== nodeCount || size32.length !== nodeCount || eoff.length !== nodeCount + 1) {
     throw new DumpFormatError(path, 'its object columns have different lengths');
   }
+  indices('OTYP', nodeType, typeNames.length);
+  // EOFF drives the edge loop: an offset past EDGE or going backwards would read garbage or loop 2^32 times.
+  const rawEdges = edgePairs.length / 2;
+  if (eoff[0] !== 0 || eoff[nodeCount]! > rawEdges) throw new DumpFormatError(path, `its EOFF offsets do not span the ${rawEdges} edges`);
+  for (let i = 0; i < nodeCount; i++) {
+    if (eoff[i]! > eoff[i + 1]!) throw new DumpFormatError(path, `its EOFF offsets go backwards at object ${i}`);
+  }
 
   const address = new Float64Array(nodeCount);
   for (let i = 0; i < nodeCount; i++) address[i] = addrPairs[2 * i + 1]! * 2 ** 32 + addrPairs[2 * i]!;
@@ -185,7 +214,8 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
 
   // Resolve addresses to indices, compacting out the unresolved, and carry
   // the edge labels (positions in the raw EDGE array) to the new positions.
-  const rawLabels = sections.has('ELAB') ? u32('ELAB') : new Uint32Array(0);
+  const rawLabels = sections.has('ELAB') ? u32('ELAB', 8) : new Uint32Array(0);
+  indices('ELAB', rawLabels, stringCount, 2, 1);
   const labelCount = rawLabels.length / 2;
   const labelOrder = Array.from({ length: labelCount }, (_, k) => k).sort((a, b) => rawLabels[2 * a]! - rawLabels[2 * b]!);
   const edgeLabelPos = new Uint32Array(labelCount);
@@ -193,7 +223,6 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
   let keptLabels = 0;
   let nextLabel = 0;
 
-  const rawEdges = edgePairs.length / 2;
   const edgeTarget = new Uint32Array(rawEdges);
   const edgeStart = new Uint32Array(nodeCount + 1);
   let out = 0;
@@ -219,7 +248,10 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
   }
   edgeStart[nodeCount] = out;
 
-  const nlab = sections.has('NLAB') ? u32('NLAB') : new Uint32Array(0);
+  const nlab = sections.has('NLAB') ? u32('NLAB', 12) : new Uint32Array(0);
+  indices('NLAB', nlab, nodeCount, 3);
+  const roots = u32('ROOT');
+  indices('ROOT', roots, nodeCount);
   const nodeLabels = new Map<number, NodeLabel>();
   for (let k = 0; k + 2 < nlab.length; k += 3) {
     const node = nlab[k]!;
@@ -242,7 +274,7 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
     edgeTarget: out === rawEdges ? edgeTarget : edgeTarget.slice(0, out),
     edgeLabelPos: posView,
     edgeLabelText: textView,
-    roots: u32('ROOT').slice(),
+    roots: roots.slice(),
     nodeLabels,
     droppedEdges: dropped,
     string,

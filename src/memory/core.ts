@@ -7,7 +7,7 @@
  * Note and segment layouts: the System V gABI, /usr/include/elf.h and
  * linux/fs/binfmt_elf.c (fill_files_note, elf_prstatus, elf_prpsinfo).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ElfFile, PT_LOAD } from '../target/elf.js';
 import type { Mapping } from '../target/proc.js';
 import { UserError, isErrno } from '../errors.js';
@@ -55,8 +55,11 @@ export class CoreMemory extends BaseMemorySource {
   readonly threads: number[];
   readonly files: CoreFileMapping[];
   private fd: number | undefined;
+  /** The core's size: a segment's data past it is missing (a core cut short). */
+  private readonly size: bigint;
   private readonly loads: LoadSegment[];
-  private readonly fileFds = new Map<string, number | Error>();
+  /** Each mapped file opened so far, with its size (reads past it find nothing), or why it cannot be read. */
+  private readonly fileFds = new Map<string, { fd: number; size: bigint } | Error>();
   private readonly resolvePath: (path: string) => string;
 
   private constructor(
@@ -68,6 +71,7 @@ export class CoreMemory extends BaseMemorySource {
   ) {
     super();
     this.fd = fd;
+    this.size = fstatSync(fd, { bigint: true }).size;
     this.loads = loads.sort((a, b) => (a.vaddr < b.vaddr ? -1 : a.vaddr > b.vaddr ? 1 : 0));
     this.files = notes.files;
     this.threads = notes.threads;
@@ -91,9 +95,10 @@ export class CoreMemory extends BaseMemorySource {
       const segments = elf.segments();
       const fd = openSync(path, 'r');
       try {
+        const size = fstatSync(fd, { bigint: true }).size;
         const loads = segments.filter((s) => s.type === PT_LOAD);
         const notes = parseNotes(
-          segments.filter((s) => s.type === PT_NOTE).map((s) => readExactly(fd, s.offset, Number(s.filesz), path)),
+          segments.filter((s) => s.type === PT_NOTE).map((s) => readExactly(fd, s.offset, s.filesz, size, path)),
         );
         return new CoreMemory(path, fd, loads, notes, opts);
       } catch (err) {
@@ -126,7 +131,7 @@ export class CoreMemory extends BaseMemorySource {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    for (const fd of this.fileFds.values()) if (typeof fd === 'number') closeSync(fd);
+    for (const file of this.fileFds.values()) if (!(file instanceof Error)) closeSync(file.fd);
     this.fileFds.clear();
   }
 
@@ -138,6 +143,8 @@ export class CoreMemory extends BaseMemorySource {
       const segLeft = seg.memsz - rel;
       if (rel < seg.filesz) {
         const n = Number(min(BigInt(want), seg.filesz - rel));
+        // Checked here, not by readSync: a damaged p_offset past 2^63 makes it throw a RangeError.
+        if (seg.offset + rel + BigInt(n) > this.size) throw truncated(this.path);
         readInto(this.fd!, out, outOffset, n, seg.offset + rel, this.path);
         return n;
       }
@@ -150,26 +157,38 @@ export class CoreMemory extends BaseMemorySource {
   private readMappedFile(at: bigint, out: Buffer, outOffset: number, want: number): number {
     const file = this.files.find((f) => at >= f.start && at < f.end);
     if (!file) return 0;
-    const fd = this.fileFd(file.path);
-    if (fd instanceof Error) throw new MemoryReadError(at, want, fd.message);
-    const n = Number(min(BigInt(want), file.end - at));
-    const got = readSync(fd, out, outOffset, n, file.offset + (at - file.start));
-    // Past the end of the file: a mapping may extend beyond it (SIGBUS in the process).
-    return got;
+    const opened = this.fileFd(file.path);
+    if (opened instanceof Error) throw new MemoryReadError(at, want, opened.message);
+    const position = file.offset + (at - file.start);
+    // Past the end of the file: a mapping may extend beyond it (SIGBUS in the
+    // process). Checked before readSync, which throws a RangeError for a
+    // position past 2^63 (a damaged NT_FILE offset).
+    if (position >= opened.size) return 0;
+    const n = Number(min(BigInt(want), file.end - at, opened.size - position));
+    return readSync(opened.fd, out, outOffset, n, position);
   }
 
-  private fileFd(path: string): number | Error {
-    let fd = this.fileFds.get(path);
-    if (fd === undefined) {
+  private fileFd(path: string): { fd: number; size: bigint } | Error {
+    let file = this.fileFds.get(path);
+    if (file === undefined) {
       const local = this.resolvePath(path);
       try {
-        fd = openSync(local, 'r');
+        // A core names files by path: a damaged or hostile one may name a FIFO
+        // or a device, where open() or read() would block. O_NONBLOCK and the
+        // regular-file check keep memwhy from waiting on them.
+        const fd = openSync(local, constants.O_RDONLY | constants.O_NONBLOCK);
+        const st = fstatSync(fd, { bigint: true });
+        if (st.isFile()) file = { fd, size: st.size };
+        else {
+          closeSync(fd);
+          file = new Error(`the core does not hold it and ${printable(local)} is not a regular file`);
+        }
       } catch (err) {
-        fd = new Error(`the core does not hold it and ${local} cannot be read (${(err as { code?: string }).code ?? String(err)})`);
+        file = new Error(`the core does not hold it and ${printable(local)} cannot be read (${(err as { code?: string }).code ?? String(err)})`);
       }
-      this.fileFds.set(path, fd);
+      this.fileFds.set(path, file);
     }
-    return fd;
+    return file;
   }
 
   private segmentAt(at: bigint): LoadSegment | undefined {
@@ -204,6 +223,9 @@ function parseNotes(blocks: Buffer[]): ParsedNotes {
       const descsz = buf.readUInt32LE(p + 4);
       const type = buf.readUInt32LE(p + 8);
       const descStart = p + 12 + align4(namesz);
+      // A note that claims more than the segment holds ends the walk; with a
+      // 32-bit align4, sizes near 2^32 used to wrap negative and loop forever.
+      if (descStart + descsz > buf.length) break;
       const desc = buf.subarray(descStart, descStart + descsz);
       p = descStart + align4(descsz);
       if (type === NT_PRSTATUS && desc.length >= PRSTATUS_PID + 4) notes.threads.push(desc.readInt32LE(PRSTATUS_PID));
@@ -220,7 +242,8 @@ function parseNotes(blocks: Buffer[]): ParsedNotes {
 /** NT_FILE: count, page size, count x {start, end, file offset in pages}, then count NUL-terminated names. */
 function parseFileNote(desc: Buffer): CoreFileMapping[] {
   if (desc.length < 16) return [];
-  const count = Number(desc.readBigUInt64LE(0));
+  // At most as many entries as the note holds: the count is the file's word, and may be 2^64 - 1.
+  const count = Math.min(Number(desc.readBigUInt64LE(0)), Math.floor((desc.length - 16) / 24));
   const pageSize = desc.readBigUInt64LE(8);
   const names = desc.subarray(16 + count * 24).toString('utf8').split('\0');
   const out: CoreFileMapping[] = [];
@@ -236,27 +259,43 @@ function parseFileNote(desc: Buffer): CoreFileMapping[] {
   return out;
 }
 
-function readExactly(fd: number, offset: bigint, length: number, path: string): Buffer {
-  const buf = Buffer.alloc(length);
-  readInto(fd, buf, 0, length, offset, path);
+/** `length` bytes at `offset`, refused before allocating when the core is too short for them. */
+function readExactly(fd: number, offset: bigint, length: bigint, fileSize: bigint, path: string): Buffer {
+  if (offset + length > fileSize) throw truncated(path);
+  const buf = Buffer.alloc(Number(length));
+  readInto(fd, buf, 0, buf.length, offset, path);
   return buf;
+}
+
+function truncated(path: string): UserError {
+  return new UserError(`${path} is truncated (a core file cut short while being written?)`);
 }
 
 function readInto(fd: number, buf: Buffer, at: number, length: number, offset: bigint, path: string): void {
   let done = 0;
   while (done < length) {
     const n = readSync(fd, buf, at + done, length - done, offset + BigInt(done));
-    if (n === 0) throw new UserError(`${path} is truncated (a core file cut short while being written?)`);
+    if (n === 0) throw truncated(path);
     done += n;
   }
 }
 
+/** Arithmetic, not `(n + 3) & ~3`: bitwise operators wrap at 2^31. */
 function align4(n: number): number {
-  return (n + 3) & ~3;
+  return Math.ceil(n / 4) * 4;
 }
 
-function min(a: bigint, b: bigint): bigint {
-  return a < b ? a : b;
+function min(...xs: bigint[]): bigint {
+  return xs.reduce((a, b) => (a < b ? a : b));
+}
+
+/**
+ * A path from the core, for a message: a damaged or hostile core may name
+ * files with newlines or terminal escape sequences, which must not reach the
+ * terminal as such.
+ */
+function printable(path: string): string {
+  return path.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 function cString(buf: Buffer): string {

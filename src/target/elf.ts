@@ -7,7 +7,8 @@
  * with positioned reads, on first use, and only the tables asked for.
  * Layouts are from the System V gABI and /usr/include/elf.h.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { UserError } from '../errors.js';
 import type { Mapping } from './proc.js';
 
 export interface ElfSymbol {
@@ -44,10 +45,24 @@ const SHT_NOBITS = 8;
 const SHN_UNDEF = 0;
 const STB_LOCAL = 0;
 const EHDR_SIZE = 64; // sizeof(Elf64_Ehdr)
+const PHDR_SIZE = 56; // sizeof(Elf64_Phdr)
+const SHDR_SIZE = 64; // sizeof(Elf64_Shdr)
 const SYM_SIZE = 24; // sizeof(Elf64_Sym)
 
 /** x86_64's page size: the kernel maps PT_LOAD segments at page-aligned addresses (ELF_PAGESTART). */
 const PAGE = 4096n;
+
+/**
+ * An ELF file whose headers point outside it or describe tables too small to
+ * hold their entries: a truncated or damaged file. A UserError, so `ps` skips
+ * such a process and the CLI prints one line, not a RangeError's stack.
+ */
+export class ElfFormatError extends UserError {
+  constructor(path: string, what: string) {
+    super(`${path} is a truncated or damaged ELF file: ${what}`);
+    this.name = 'ElfFormatError';
+  }
+}
 
 interface RawSection extends ElfSection {
   type: number;
@@ -62,6 +77,8 @@ interface SymbolEntry extends ElfSymbol {
 export class ElfFile {
   readonly type: number;
   private fd: number | undefined;
+  /** Every read is checked against it before a buffer is allocated: a size field may say 2^40. */
+  private readonly fileSize: bigint;
   private readonly phoff: bigint;
   private readonly phentsize: number;
   private readonly phnum: number;
@@ -79,6 +96,7 @@ export class ElfFile {
     header: Buffer,
   ) {
     this.fd = fd;
+    this.fileSize = BigInt(fstatSync(fd).size);
     this.type = header.readUInt16LE(16);
     this.phoff = header.readBigUInt64LE(32);
     this.shoff = header.readBigUInt64LE(40);
@@ -120,7 +138,10 @@ export class ElfFile {
 
   segments(): ElfSegment[] {
     if (!this.segmentList) {
-      const table = this.read(this.phoff, this.phentsize * this.phnum);
+      if (this.phnum > 0 && this.phentsize < PHDR_SIZE) {
+        throw new ElfFormatError(this.path, `program header entries of ${this.phentsize} bytes (an Elf64_Phdr has ${PHDR_SIZE})`);
+      }
+      const table = this.read(this.phoff, this.phentsize * this.phnum, 'the program headers');
       this.segmentList = [];
       for (let i = 0; i < this.phnum; i++) {
         const p = i * this.phentsize; // Elf64_Phdr
@@ -160,7 +181,7 @@ export class ElfFile {
   /** The program interpreter (PT_INTERP), or undefined for static executables and most libraries. */
   interpreter(): string | undefined {
     const seg = this.segments().find((s) => s.type === PT_INTERP);
-    return seg && cString(this.read(seg.offset, Number(seg.filesz)), 0);
+    return seg && cString(this.read(seg.offset, seg.filesz, 'PT_INTERP'), 0);
   }
 
   /**
@@ -171,14 +192,12 @@ export class ElfFile {
     const seg = this.segments().find(
       (s) => s.type === PT_LOAD && vaddr >= s.vaddr && vaddr + BigInt(length) <= s.vaddr + s.memsz,
     );
-    if (!seg) {
-      throw new Error(`${this.path}: no loadable segment holds 0x${vaddr.toString(16)}+${length}`);
-    }
+    if (!seg) throw new ElfFormatError(this.path, `no loadable segment holds 0x${vaddr.toString(16)}+${length}`);
     const out = Buffer.alloc(length);
     const rel = vaddr - seg.vaddr;
     if (rel < seg.filesz) {
       const n = Number(bigMin(BigInt(length), seg.filesz - rel));
-      this.read(seg.offset + rel, n).copy(out);
+      this.read(seg.offset + rel, n, `0x${vaddr.toString(16)}`).copy(out);
     }
     return out;
   }
@@ -186,7 +205,7 @@ export class ElfFile {
   /** A NUL-terminated string in the file image (at most `max` bytes). */
   readString(vaddr: bigint, max = 256): string {
     const seg = this.segments().find((s) => s.type === PT_LOAD && vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz);
-    if (!seg) throw new Error(`${this.path}: no loadable segment holds 0x${vaddr.toString(16)}`);
+    if (!seg) throw new ElfFormatError(this.path, `no loadable segment holds 0x${vaddr.toString(16)}`);
     const avail = Number(bigMin(BigInt(max), seg.vaddr + seg.filesz - vaddr));
     return cString(this.readAt(vaddr, avail), 0);
   }
@@ -195,14 +214,17 @@ export class ElfFile {
   sectionData(section: ElfSection): Buffer {
     const raw = this.rawSections().find((s) => s.name === section.name && s.offset === section.offset);
     if (raw && raw.type === SHT_NOBITS) return Buffer.alloc(0);
-    return this.read(section.offset, Number(section.size));
+    return this.read(section.offset, section.size, `section ${section.name}`);
   }
 
   private rawSections(): RawSection[] {
     if (this.sectionList) return this.sectionList;
     const list: RawSection[] = [];
     if (this.shoff !== 0n && this.shnum > 0) {
-      const table = this.read(this.shoff, this.shentsize * this.shnum);
+      if (this.shentsize < SHDR_SIZE) {
+        throw new ElfFormatError(this.path, `section header entries of ${this.shentsize} bytes (an Elf64_Shdr has ${SHDR_SIZE})`);
+      }
+      const table = this.read(this.shoff, this.shentsize * this.shnum, 'the section headers');
       const nameOffsets: number[] = [];
       for (let i = 0; i < this.shnum; i++) {
         const p = i * this.shentsize; // Elf64_Shdr
@@ -219,7 +241,7 @@ export class ElfFile {
       }
       const strtab = list[this.shstrndx];
       if (strtab) {
-        const names = this.read(strtab.offset, Number(strtab.size));
+        const names = this.read(strtab.offset, strtab.size, 'the section names');
         list.forEach((s, i) => (s.name = cString(names, nameOffsets[i]!)));
       }
     }
@@ -235,8 +257,8 @@ export class ElfFile {
       const table = sections.find((s) => s.name === tableName);
       const strings = table && sections[table.link];
       if (!table || !strings || table.type === SHT_NOBITS) continue;
-      const data = this.read(table.offset, Number(table.size));
-      const names = this.read(strings.offset, Number(strings.size));
+      const data = this.read(table.offset, table.size, tableName);
+      const names = this.read(strings.offset, strings.size, `${tableName}'s names`);
       const entsize = Number(table.entsize) || SYM_SIZE;
       const ownFirst = new Set<string>();
       for (let p = 0; p + SYM_SIZE <= data.length; p += entsize) {
@@ -256,13 +278,18 @@ export class ElfFile {
     return map;
   }
 
-  private read(offset: bigint, length: number): Buffer {
+  /** `length` bytes at `offset`, refused before allocating when the file is too short for them. */
+  private read(offset: bigint, length: number | bigint, what: string): Buffer {
     if (this.fd === undefined) throw new Error(`${this.path}: read after close`);
-    const buf = Buffer.alloc(length);
+    const size = BigInt(length);
+    if (offset + size > this.fileSize) {
+      throw new ElfFormatError(this.path, `${what} needs ${size} bytes at byte ${offset} but the file has ${this.fileSize}`);
+    }
+    const buf = Buffer.alloc(Number(size));
     let done = 0;
-    while (done < length) {
-      const n = readSync(this.fd, buf, done, length - done, offset + BigInt(done));
-      if (n === 0) throw new Error(`${this.path}: truncated ELF file (wanted ${length} bytes at ${offset})`);
+    while (done < buf.length) {
+      const n = readSync(this.fd, buf, done, buf.length - done, offset + BigInt(done));
+      if (n === 0) throw new ElfFormatError(this.path, `${what} needs ${size} bytes at byte ${offset} but the file ends at byte ${offset + BigInt(done)}`);
       done += n;
     }
     return buf;
