@@ -588,6 +588,9 @@ function checkSameImage(core: CoreMemory, maps: Mapping[], mappedPath: string, l
   try {
     const header = elf.readAt(elf.segments().find((s) => s.offset === 0n)?.vaddr ?? 0n, 64);
     const phEnd = Number(header.readBigUInt64LE(32)) + header.readUInt16LE(54) * header.readUInt16LE(56);
+    // The headers of a real ELF end within its first page or so; a damaged
+    // --exe must not make memwhy allocate what its e_phoff claims.
+    if (!(phEnd <= 1 << 20)) throw new UserError(`${localPath} has a damaged ELF header (program headers end at byte ${phEnd})`);
     local = elf.readAt(elf.segments().find((s) => s.offset === 0n)?.vaddr ?? 0n, phEnd);
   } finally {
     elf.close();
