@@ -108,4 +108,75 @@ export async function run(): Promise<void> {
   } finally {
     await target.kill();
   }
+  await againstSpinner(pythons);
 }
+
+/**
+ * Through the real attach, against a thread spinning in pure Python
+ * (bench/fixtures/count_iterations.py, 0.1 s windows): per census, the
+ * longest step it reports (pause), its wall time, and what the spinner saw:
+ * its longest gap between two iterations in the windows the census
+ * overlapped (and, for scale, in windows with no census: the machine's own
+ * noise), and its rate then against its rate alone.
+ */
+export async function againstSpinner(pythons: { label: string; path: string }[]): Promise<void> {
+  console.log('\nattached census against a thread spinning in pure Python (3 censuses each):\n');
+  const rows: string[][] = [];
+  for (const py of pythons) {
+    const target = await startTarget(py.path, [join(here, 'fixtures', 'count_iterations.py'), '0.1'], { readyTimeoutMs: 120_000 });
+    const windows = (): { t: number; n: number; gapMs: number }[] =>
+      target
+        .stdout()
+        .split('\n')
+        .map((l) => /^rate (\d+) ([\d.]+) ([\d.]+)/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => ({ n: Number(m[1]), t: Number(m[2]) * 1000, gapMs: Number(m[3]) }));
+    try {
+      const runs = await withAgent(target.pid, async (s) => {
+        const out: { t0: number; t1: number; pause_ms: number; wall_ms: number | undefined; objects: number }[] = [];
+        for (let i = 0; i < 3; i++) {
+          await new Promise((r) => setTimeout(r, 1500));
+          const t0 = Date.now();
+          const c = await collectCensus(s);
+          out.push({ t0, t1: Date.now(), pause_ms: c.pause_ms, wall_ms: c.wall_ms, objects: c.total.count });
+        }
+        return out;
+      });
+      const all = windows();
+      const inside = (w: { t: number }, r: { t0: number; t1: number }): boolean => w.t > r.t0 && w.t - 100 < r.t1;
+      // Windows well clear of every census (and of the attach, which comes before the first).
+      const quiet = all.filter((w) => w.t > runs[0]!.t0 - 1200 && !runs.some((r) => w.t > r.t0 - 300 && w.t - 100 < r.t1 + 300));
+      const alone = quiet.reduce((a, w) => a + w.n, 0) / Math.max(1, quiet.length);
+      for (const r of runs) {
+        const ws = all.filter((w) => inside(w, r));
+        const rate = ws.reduce((a, w) => a + w.n, 0) / Math.max(1, ws.length);
+        rows.push([
+          py.label,
+          M(r.objects),
+          `${r.pause_ms.toFixed(0)} ms`,
+          r.wall_ms === undefined ? `(${r.t1 - r.t0} ms)` : `${r.wall_ms.toFixed(0)} ms`,
+          `${Math.max(0, ...ws.map((w) => w.gapMs)).toFixed(0)} ms`,
+          `${Math.max(0, ...quiet.map((w) => w.gapMs)).toFixed(0)} ms`,
+          `${((rate / alone) * 100).toFixed(0)} %`,
+        ]);
+      }
+    } finally {
+      await target.kill();
+    }
+  }
+  console.log(
+    renderTable(
+      [
+        { header: 'python', align: 'left' },
+        { header: 'objects' },
+        { header: 'pause (longest step)' },
+        { header: 'census wall' },
+        { header: "spinner's longest stall" },
+        { header: 'its longest stall, no census' },
+        { header: 'its rate vs no census' },
+      ],
+      rows,
+    ),
+  );
+}
+

@@ -1,52 +1,85 @@
 /**
  * What `memwhy diagnose` costs the target: a program that counts its own
- * loop iterations per 0.5 s runs alone, then under a 10 s diagnose; the
- * slowdown is the drop in its rate, and each census pause is read from the
- * diagnosis.
+ * loop iterations per 0.5 s (bench/fixtures/count_iterations.py, a thread
+ * spinning in pure Python) runs alone, then under a 10 s diagnose; the
+ * slowdown is the drop in its rate, its longest stall is the longest gap
+ * between two of its iterations it saw during the diagnose, and each
+ * census's figures (the longest stretch it kept the GIL, its wall time) are
+ * read from the saved evidence.
+ *
+ *   npm run bench -- diagnose
  */
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { interpreters } from '../test/helpers/pythons.js';
 
 const execFileP = promisify(execFile);
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
+const LABELS = ['debian-3.11', 'pyenv-2.7', 'pyenv-3.8', 'pyenv-3.12', 'pyenv-3.13'];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[s.length >> 1]! : NaN;
 }
 
+interface Window {
+  t: number;
+  n: number;
+  gapMs: number;
+}
+interface SavedCensus {
+  t: number;
+  pause_ms: number;
+  wall_ms?: number;
+}
+
 export async function run(): Promise<void> {
-  console.log('| Python | rate alone (iter/0.5 s) | rate during diagnose | slowdown | slowest window | census pauses (start/middle/end max) |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const python of ['/usr/bin/python3', `${process.env.HOME}/.pyenv/versions/3.13.0/bin/python3.13`]) {
-    const child = spawn(python, ['-u', join(ROOT, 'bench', 'fixtures', 'count_iterations.py')], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const rates: { t: number; n: number }[] = [];
+  console.log(
+    '| Python | rate alone (iter/0.5 s) | rate during diagnose | slowdown | slowest window | longest stall alone | longest stall during diagnose | census pauses (start, middle, end) | census wall times |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const py of interpreters().filter((p) => LABELS.includes(p.label))) {
+    const child = spawn(py.path, ['-u', join(ROOT, 'bench', 'fixtures', 'count_iterations.py')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const windows: Window[] = [];
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
-        const m = /^rate (\d+) ([\d.]+)/.exec(buf.slice(0, nl));
-        if (m) rates.push({ n: Number(m[1]), t: Number(m[2]) * 1000 });
+        const m = /^rate (\d+) ([\d.]+) ([\d.]+)/.exec(buf.slice(0, nl));
+        if (m) windows.push({ n: Number(m[1]), t: Number(m[2]) * 1000, gapMs: Number(m[3]) });
         buf = buf.slice(nl + 1);
       }
     });
-    await new Promise((r) => setTimeout(r, 4000));
-    const alone = median(rates.map((r) => r.n));
-    const t0 = Date.now();
-    const { stdout } = await execFileP(join(ROOT, 'bin', 'memwhy'), ['diagnose', String(child.pid), '--duration', '10s', '--json'], {
-      maxBuffer: 64 << 20,
-    });
-    const t1 = Date.now();
-    const d = JSON.parse(stdout) as { heap: { pause_ms: number } | null };
-    const during = rates.filter((r) => r.t >= t0 && r.t <= t1).map((r) => r.n);
-    child.kill('SIGKILL');
-    const mean = during.reduce((a, b) => a + b, 0) / Math.max(1, during.length);
-    console.log(
-      `| ${python.includes('pyenv') ? 'pyenv 3.13' : 'Debian 3.11'} | ${alone} | ${mean.toFixed(0)} | ${((1 - mean / alone) * 100).toFixed(0)} % | ${Math.min(...during)} | ${d.heap?.pause_ms.toFixed(0) ?? 'n/a'} ms |`,
-    );
+    const dir = mkdtempSync(join(tmpdir(), 'memwhy-bench-'));
+    try {
+      await new Promise((r) => setTimeout(r, 4000));
+      const alone = median(windows.map((w) => w.n));
+      // The machine's own noise: the longest stall with nobody attached.
+      const stallAlone = Math.max(...windows.slice(1).map((w) => w.gapMs));
+      const t0 = Date.now();
+      await execFileP(join(ROOT, 'bin', 'memwhy'), ['diagnose', String(child.pid), '--duration', '10s', '--json', '--save', join(dir, 'ev'), '--force'], {
+        maxBuffer: 64 << 20,
+        timeout: 600_000,
+      });
+      const t1 = Date.now();
+      const evidence = JSON.parse(readFileSync(join(dir, 'ev', 'evidence.json'), 'utf8')) as { censuses?: SavedCensus[] };
+      const censuses = [...(evidence.censuses ?? [])].sort((a, b) => a.t - b.t);
+      // Windows that ended inside the diagnose, plus the one it started in.
+      const during = windows.filter((w) => w.t >= t0 && w.t <= t1 + 500);
+      const mean = during.reduce((a, w) => a + w.n, 0) / Math.max(1, during.length);
+      const ms = (x: number | undefined): string => (x === undefined ? 'n/a' : `${x.toFixed(0)}`);
+      console.log(
+        `| ${py.label} | ${alone} | ${mean.toFixed(0)} | ${((1 - mean / alone) * 100).toFixed(0)} % | ${Math.min(...during.map((w) => w.n))} | ` +
+          `${stallAlone.toFixed(0)} ms | ${Math.max(...during.map((w) => w.gapMs)).toFixed(0)} ms | ${censuses.map((c) => ms(c.pause_ms)).join(', ')} ms | ${censuses.map((c) => ms(c.wall_ms)).join(', ')} ms |`,
+      );
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }

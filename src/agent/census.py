@@ -52,13 +52,19 @@ except ImportError:
 # batch's lists (a few times the batch) stay a few MiB.
 _BATCH = 20000
 
-# How long other threads are held off. Not larger: a CPU-bound thread that
-# gets the GIL once during the walk (a waiter already sleeping with the old
-# interval can force one switch) then keeps it for a whole interval.
-_HOLD_S = 1.0
-# Python 2.7 switches threads every N bytecodes (sys.setcheckinterval); the
-# walk runs almost no bytecode, so this only has to exceed what it runs.
-_HOLD_TICKS = 1 << 30
+# The census never changes the switch interval (sys.setswitchinterval, or
+# sys.setcheckinterval on 2.7): other threads keep their turns, each wait
+# for the census bounded by one C call (a pass over one batch, or
+# gc.get_objects()) plus the interval. Raising it (to 1 s) to hold them off
+# did two kinds of harm against a thread spinning in pure Python: a walk
+# shorter than the raised interval stopped that thread for all of it; and
+# once the thread had the GIL, the census waited for it in raised-interval
+# slices, each re-armed whenever the thread released and retook the GIL for
+# its I/O (take_gil in Python/ceval_gil.c asks for a switch only if none
+# happened during the wait), so one census took 4.6-27.7 s under
+# `memwhy diagnose` (BENCHMARKS.md). Exact counts do not need the others
+# stopped: the snapshot from gc.get_objects() keeps every tracked object
+# alive until it is counted.
 
 # Since 3.0 a dict whose keys are all str does not visit them in tp_traverse
 # (Objects/dictobject.c, dict_traverse): strings cannot make cycles.
@@ -92,49 +98,58 @@ def census(top=None):
     """Counts and shallow bytes of every live object, by type.
 
     Returns {total: {count, bytes}, types: [{type, module, count, bytes}]
-    (most bytes first; the first `top` if given), pause_ms, objects_per_s}.
+    (most bytes first; the first `top` if given), pause_ms (the longest
+    step: an upper bound on how long other threads waited for the census at
+    a time), wall_ms (the whole census), objects_per_s}.
     """
     hold = _Hold()
     try:
-        start = time.time()
         counts = _walk(sys._getframe(), hold)
-        elapsed = time.time() - start
     finally:
-        pause_s = hold.release()
         # Per-walk caches: they hold types, which must not outlive the call.
         _sizes_by_type.clear()
         _dict_types.clear()
-    return _summarize(counts, top, pause_s, elapsed)
+        hold.release()
+    return _summarize(counts, top, hold)
 
 
 class _Hold(object):
-    """Holds other threads off and the collector still; release() undoes both."""
+    """Keeps the collector still for a walk and times the walk's steps.
 
-    __slots__ = ('start', 'gc_was_enabled', 'old')
+    Other threads are not held off: they run between steps, whenever the
+    interpreter would switch anyway. release() restores the collector.
+    """
+
+    __slots__ = ('start', 'mark', 'longest', 'end', 'gc_was_enabled')
 
     def __init__(self):
-        self.start = time.time()
+        self.start = self.mark = time.time()
+        self.longest = 0.0
+        self.end = None
         self.gc_was_enabled = gc.isenabled()
         # A collection in the middle of the walk would scan the whole heap
         # again (and may run finalizers, i.e. other code).
         gc.disable()
-        if hasattr(sys, 'setswitchinterval'):
-            self.old = sys.getswitchinterval()
-            sys.setswitchinterval(max(self.old, _HOLD_S))
-        else:
-            self.old = sys.getcheckinterval()
-            sys.setcheckinterval(max(self.old, _HOLD_TICKS))
+
+    def step(self):
+        """Ends a step: gc.get_objects(), or one batch's C-level passes.
+
+        Wall time, with the census's own waits for the GIL inside the step:
+        an upper bound on how long other threads waited for it at a time
+        (they can take the GIL between any two of a step's C calls).
+        """
+        now = time.time()
+        if now - self.mark > self.longest:
+            self.longest = now - self.mark
+        self.mark = now
 
     def release(self):
-        try:
-            if hasattr(sys, 'setswitchinterval'):
-                sys.setswitchinterval(self.old)
-            else:
-                sys.setcheckinterval(self.old)
-        finally:
+        if self.end is None:
+            self.step()
+            self.end = self.mark
             if self.gc_was_enabled:
                 gc.enable()
-        return time.time() - self.start
+        return self.end - self.start
 
 
 def _walk(frame, hold):
@@ -149,7 +164,7 @@ def _walk(frame, hold):
         ours.add(id(frame))
         frame = frame.f_back
     frame = None
-    tracked = list(compress(tracked, map(not_, map(ours.__contains__, map(id, tracked)))))
+    hold.step()
 
     single = _single_refcount()
     is_tracked = gc.is_tracked
@@ -158,15 +173,27 @@ def _walk(frame, hold):
     # Ids of the untracked objects met so far that are referred to more than
     # once: only these need deduplicating (see _single_refcount). Each
     # tracked object is in `tracked` exactly once.
+    #
+    # Other threads run between batches: they may create, free or move
+    # objects meanwhile. Every object of the snapshot is still counted once
+    # (the snapshot keeps it alive); an untracked object moved between
+    # containers during the walk may be met twice or not at all.
     seen = set()
     frontier = tracked
     tracked = None
     while frontier:
         found = []
         for i in range(0, len(frontier), _BATCH):
-            refs = _count_and_refer(counts, frontier[i:i + _BATCH])
+            batch = frontier[i:i + _BATCH]
+            if ours:
+                # Filtered per batch, not over the whole snapshot in one C
+                # call: each step stays one batch long.
+                batch = list(compress(batch, map(not_, map(ours.__contains__, map(id, batch)))))
+            refs = _count_and_refer(counts, batch)
+            batch = None
             refs = list(filterfalse(is_tracked, refs))
             if not refs:
+                hold.step()
                 continue
             once = list(map(eq, map(getrefcount, refs), repeat(single)))
             new = list(compress(refs, once))
@@ -184,8 +211,13 @@ def _walk(frame, hold):
             # tuples and dicts among them (gc.get_referents skips the rest in C).
             found.extend(new)
             new = None
+            hold.step()
+        # Only the snapshot (the first round) holds tracked objects, and so
+        # our frames.
+        ours = None
         frontier = found
         found = None
+        hold.step()
     seen = frontier = None
     return counts
 
@@ -302,7 +334,7 @@ def _sizes(objs):
         return out
 
 
-def _summarize(counts, top, pause_s, elapsed):
+def _summarize(counts, top, hold):
     by_name = {}
     total_count = 0
     total_bytes = 0
@@ -316,13 +348,15 @@ def _summarize(counts, top, pause_s, elapsed):
         total_count += n
         total_bytes += n * size
     types = sorted(by_name.values(), key=lambda e: (-e['bytes'], -e['count'], e['type']))
+    wall = hold.end - hold.start
     if top is not None:
         types = types[:int(top)]
     return {
         'total': {'count': total_count, 'bytes': total_bytes},
         'types': types,
-        'pause_ms': round(pause_s * 1000.0, 3),
-        'objects_per_s': int(total_count / elapsed) if elapsed > 0 else None,
+        'pause_ms': round(hold.longest * 1000.0, 3),
+        'wall_ms': round(wall * 1000.0, 3),
+        'objects_per_s': int(total_count / wall) if wall > 0 else None,
     }
 
 

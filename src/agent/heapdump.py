@@ -2,8 +2,10 @@
 # references) to a file, in the format described in docs/dump-format.md.
 #
 # Runs inside the target: stdlib only, Python 2.7 and 3.6-3.13 (no f-strings,
-# no annotations, no nonlocal). It changes the switch interval and the
-# collector's state for the length of the walk and restores both in finally.
+# no annotations, no nonlocal). It keeps the collector still for the length
+# of the walk and restores it in finally; it never changes the switch
+# interval (see census.py: raising it starved the walk, or the target's
+# threads, for seconds against a thread spinning in pure Python).
 import array
 import gc
 import itertools
@@ -48,13 +50,6 @@ SIZE_OVERFLOW = 0xFFFFFFFF
 # enough that the Python code per batch vanishes, small enough that a batch's
 # lists stay a few MiB.
 BATCH = 20000
-
-# How long other threads are held off during the walk. Not more: a thread
-# already waiting with the old interval can force one switch, and a CPU-bound
-# thread that gets the GIL then keeps it for a whole interval.
-HOLD_S = 1.0
-# 2.7 switches every N bytecodes; the walk runs little bytecode.
-HOLD_TICKS = 1 << 30
 
 PY2 = sys.version_info[0] == 2
 if PY2:
@@ -115,10 +110,11 @@ U64 = _u64_code()
 
 if hasattr(time, 'perf_counter'):
     _clock = time.perf_counter
-    _cpu_clock = time.process_time
 else:
     _clock = time.time
-    _cpu_clock = time.clock  # CPU time on Unix in 2.7
+# The dump's own CPU time: this thread's (3.7+), since the target's other
+# threads run during the walk; before 3.7 the process's, theirs included.
+_cpu_clock = getattr(time, 'thread_time', None) or getattr(time, 'process_time', None) or time.clock
 
 _TYPE_ATTRS = type.__dict__
 
@@ -294,25 +290,26 @@ class _Strings(object):
         return i
 
 
-def _raise_switch_interval():
-    """Keeps other threads from running between the walk's bytecodes."""
-    if hasattr(sys, 'setswitchinterval'):
-        old = sys.getswitchinterval()
-        sys.setswitchinterval(max(old, HOLD_S))
-        return ('switch', old)
-    old = sys.getcheckinterval()
-    sys.setcheckinterval(max(old, HOLD_TICKS))
-    return ('check', old)
+class _Steps(object):
+    """The longest step of the walk: the snapshot, or one batch's C-level
+    passes. Wall time, the dump's own waits for the GIL included: an upper
+    bound on how long the target's other threads waited for it at a time
+    (they can take the GIL between any two of a step's C calls)."""
+
+    __slots__ = ('mark', 'longest')
+
+    def __init__(self):
+        self.mark = _clock()
+        self.longest = 0.0
+
+    def step(self):
+        now = _clock()
+        if now - self.mark > self.longest:
+            self.longest = now - self.mark
+        self.mark = now
 
 
-def _restore_switch_interval(saved):
-    if saved[0] == 'switch':
-        sys.setswitchinterval(saved[1])
-    else:
-        sys.setcheckinterval(saved[1])
-
-
-def _walk(d, own_ids):
+def _walk(d, own_ids, steps):
     """Fills d with the graph: the roots, then every object the collector
     tracks, then the untracked objects those lead to (str, int, untracked
     tuples and dicts...), round after round.
@@ -324,6 +321,13 @@ def _walk(d, own_ids):
 
     Not seen: objects that nothing walked refers to (a str only C code
     holds), and the fields 3.11+ code objects compute on access.
+
+    Other threads run between batches. Every object of the snapshot is
+    written once (the snapshot keeps it alive); references may lead to
+    objects made after it (the reader drops references to addresses it
+    has no object for), and an untracked object moved during the walk may
+    be met twice or not at all (or, freed after it was written, leave its
+    address to another object written later).
     """
     roots = d['seed']
     tracked = gc.get_objects()
@@ -335,6 +339,7 @@ def _walk(d, own_ids):
     d['root_count'] = len(roots)
     frontier = roots + tracked
     tracked = None
+    steps.step()
 
     single = _single_refcount()
     is_tracked = gc.is_tracked
@@ -359,6 +364,7 @@ def _walk(d, own_ids):
             d['edge'].extend(_map(id, refs))
             refs = list(_filterfalse(is_tracked, refs))
             if not refs:
+                steps.step()
                 continue
             once = list(_map(operator.eq, _map(getrefcount, refs), _repeat(single)))
             new = list(_compress(refs, once))
@@ -382,14 +388,17 @@ def _walk(d, own_ids):
             leaf_batch.extend(_compress(new, _map(operator.not_, gc_type)))
             found.extend(_compress(new, gc_type))
             new = gc_type = None
+            steps.step()
             while len(leaf_batch) >= BATCH:
                 _emit(d, leaf_batch[:BATCH], True)
                 del leaf_batch[:BATCH]
+                steps.step()
         if not found and leaf_batch:
             _emit(d, leaf_batch, True)
             leaf_batch = []
         frontier = found
         found = None
+        steps.step()
 
 
 def _single_refcount():
@@ -705,10 +714,11 @@ def _write(path, meta, d, strings, type_names):
 
 def dump(path):
     """Writes every object the interpreter can reach, with its type, size and
-    references, to `path` (atomically: path.tmp, then rename). No other
-    thread runs while the graph is walked and labelled (the pause); writing
-    the file lets them run again. Returns {path, objects, edges, bytes,
-    pause_ms, ...}."""
+    references, to `path` (atomically: path.tmp, then rename). Other threads
+    keep running while the graph is walked and labelled, between its steps;
+    pause_ms is the longest step (at most that long were they held off at a
+    time), graph_ms the walk and labels, walk_ms the walk alone. Returns
+    {path, objects, edges, bytes, pause_ms, ...}."""
     wall0 = _clock()
     cpu0 = _cpu_clock()
     started_at = time.time()
@@ -721,7 +731,7 @@ def dump(path):
         'elab': array.array('I'), 'nlab': array.array('I'), 'roots': array.array('I'),
         'tracked': 0, 'root_count': 0, 'frame_locals': {},
     }
-    saved_switch = _raise_switch_interval()
+    steps = _Steps()
     gc_was_enabled = gc.isenabled()
     try:
         # A collection during the walk would run finalizers (the target's
@@ -749,7 +759,8 @@ def dump(path):
         own_ids = set(_map(id, own))
         own_ids.add(id(own))
         own = seen = None
-        _walk(d, own_ids)
+        steps.step()
+        _walk(d, own_ids, steps)
         walk_ms = (_clock() - wall0) * 1000.0
         d['roots'].extend(range(d['root_count']))
         _label(d, strings, modules, frames)
@@ -761,8 +772,9 @@ def dump(path):
         del own_frames[:]
         if gc_was_enabled:
             gc.enable()
-        _restore_switch_interval(saved_switch)
-    pause_ms = (_clock() - wall0) * 1000.0
+        steps.step()
+    graph_ms = (_clock() - wall0) * 1000.0
+    pause_ms = steps.longest * 1000.0
     pause_cpu_ms = (_cpu_clock() - cpu0) * 1000.0
     finished_at = time.time()
     objects = len(d['addr'])
@@ -794,6 +806,7 @@ def dump(path):
         'pause_ms': round(pause_ms, 1),
         'pause_cpu_ms': round(pause_cpu_ms, 1),
         'walk_ms': round(walk_ms, 1),
+        'graph_ms': round(graph_ms, 1),
         'wall_ms': round(wall_ms, 1),
-        'objects_per_s': int(objects / (pause_ms / 1000.0)) if pause_ms > 0 else None,
+        'objects_per_s': int(objects / (graph_ms / 1000.0)) if graph_ms > 0 else None,
     }

@@ -1,7 +1,8 @@
 /**
  * The heap census probe: every live object in the target by type, counted by
- * the agent (src/agent/census.py) while other threads are held off. Plain
- * data, stamped with the time it was taken, ready to save or diff.
+ * the agent (src/agent/census.py) in C-level steps between which the
+ * target's other threads keep running. Plain data, stamped with the time it
+ * was taken, ready to save or diff.
  */
 import type { AgentSession } from '../attach/session.js';
 
@@ -21,8 +22,14 @@ export interface Census {
   total: { count: number; bytes: number };
   /** Most bytes first: every type, or the first `top`. */
   types: TypeCount[];
-  /** How long the target's other threads were held off. */
+  /**
+   * The longest the target's other threads were held off at a time: the
+   * census's longest step (the whole census, from agents that raised the
+   * switch interval).
+   */
   pause_ms: number;
+  /** The whole census (absent from agents before it was reported). */
+  wall_ms?: number;
   objects_per_s: number | null;
 }
 

@@ -1,12 +1,12 @@
 /**
  * The heap dump probe: the agent (src/agent/heapdump.py) writes every object
  * of the target to a file in memwhy's private directory inside the target's
- * /tmp; memwhy moves it to where the user asked, whole or not at all.
+ * /tmp; memwhy moves it to where the user asked, whole or not at all
+ * (util/outputFile.ts).
  */
-import { closeSync, constants, copyFileSync, fsyncSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { AgentSession } from '../attach/session.js';
-import { isErrno, UserError } from '../errors.js';
+import { moveOutputFile } from '../util/outputFile.js';
 
 /** What the agent's heapdump.dump returns. */
 export interface DumpReply {
@@ -15,11 +15,18 @@ export interface DumpReply {
   edges: number;
   gc_tracked: number;
   bytes: number;
-  /** How long the target's other threads were held off (walk and labels). */
+  /**
+   * The longest the target's other threads were held off at a time: the
+   * longest step of the walk (they run between steps; the switch interval
+   * is never raised).
+   */
   pause_ms: number;
+  /** The dump's CPU time for the walk and labels (3.6 and 2.7: the whole process's). */
   pause_cpu_ms: number;
   walk_ms: number;
-  /** Pause plus writing the file. */
+  /** The walk and the labels (older agents: absent). */
+  graph_ms?: number;
+  /** Walk, labels and writing the file. */
   wall_ms: number;
   objects_per_s: number | null;
 }
@@ -33,6 +40,8 @@ export interface HeapDumpEvidence extends DumpReply {
 export interface DumpOptions {
   /** Seconds to wait for the agent's reply. */
   timeoutS?: number;
+  /** Replace an existing file at dest that memwhy did not write. */
+  force?: boolean;
 }
 
 /** The dump's name inside the agent's private directory. */
@@ -40,53 +49,8 @@ const NAME = 'heap.mwd';
 
 export async function collectHeapDump(session: AgentSession, dest: string, opts: DumpOptions = {}): Promise<HeapDumpEvidence> {
   const reply = await session.call<DumpReply>('heapdump.dump', { path: join(session.targetDir, NAME) }, { timeoutS: opts.timeoutS ?? 900 });
-  moveFile(join(session.localDir, NAME), dest);
+  // Whole or not at all, never over an unrelated file; 0600 when copied, as it
+  // holds the target's dict keys and names.
+  moveOutputFile(join(session.localDir, NAME), dest, { force: opts.force, mode: 0o600 });
   return { ...reply, pid: session.target.pid, file: dest };
-}
-
-/**
- * Renames src to dest; across file systems (the target's /tmp is often a
- * container's), copies to dest.tmp, syncs, renames, then removes src. Either
- * way dest is never seen half written.
- */
-export function moveFile(src: string, dest: string): void {
-  try {
-    renameSync(src, dest);
-    return;
-  } catch (err) {
-    if (!isErrno(err, 'EXDEV')) throw writeError(dest, err);
-  }
-  const tmp = `${dest}.tmp`;
-  try {
-    copyFileSync(src, tmp, constants.COPYFILE_FICLONE);
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, dest);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // Never made, or already gone.
-    }
-    throw writeError(dest, err);
-  }
-  unlinkSync(src);
-}
-
-function writeError(dest: string, err: unknown): Error {
-  const message = (err as Error).message;
-  if (isErrno(err, 'ENOENT') || isErrno(err, 'EACCES') || isErrno(err, 'ENOSPC') || isErrno(err, 'EISDIR')) {
-    let where = dirname(dest);
-    try {
-      statSync(where);
-    } catch {
-      where = `${where} (which does not exist)`;
-    }
-    return new UserError(`cannot write the heap dump to ${dest} in ${where}: ${message}`);
-  }
-  return err as Error;
 }

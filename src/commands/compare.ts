@@ -1,5 +1,4 @@
 /** `memwhy compare -- CMD`: the same workload under each allocator, RSS side by side. */
-import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { describeRun, summarizeComparison } from '../analyze/compare.js';
 import { DEFAULT_SETUPS, parseSetup, prepareSetups, runComparison, type CompareProgress } from '../collect/compare.js';
@@ -8,7 +7,9 @@ import { describeAllocatorEnv } from '../report/allocators.js';
 import { renderCompareHtml, renderCompareText } from '../report/compare.js';
 import { formatBytes, formatSeconds } from '../util/units.js';
 import { countOption, durationOption } from './parse.js';
-import { printJson, type CommandSpec } from './spec.js';
+import { packageVersion } from '../version.js';
+import { FORCE_OPTION, printJson, type CommandSpec } from './spec.js';
+import { checkOutputFile, writeOutputFile } from '../util/outputFile.js';
 
 interface CompareOptions {
   allocators: string;
@@ -17,6 +18,7 @@ interface CompareOptions {
   timeout: string;
   html?: string;
   quiet?: boolean;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -42,6 +44,7 @@ async function run(command: string[], opts: CompareOptions): Promise<number> {
   const repeat = countOption('--repeat', opts.repeat);
   const intervalS = durationOption('--interval', opts.interval);
   const timeoutS = durationOption('--timeout', opts.timeout);
+  if (opts.html) checkOutputFile(opts.html, { force: opts.force });
 
   const { ready, missing } = prepareSetups(setups, process.env);
   for (const m of missing) process.stderr.write(`memwhy: skipping ${m.label}: ${m.reason}\n`);
@@ -64,7 +67,7 @@ async function run(command: string[], opts: CompareOptions): Promise<number> {
   const runs = comparison.runs.map(describeRun);
   const summary = summarizeComparison(runs);
   if (opts.html) {
-    writeFileSync(opts.html, renderCompareHtml({ command, runs, summary }));
+    writeOutputFile(opts.html, renderCompareHtml({ command, runs, summary }, packageVersion()), { force: opts.force });
     process.stderr.write(`memwhy: wrote ${opts.html}\n`);
   }
   if (opts.json) printJson({ command, runs, summary });
@@ -87,6 +90,7 @@ export const compareCommand: CommandSpec<CompareOptions> = {
     { flags: '--timeout <duration>', description: 'kill a run that takes longer than this', default: '30m' },
     { flags: '--html <file>', description: 'also write a static HTML page with the table and the RSS curves' },
     { flags: '--quiet', description: "discard the workload's stdout (by default it goes to stderr)" },
+    FORCE_OPTION,
   ],
   help: [
     'Runs one after another, so they do not compete for memory or CPU. Allocators that are',

@@ -16,7 +16,8 @@ import { packageVersion } from '../version.js';
 import { durationOption } from './parse.js';
 import { writeHtmlReport } from './reportOutput.js';
 import { ProgressBar } from '../report/progress.js';
-import { printJson, type CommandSpec } from './spec.js';
+import { FORCE_OPTION, printJson, type CommandSpec } from './spec.js';
+import { checkOutputFile } from '../util/outputFile.js';
 import type { Diagnosis } from '../analyze/diagnosis.js';
 
 const WORKLOADS = join(fileURLToPath(import.meta.url), '..', '..', '..', 'workloads');
@@ -49,17 +50,20 @@ function startProgram(python: string, p: DemoProgram): Promise<ChildProcess> {
   });
 }
 
-export const demoCommand: CommandSpec<{ python: string; duration: string; out: string; json?: boolean }> = {
+export const demoCommand: CommandSpec<{ python: string; duration: string; out: string; force?: boolean; json?: boolean }> = {
   name: 'demo',
   summary: 'diagnose bundled leaky programs: see what memwhy finds, end to end',
   options: [
     { flags: '--python <path>', description: 'the Python to run them with', default: '/usr/bin/python3' },
     { flags: '--duration <duration>', description: 'how long to watch each', default: '10s' },
     { flags: '--out <dir>', description: 'where to write the HTML reports', default: '/tmp' },
+    FORCE_OPTION,
   ],
   async run(_args, opts) {
     if (!existsSync(opts.python)) throw new UserError(`${opts.python} not found: give a Python with --python (e.g. --python $(which python3))`);
     const durationS = durationOption('--duration', opts.duration);
+    const reportPath = (p: DemoProgram): string => join(opts.out, `memwhy-demo-${p.name}.html`);
+    for (const p of PROGRAMS) checkOutputFile(reportPath(p), { force: opts.force });
     const signal = interruptSignal();
     const results: { program: string; pid: number; report: string; diagnosis: Diagnosis }[] = [];
     for (const p of PROGRAMS) {
@@ -79,8 +83,8 @@ export const demoCommand: CommandSpec<{ python: string; duration: string; out: s
         });
         bar.done();
         const d = diagnose(evidence);
-        const report = join(opts.out, `memwhy-demo-${p.name}.html`);
-        await writeHtmlReport(d, report);
+        const report = reportPath(p);
+        await writeHtmlReport(d, report, { force: opts.force });
         results.push({ program: p.name, pid: child.pid!, report, diagnosis: d });
         if (!opts.json) {
           process.stdout.write(`\n== ${p.name}: ${d.verdict.cause} (${d.verdict.confidence})\n${d.verdict.summary}\n`);

@@ -2,7 +2,6 @@
  * `memwhy diagnose PID`: the whole investigation in one command, ending in a
  * verdict with the numbers that decided it. Thin: gather -> analyse -> render.
  */
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { gatherEvidence } from '../collect/diagnose.js';
 import { diagnose } from '../analyze/verdict.js';
@@ -10,7 +9,8 @@ import { interruptSignal } from '../util/interrupt.js';
 import { durationOption } from './parse.js';
 import { packageVersion } from '../version.js';
 import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
-import { parsePid, type CommandSpec } from './spec.js';
+import { FORCE_OPTION, parsePid, type CommandSpec } from './spec.js';
+import { checkOutputFile, EVIDENCE_FILE, prepareEvidenceDir, writeOutputFile } from '../util/outputFile.js';
 import { emitDiagnosis } from './reportOutput.js';
 import { ProgressBar } from '../report/progress.js';
 
@@ -22,14 +22,7 @@ interface DiagnoseCliOptions extends AttachCliOptions {
   save?: string;
   tracemalloc: boolean;
   trim: boolean;
-}
-
-
-/** Writes a file atomically: a reader never sees half of it. */
-export function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  force?: boolean;
 }
 
 export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
@@ -43,6 +36,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     { flags: '--save <dir>', description: 'keep the evidence, to re-analyse later with `memwhy report DIR`' },
     { flags: '--no-tracemalloc', description: 'do not trace allocations during the window' },
     { flags: '--no-trim', description: 'do not run the malloc_trim proof when retention is suspected' },
+    FORCE_OPTION,
     ...ATTACH_OPTIONS,
   ],
   help: [
@@ -54,6 +48,10 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     const pid = parsePid(args[0]);
     const durationS = durationOption('--duration', opts.duration);
     const intervalS = durationOption('--interval', opts.interval);
+    // Refused outputs fail now, not after watching the target for --duration. The
+    // directory is made now too, so that --html may name a file in it.
+    if (opts.save) prepareEvidenceDir(opts.save, { force: opts.force });
+    if (opts.html) checkOutputFile(opts.html, { force: opts.force });
     const signal = interruptSignal();
     const bar = new ProgressBar(process.stderr, durationS);
     const evidence = await gatherEvidence(pid, {
@@ -68,8 +66,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     bar.done();
     const diagnosis = diagnose(evidence);
     if (opts.save) {
-      mkdirSync(opts.save, { recursive: true });
-      writeAtomic(join(opts.save, 'evidence.json'), JSON.stringify(evidence));
+      writeOutputFile(join(opts.save, EVIDENCE_FILE), JSON.stringify(evidence), { force: opts.force });
       process.stderr.write(`memwhy: evidence saved in ${opts.save} (memwhy report ${opts.save})\n`);
     }
     await emitDiagnosis(diagnosis, opts);

@@ -7,10 +7,12 @@ import { UserError } from '../errors.js';
 import { formatBytes } from '../util/units.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
-import { parsePid, printJson, type CommandSpec } from './spec.js';
+import { FORCE_OPTION, parsePid, printJson, type CommandSpec } from './spec.js';
+import { checkOutputFile } from '../util/outputFile.js';
 
 interface DumpCliOptions extends AttachCliOptions {
   output?: string;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -31,7 +33,7 @@ export const dumpCommand: CommandSpec<DumpCliOptions> = {
   name: 'dump',
   args: '<pid>',
   summary: 'write every live Python object, its size and references to a file (memwhy analyze reads it)',
-  options: [{ flags: '-o, --output <file>', description: 'the file to write (.mwd)' }, ...ATTACH_OPTIONS],
+  options: [{ flags: '-o, --output <file>', description: 'the file to write (.mwd)' }, FORCE_OPTION, ...ATTACH_OPTIONS],
   help: [
     "The target's other threads are held off while the agent walks the heap (the pause is",
     'reported: about a second per million objects on 3.11+, twice that on 2.7-3.10, on a small',
@@ -47,9 +49,10 @@ export const dumpCommand: CommandSpec<DumpCliOptions> = {
     if (!opts.output) throw new UserError('give the file to write with -o FILE, as in "memwhy dump 4242 -o heap.mwd"');
     const output = opts.output;
     checkWritableDir(output);
+    checkOutputFile(output, { force: opts.force });
     const settings = attachSettings(opts, interruptSignal());
     settings.onProgress?.(`dumping the heap of pid ${pid} (its threads are held off during the walk)`);
-    const evidence = await withAgent(pid, (s) => collectHeapDump(s, output), settings);
+    const evidence = await withAgent(pid, (s) => collectHeapDump(s, output, { force: opts.force }), settings);
     if (opts.json) {
       printJson(evidence);
     } else {

@@ -52,12 +52,13 @@ export const heapCommand: CommandSpec<HeapOptions> = {
         by,
         total: census.total,
         pause_ms: census.pause_ms,
+        wall_ms: census.wall_ms,
         objects_per_s: census.objects_per_s,
         types: census.types.slice(0, top),
         ...(by === 'module' ? { modules: table.rows.map(({ name, count, bytes }) => ({ module: name, count, bytes })) } : {}),
       });
     } else {
-      process.stdout.write(renderHeap({ pid, table, pause_ms: census.pause_ms, objects_per_s: census.objects_per_s }));
+      process.stdout.write(renderHeap({ pid, table, pause_ms: census.pause_ms, wall_ms: census.wall_ms, objects_per_s: census.objects_per_s }));
     }
     return 0;
   },

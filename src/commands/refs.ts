@@ -1,5 +1,4 @@
 /** `memwhy refs PID --type T`: who holds these objects: referrer chains from samples back to a root. */
-import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { withAgent } from '../attach/agentSession.js';
 import { collectRefs } from '../collect/refs.js';
@@ -9,13 +8,16 @@ import { renderDot, renderSvg } from '../report/refsGraph.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
 import { countOption } from './parse.js';
-import { parsePid, printJson, type CommandSpec } from './spec.js';
+import { FORCE_OPTION, parsePid, printJson, type CommandSpec } from './spec.js';
+import { checkOutputFile, writeOutputFile } from '../util/outputFile.js';
+import { packageVersion } from '../version.js';
 
 interface RefsOptions extends AttachCliOptions {
   type?: string;
   samples: string;
   maxDepth: string;
   graph?: string;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -28,6 +30,7 @@ export const refsCommand: CommandSpec<RefsOptions> = {
     { flags: '--samples <n>', description: 'instances to trace', default: '3' },
     { flags: '--max-depth <n>', description: 'give up on a chain after this many hops', default: '20' },
     { flags: '--graph <file>', description: 'also draw the chains: FILE.svg (laid out by memwhy) or FILE.dot (Graphviz)' },
+    FORCE_OPTION,
     ...ATTACH_OPTIONS,
   ],
   help: [
@@ -45,13 +48,14 @@ export const refsCommand: CommandSpec<RefsOptions> = {
     const samples = countOption('--samples', opts.samples);
     const maxDepth = countOption('--max-depth', opts.maxDepth);
     const format = opts.graph === undefined ? undefined : graphFormat(opts.graph);
+    if (opts.graph !== undefined) checkOutputFile(opts.graph, { force: opts.force });
     const result = await withAgent(pid, (s) => collectRefs(s, { type: opts.type!, samples, maxDepth }), attachSettings(opts, interruptSignal()));
     if (result.instances === 0) {
       throw new UserError(`pid ${pid} has no live objects of type "${opts.type}" (names are module-qualified or plain; "memwhy heap ${pid}" lists them)`, 1);
     }
     if (opts.graph !== undefined) {
       const g = { nodes: result.graph.nodes, edges: result.graph.edges, title: `who holds ${result.matched.join(', ')} (pid ${pid})` };
-      writeFileSync(opts.graph, format === 'svg' ? renderSvg(g) : renderDot(g));
+      writeOutputFile(opts.graph, format === 'svg' ? renderSvg(g, packageVersion()) : renderDot(g, packageVersion()), { force: opts.force });
       if (!opts.json) process.stderr.write(`memwhy: wrote ${opts.graph}\n`);
     }
     if (opts.json) printJson({ pid, ...result });

@@ -5,10 +5,11 @@ import { EVIDENCE_FORMAT, type Evidence } from '../collect/diagnose.js';
 import { diagnose } from '../analyze/verdict.js';
 import { UserError } from '../errors.js';
 import { emitDiagnosis } from './reportOutput.js';
-import type { CommandSpec } from './spec.js';
+import { FORCE_OPTION, type CommandSpec } from './spec.js';
+import { checkOutputFile, EVIDENCE_FILE } from '../util/outputFile.js';
 
 export function readEvidence(dir: string): Evidence {
-  const path = join(dir, 'evidence.json');
+  const path = join(dir, EVIDENCE_FILE);
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
@@ -21,12 +22,13 @@ export function readEvidence(dir: string): Evidence {
   return data as Evidence;
 }
 
-export const reportCommand: CommandSpec<{ json?: boolean; html?: string }> = {
+export const reportCommand: CommandSpec<{ json?: boolean; html?: string; force?: boolean }> = {
   name: 'report',
   args: '<dir>',
   summary: 'analyse evidence saved by `memwhy diagnose --save DIR`',
-  options: [{ flags: '--html <file>', description: 'also write a self-contained HTML report' }],
+  options: [{ flags: '--html <file>', description: 'also write a self-contained HTML report' }, FORCE_OPTION],
   async run(args, opts) {
+    if (opts.html) checkOutputFile(opts.html, { force: opts.force });
     await emitDiagnosis(diagnose(readEvidence(args[0]!)), opts);
     return 0;
   },

@@ -1,5 +1,4 @@
 /** `memwhy run -- CMD`: start a program under a chosen allocator, optionally recording its RSS. */
-import { closeSync, openSync, writeSync, writeFileSync } from 'node:fs';
 import {
   ALLOCATOR_NAMES,
   allocatorEnv,
@@ -9,12 +8,13 @@ import {
   type GlibcSettings,
 } from '../collect/allocators.js';
 import { superviseChild, type ChildResult } from '../collect/supervise.js';
-import { isErrno, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { describeAllocatorEnv, quoteCommand } from '../report/allocators.js';
 import { recordCsvHeader, recordCsvRow, recordJson } from '../report/record.js';
 import { formatSeconds } from '../util/units.js';
 import { bytesOption, countOption, durationOption } from './parse.js';
-import type { CommandSpec } from './spec.js';
+import { FORCE_OPTION, type CommandSpec } from './spec.js';
+import { checkOutputFile, OutputStream, writeOutputFile } from '../util/outputFile.js';
 
 interface RunOptions {
   allocator?: string;
@@ -22,6 +22,7 @@ interface RunOptions {
   trimThreshold?: string;
   record?: string;
   interval: string;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -30,16 +31,6 @@ function glibcSettings(opts: RunOptions): GlibcSettings {
     ...(opts.arenaMax !== undefined ? { arenaMax: countOption('--arena-max', opts.arenaMax) } : {}),
     ...(opts.trimThreshold !== undefined ? { trimThreshold: bytesOption('--trim-threshold', opts.trimThreshold) } : {}),
   };
-}
-
-/** Opens the record file before the program starts, so a bad path fails first. */
-function openRecord(path: string): number {
-  try {
-    return openSync(path, 'w');
-  } catch (err) {
-    const why = isErrno(err, 'ENOENT') ? 'no such directory' : isErrno(err, 'EACCES') ? 'permission denied' : String(err);
-    throw new UserError(`cannot write --record ${path}: ${why}`);
-  }
 }
 
 async function run(command: string[], opts: RunOptions): Promise<number> {
@@ -59,26 +50,31 @@ async function run(command: string[], opts: RunOptions): Promise<number> {
 
   const recordPath = opts.record;
   const asJson = recordPath?.toLowerCase().endsWith('.json') ?? false;
-  const fd = recordPath ? openRecord(recordPath) : undefined;
+  // A bad or refused path fails before the program starts. CSV rows go to a
+  // temp file beside it as they come, put in place when the program exits.
+  if (recordPath) checkOutputFile(recordPath, { force: opts.force });
+  const csv = recordPath && !asJson ? OutputStream.open(recordPath, { force: opts.force }) : undefined;
   const under = change ? `under ${name} (${describeAllocatorEnv(change)})` : 'with the allocator it inherits (environment unchanged)';
   const recording = recordPath ? `; recording RSS every ${formatSeconds(intervalS)} to ${recordPath}` : '';
   process.stderr.write(`memwhy: running ${quoteCommand(command)} ${under}${recording}\n`);
 
   let result: ChildResult;
   try {
-    if (fd !== undefined && !asJson) writeSync(fd, recordCsvHeader());
+    csv?.write(recordCsvHeader());
     result = await superviseChild({
       command,
       env,
       stdio: 'inherit',
       intervalS,
-      onSample: fd !== undefined && !asJson ? (s) => writeSync(fd, recordCsvRow(s)) : undefined,
+      onSample: csv ? (s) => csv.write(recordCsvRow(s)) : undefined,
     });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+  } catch (err) {
+    csv?.abort();
+    throw err;
   }
+  csv?.commit();
   if (recordPath && asJson) {
-    writeFileSync(
+    writeOutputFile(
       recordPath,
       recordJson(
         {
@@ -91,6 +87,7 @@ async function run(command: string[], opts: RunOptions): Promise<number> {
         },
         result.samples,
       ),
+      { force: opts.force },
     );
   }
   return result.exitCode;
@@ -106,11 +103,13 @@ export const runCommand: CommandSpec<RunOptions> = {
     { flags: '--trim-threshold <bytes>', description: 'glibc: free memory kept at the heap top before giving it back (glibc.malloc.trim_threshold)' },
     { flags: '--record <file>', description: 'write RSS over time to FILE: CSV (t_s,rss,rss_anon), or JSON if FILE ends in .json' },
     { flags: '--interval <duration>', description: 'time between RSS samples for --record', default: '500ms' },
+    FORCE_OPTION,
   ],
   help: [
     'The program gets memwhy\'s stdin, stdout and stderr, and the signals memwhy receives',
     '(INT, TERM, HUP, QUIT, USR1, USR2); memwhy exits with its exit code (128+N if signal N killed it).',
     'Other allocators are preloaded (LD_PRELOAD); glibc settings go into GLIBC_TUNABLES.',
+    'The --record file appears, whole, when the program exits (the rows go to a hidden temp file beside it until then).',
     '',
     'Examples:',
     '  memwhy run --allocator jemalloc -- python3 app.py',

@@ -28,6 +28,15 @@ export const JSON_OPTION: OptionSpec = {
   description: 'print one JSON document on stdout',
 };
 
+/**
+ * Every command that writes a file the user named takes --force: without it,
+ * an existing file memwhy did not write is refused (see util/outputFile.ts).
+ */
+export const FORCE_OPTION: OptionSpec = {
+  flags: '--force',
+  description: 'replace an existing output file (or fill a non-empty directory) that memwhy did not write',
+};
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }

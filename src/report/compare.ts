@@ -79,7 +79,7 @@ function representativeRuns(report: CompareReport): RunRecord[] {
 }
 
 /** One static page: no network, no script beyond the data block, which tools can read back. */
-export function renderCompareHtml(report: CompareReport): string {
+export function renderCompareHtml(report: CompareReport, memwhyVersion: string): string {
   const { columns, rows } = tableRows(report.summary);
   const chart = lineChart({
     title: 'RSS over time',
@@ -100,6 +100,7 @@ export function renderCompareHtml(report: CompareReport): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="generator" content="memwhy ${escapeXml(memwhyVersion)}">
 <title>memwhy compare: ${escapeXml(quoteCommand(report.command))}</title>
 <style>
 body { font-family: sans-serif; margin: 2em auto; max-width: 760px; color: #222; }

@@ -6,7 +6,10 @@ import { renderTable } from './table.js';
 export interface HeapReport {
   pid: number;
   table: CensusTable;
+  /** The longest single hold of the GIL by the census (it shares the GIL between steps). */
   pause_ms: number;
+  /** The whole census, start to end (absent from older agents). */
+  wall_ms?: number;
   objects_per_s: number | null;
 }
 
@@ -18,7 +21,7 @@ export function renderHeap(r: HeapReport): string {
     : '';
   let out =
     `pid ${r.pid}: ${formatCount(table.total.count)} live objects, ${formatBytes(table.total.bytes)} (shallow)${lead}\n` +
-    `census paused the target's other threads for ${formatMs(r.pause_ms)}` +
+    `census took ${r.wall_ms !== undefined ? formatMs(r.wall_ms) : 'an unknown time'}, holding off the target's other threads ${formatMs(r.pause_ms)} at most at a time` +
     (r.objects_per_s ? ` (${formatCount(r.objects_per_s)} objects/s)` : '') +
     '\n\n';
   const rows = table.rows.map((row, i) => [

@@ -1,13 +1,14 @@
 /** Terminal text for `memwhy analyze`: one heap dump's holders and types, or what two dumps differ by. */
 import type { HeapAnalysis, HeapDiff, HeapSummary, Part, TypeTotal } from '../analyze/retainers.js';
 import { formatBytes } from '../util/units.js';
+import { formatMs } from './heap.js';
 import { renderTable } from './table.js';
 
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function describeDump(s: HeapSummary): string {
   const when = new Date(s.dumped_at * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-  return `${s.path}: CPython ${s.python}, pid ${s.pid}, dumped ${when} (paused ${(s.pause_ms / 1000).toFixed(1)} s)`;
+  return `${s.path}: CPython ${s.python}, pid ${s.pid}, dumped ${when} (longest pause ${formatMs(s.pause_ms)})`;
 }
 
 function mostly(types: readonly TypeTotal[]): string {

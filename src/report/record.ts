@@ -1,8 +1,13 @@
 /**
  * The RSS record `memwhy run --record FILE` writes: CSV rows as the samples
- * come (a crash still leaves the rows so far), or one JSON document at exit.
+ * come (into a temp file beside FILE, renamed to FILE when the program exits,
+ * so a crash of memwhy still leaves the rows so far), or one JSON document at
+ * exit. The CSV header and the JSON "format" field are how memwhy knows its
+ * own record before replacing it (util/outputFile.ts).
  */
 import type { ChildSample } from '../collect/supervise.js';
+
+export const RECORD_FORMAT = 'memwhy-rss-record/1';
 
 export const RECORD_COLUMNS = ['t_s', 'rss', 'rss_anon'] as const;
 
@@ -25,6 +30,7 @@ export interface RecordMeta {
 
 export function recordJson(meta: RecordMeta, samples: readonly ChildSample[]): string {
   const doc = {
+    format: RECORD_FORMAT,
     ...meta,
     columns: RECORD_COLUMNS,
     samples: samples.map((s) => [Number(s.t.toFixed(3)), s.rss, s.rssAnon]),

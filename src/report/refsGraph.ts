@@ -47,8 +47,13 @@ function dotString(text: string): string {
   return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 }
 
-export function renderDot(g: RefGraph): string {
-  const lines = ['digraph refs {', '  rankdir=TB;', '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=10];'];
+/** The marker by which memwhy knows its own graph file before replacing it (util/outputFile.ts). */
+function generator(memwhyVersion: string | undefined): string {
+  return memwhyVersion ? `generator: memwhy ${memwhyVersion}` : 'generator: memwhy';
+}
+
+export function renderDot(g: RefGraph, memwhyVersion?: string): string {
+  const lines = ['digraph refs {', `  // ${generator(memwhyVersion)}`, '  rankdir=TB;', '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=10];'];
   if (g.title) lines.push(`  label=${dotString(g.title)}; labelloc=t;`);
   for (const n of g.nodes) {
     const dashed = n.kind === 'referrer' ? ', style="rounded,filled,dashed"' : '';
@@ -170,7 +175,7 @@ function acyclic(ids: readonly string[], edges: readonly GraphEdge[]): { from: s
 
 const f = (n: number): string => (Math.round(n * 10) / 10).toString();
 
-export function renderSvg(g: RefGraph): string {
+export function renderSvg(g: RefGraph, memwhyVersion?: string): string {
   const layout = layoutGraph(g);
   const titleH = g.title ? 24 : 0;
   const W = layout.width;
@@ -179,6 +184,7 @@ export function renderSvg(g: RefGraph): string {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${f(W)} ${f(H)}" width="${f(W)}" height="${f(H)}" ` +
       `font-family="sans-serif" font-size="11" role="img" aria-label="${escapeXml(g.title ?? 'referrer graph')}">`,
+    `<!-- ${escapeXml(generator(memwhyVersion))} -->`,
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">' +
       '<path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
     `<rect width="100%" height="100%" fill="#fff"/>`,

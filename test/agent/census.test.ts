@@ -77,6 +77,27 @@ for (const py of interpreters()) {
     }
   });
 
+  test(`heap census lets a thread spinning in pure Python run, never raises its switch interval, and still counts exactly (${py.label})`, async () => {
+    const m = await startAgentModules(py.path, ['fixtures_planted', 'spinning_thread']);
+    try {
+      await m.call<Reply>('census.census'); // loads the module, before the thread spins
+      type Progress = { count: number; during: number; interval_during: number | null; interval: number };
+      const { interval } = await m.call<{ interval: number }>('fixture.spinning_thread.start');
+      const counts: number[] = [];
+      for (let i = 0; i < 2; i++) counts.push(countOf(await m.call<Reply>('census.census'), 'fixtures_planted.Planted'));
+      const p = await m.call<Progress>('fixture.spinning_thread.stop');
+      process.stderr.write(`# ${py.label}: spinner ran ${p.during} of ${p.count} iterations during two censuses, saw interval ${p.interval_during}\n`);
+      // Raising the interval held the spinner off for the whole walk (2.7)
+      // or handed it the GIL for a whole raised interval (3.x).
+      assert.ok(p.during > 0, 'the spinning thread made no progress while the census ran');
+      assert.equal(p.interval_during, interval, 'the switch interval the spinning thread saw during the census');
+      assert.equal(p.interval, interval);
+      assert.deepEqual(counts, [200_000, 200_000]);
+    } finally {
+      await m.close();
+    }
+  });
+
   test(`heap census finds the same objects as a plain one-at-a-time walk (${py.label})`, async () => {
     const m = await startAgentModules(py.path, ['fixtures_planted', 'naive_census']);
     try {

@@ -27,8 +27,8 @@ interface DumpResult {
 }
 
 /** Runs agent calls (and fixture.* calls) one after another in one python; returns each result. */
-async function calls(python: string, steps: [string, Record<string, unknown>][]): Promise<unknown[]> {
-  const args = [RUNNER, AGENT, '--setup', FIXTURE, ...steps.flatMap(([m, p]) => [m, JSON.stringify(p)])];
+async function calls(python: string, steps: [string, Record<string, unknown>][], fixture = FIXTURE): Promise<unknown[]> {
+  const args = [RUNNER, AGENT, '--setup', fixture, ...steps.flatMap(([m, p]) => [m, JSON.stringify(p)])];
   let stdout: string;
   try {
     ({ stdout } = await run(python, args, { timeout: 180_000, maxBuffer: 1 << 24 }));
@@ -84,6 +84,29 @@ describe('the heap dump of a module-global cache gives its true retained size', 
       assert.ok(Math.abs(cache.retained_count - truth.count) <= 0.05 * truth.count);
       assert.ok(cache.types.some((x) => x.type === 'leak_session_cache.Session' || x.type === 'bytes' || x.type === 'str'));
       assert.ok(cache.largest.every((p) => p.type === 'leak_session_cache.Session' || p.type === 'str'), JSON.stringify(cache.largest));
+    });
+  }
+});
+
+describe('the heap dump lets a thread spinning in pure Python run and never raises its switch interval', () => {
+  for (const py of interpreters()) {
+    test(`on ${py.label} (${py.version})`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'memwhy-heapdump-'));
+      type Progress = { count: number; during: number; interval_during: number | null; interval: number };
+      const [started, dumped, , p] = (await calls(
+        py.path,
+        [
+          ['fixture.start', {}],
+          ['heapdump.dump', { path: join(dir, 'a.mwd') }],
+          ['heapdump.dump', { path: join(dir, 'b.mwd') }],
+          ['fixture.stop', {}],
+        ],
+        join(FIXTURES, 'spinning_thread.py'),
+      )) as [{ interval: number }, DumpResult, DumpResult, Progress];
+      process.stderr.write(`# ${py.label}: ${dumped.objects} objects; spinner ran ${p.during} of ${p.count} iterations during two dumps, saw interval ${p.interval_during}\n`);
+      assert.ok(p.during > 0, 'the spinning thread made no progress while the dump walked the heap');
+      assert.equal(p.interval_during, started.interval);
+      assert.equal(p.interval, started.interval);
     });
   }
 });

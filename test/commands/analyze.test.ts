@@ -39,7 +39,7 @@ test('analyze names the cache that holds the heap, verdict first', async () => {
   const r = await memwhy(['analyze', A, '--top', '5']);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
-  assert.match(lines[0]!, /a\.mwd: CPython 3\.\d+\.\d+, pid \d+, dumped \d{4}-\d\d-\d\d .* UTC \(paused [\d.]+ s\)$/);
+  assert.match(lines[0]!, /a\.mwd: CPython 3\.\d+\.\d+, pid \d+, dumped \d{4}-\d\d-\d\d .* UTC \(longest pause [\d.]+ (ms|s)\)$/);
   assert.match(r.stdout, /^Largest holder: module leak_session_cache `_SESSIONS` retains 2\d\.\d MiB in 140,000 objects/m);
   assert.match(r.stdout, /\d+\.\d MiB\s+140,000\s+module leak_session_cache `_SESSIONS`\s+bytes 20\.\d MiB/);
   assert.equal(r.stderr, '');

@@ -48,7 +48,7 @@ test('memwhy heap prints the table with shares, and --by module groups by module
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
     assert.match(lines[0]!, new RegExp(`^pid ${target.pid}: \\d+ k live objects, [\\d.]+ MiB \\(shallow\\); most bytes in fixtures_planted\\.Planted`));
-    assert.match(lines[1]!, /^census paused the target's other threads for [\d.]+ (ms|s)/);
+    assert.match(lines[1]!, /^census took [\d.]+ (ms|s), holding off the target's other threads [\d.]+ (ms|s) at most at a time/);
     assert.match(lines[3]!, /^#\s+count\s+%\s+bytes\s+%\s+cum %\s+type$/);
     assert.match(lines[4]!, /^0\s+200000\s+[\d.]+%\s+[\d.]+ MiB\s+[\d.]+%\s+[\d.]+%\s+fixtures_planted\.Planted$/);
     assert.match(lines[7]!, /^\.\.\. the rest: \d+ objects, [\d.]+ [KM]iB$/);

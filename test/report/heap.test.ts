@@ -13,10 +13,10 @@ test('heap report leads with the totals and the biggest type, then the table', (
     },
     { by: 'type', top: 5 },
   );
-  const out = renderHeap({ pid: 42, table, pause_ms: 1234, objects_per_s: 2_500_000 });
+  const out = renderHeap({ pid: 42, table, pause_ms: 234, wall_ms: 1234, objects_per_s: 2_500_000 });
   const lines = out.split('\n');
   assert.equal(lines[0], 'pid 42: 3.0 M live objects, 100.0 MiB (shallow); most bytes in app.Session (60.0 MiB, 60.0%)');
-  assert.equal(lines[1], "census paused the target's other threads for 1.23 s (2.5 M objects/s)");
+  assert.equal(lines[1], "census took 1.23 s, holding off the target's other threads 234 ms at most at a time (2.5 M objects/s)");
   assert.match(lines[3]!, /^#\s+count\s+%\s+bytes\s+%\s+cum %\s+type$/);
   assert.match(lines[4]!, /^0\s+200000\s+6\.7%\s+60\.0 MiB\s+60\.0%\s+60\.0%\s+app\.Session$/);
   assert.equal(lines[5], '... the rest: 2800000 objects, 40.0 MiB');

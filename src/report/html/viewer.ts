@@ -177,7 +177,7 @@ function timeline(d: Diagnosis, mount: (fn: () => void) => void): HTMLElement {
       ? stat(
           'Python heap',
           `${formatBytes(d.heap.start.bytes)} → ${formatBytes(d.heap.end.bytes)}`,
-          `${count(d.heap.start.count)} → ${count(d.heap.end.count)}; census paused ${ms(d.heap.pause_ms)}`,
+          `${count(d.heap.start.count)} → ${count(d.heap.end.count)}; longest census pause ${ms(d.heap.pause_ms)}`,
         )
       : stat('Python heap', 'not measured'),
   );
