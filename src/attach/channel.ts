@@ -98,22 +98,16 @@ export class ChannelListener {
           buf = Buffer.concat([buf, d]);
           const nl = buf.indexOf(10);
           if (nl < 0) {
-            if (buf.length > 4096) socket.destroy();
+            if (buf.length > MAX_HELLO_BYTES) socket.destroy();
             return;
           }
           socket.off('data', onData);
-          let msg: { hello?: unknown; pid?: unknown; python?: unknown };
-          try {
-            msg = JSON.parse(buf.subarray(0, nl).toString('utf8')) as typeof msg;
-          } catch {
+          const hello = parseHello(buf.subarray(0, nl), this.token);
+          if (!hello) {
             socket.destroy();
             return;
           }
-          if (msg.hello !== this.token) {
-            socket.destroy();
-            return;
-          }
-          resolve({ socket, hello: { pid: Number(msg.pid), python: String(msg.python) }, rest: buf.subarray(nl + 1) });
+          resolve({ socket, hello, rest: buf.subarray(nl + 1) });
         };
         socket.on('data', onData);
         socket.on('error', () => socket.destroy());
@@ -158,6 +152,46 @@ export class ChannelListener {
 
 export class AcceptTimeout extends Error {}
 
+/** A hello longer than this without a line end is not memwhy's agent. */
+export const MAX_HELLO_BYTES = 4096;
+/** A reply longer than this without a line end fails the channel rather than grow memwhy without bound. */
+export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseJson(line: Buffer): unknown {
+  try {
+    return JSON.parse(line.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The agent's first line, `{"hello": TOKEN, "pid", "python"}`; undefined unless it carries `token`. */
+export function parseHello(line: Buffer, token: string): Hello | undefined {
+  const msg = parseJson(line);
+  if (!isObject(msg) || msg.hello !== token) return undefined;
+  return { pid: Number(msg.pid), python: String(msg.python) };
+}
+
+export interface Reply {
+  id: number;
+  result?: unknown;
+  error?: { type: string; message: string; traceback: string };
+}
+
+/** One reply line, `{"id", "result"}` or `{"id", "error": {...}}`; undefined when it is neither. */
+export function parseReply(line: Buffer): Reply | undefined {
+  const msg = parseJson(line);
+  if (!isObject(msg) || typeof msg.id !== 'number') return undefined;
+  if (msg.error === undefined || msg.error === null) return { id: msg.id, result: msg.result };
+  const e = isObject(msg.error) ? msg.error : { message: msg.error };
+  const text = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : v === undefined ? fallback : JSON.stringify(v));
+  return { id: msg.id, error: { type: text(e.type, 'Error'), message: text(e.message, ''), traceback: text(e.traceback, '') } };
+}
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -168,7 +202,9 @@ interface Pending {
 export class Channel {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private buf: Buffer;
+  /** The current line's chunks so far (no line end yet). */
+  private partial: Buffer[];
+  private partialBytes: number;
   private closedError: Error | undefined;
 
   constructor(
@@ -176,34 +212,50 @@ export class Channel {
     readonly hello: Hello,
     rest: Buffer,
   ) {
-    this.buf = rest;
+    this.partial = [];
+    this.partialBytes = 0;
+    if (rest.length) this.onData(rest);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('close', () => this.fail(new ChannelClosed('the agent closed the connection (did the target exit?)')));
     socket.on('error', (e) => this.fail(new ChannelClosed(`the agent connection failed: ${e.message}`)));
   }
 
+  /**
+   * Splits the stream into lines. Chunks without a line end wait in a list
+   * and are joined once, when the end arrives: joining on every chunk would
+   * copy a large reply over and over.
+   */
   private onData(d: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    let nl: number;
-    while ((nl = this.buf.indexOf(10)) >= 0) {
-      const line = this.buf.subarray(0, nl).toString('utf8');
-      this.buf = this.buf.subarray(nl + 1);
-      let msg: { id?: number; result?: unknown; error?: { type?: string; message?: string; traceback?: string } };
-      try {
-        msg = JSON.parse(line) as typeof msg;
-      } catch {
-        continue;
-      }
-      const p = msg.id === undefined ? undefined : this.pending.get(msg.id);
-      if (!p) continue;
-      this.pending.delete(msg.id!);
-      clearTimeout(p.timer);
-      if (msg.error) {
-        const e = msg.error;
-        p.reject(new AgentCallError(`${e.type ?? 'Error'}: ${e.message ?? ''}`, e.type ?? 'Error', e.traceback ?? ''));
-      } else {
-        p.resolve(msg.result);
-      }
+    let chunk = d;
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10)) {
+      const line = this.partial.length ? Buffer.concat([...this.partial, chunk.subarray(0, nl)]) : chunk.subarray(0, nl);
+      this.partial = [];
+      this.partialBytes = 0;
+      chunk = chunk.subarray(nl + 1);
+      this.onLine(line);
+    }
+    if (chunk.length === 0) return;
+    this.partial.push(chunk);
+    this.partialBytes += chunk.length;
+    if (this.partialBytes > MAX_REPLY_BYTES) {
+      // Not a reply memwhy asked for (the largest, a census, is a few MiB).
+      this.partial = [];
+      this.fail(new ChannelClosed(`the agent sent over ${MAX_REPLY_BYTES >> 20} MiB without a line end`));
+      this.socket.destroy();
+    }
+  }
+
+  private onLine(line: Buffer): void {
+    const reply = parseReply(line);
+    const p = reply === undefined ? undefined : this.pending.get(reply.id);
+    if (!reply || !p) return;
+    this.pending.delete(reply.id);
+    clearTimeout(p.timer);
+    if (reply.error) {
+      const e = reply.error;
+      p.reject(new AgentCallError(`${e.type}: ${e.message}`, e.type, e.traceback));
+    } else {
+      p.resolve(reply.result);
     }
   }
 
