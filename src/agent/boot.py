@@ -55,6 +55,19 @@ try:
         import _thread as _memwhy_thread
     except ImportError:
         import thread as _memwhy_thread
+        # Python 2.7's GIL is not fair: a thread that lets it go every 100
+        # bytecodes (the check interval) rarely gets it back while other
+        # threads are busy, so the new thread, importing the modules below
+        # itself, could wait minutes. Import them here, where this thread
+        # holds the GIL at gdb's safe point, with the interval raised for
+        # these few milliseconds.
+        import sys as _memwhy_sys
+        _memwhy_interval = _memwhy_sys.getcheckinterval()
+        _memwhy_sys.setcheckinterval(1 << 30)
+        try:
+            import binascii, codeop, json, os, socket, traceback
+        finally:
+            _memwhy_sys.setcheckinterval(_memwhy_interval)
     _memwhy_thread.start_new_thread(_memwhy_boot, (__MEMWHY_SOCKET__, __MEMWHY_TOKEN__, __MEMWHY_SERVER_PIDS__, __MEMWHY_SERVER_UID__))
 except BaseException:
     pass

@@ -146,14 +146,21 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
       signal: opts.signal,
       onProgress: opts.onProgress,
     });
+    // The agent's thread needs the GIL a few times before it says hello. 2.7's
+    // GIL is not fair: with busy threads a new one waits seconds for each turn.
+    const connectTimeoutS = Math.max(opts.safePointTimeoutS ?? 10, target.version.major === 2 ? 30 : 10);
     let channel: Channel;
     try {
-      channel = await listener.accept(10_000, opts.signal);
+      channel = await listener.accept(connectTimeoutS * 1000, opts.signal);
     } catch (err) {
       if (err instanceof AcceptTimeout) {
         if (!processAlive(pid)) throw new UserError(`the target (pid ${pid}) exited while memwhy was attaching`);
         throw new UserError(
-          `memwhy's agent started in pid ${pid} but did not connect back in 10 s (is its GIL held by a thread in a long C call?); the target was left running`,
+          `memwhy's agent started in pid ${pid} but did not connect back in ${connectTimeoutS} s (${
+            target.version.major === 2
+              ? 'Python 2.7 hands the GIL to a new thread late when other threads keep it busy; try a longer --timeout'
+              : 'is its GIL held by a thread in a long C call?'
+          }); the target was left running`,
         );
       }
       throw err;

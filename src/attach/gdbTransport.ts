@@ -159,7 +159,7 @@ export class GdbTransport implements Transport {
       // errno belongs to the interrupted C code (it may test it right after
       // taking the GIL back): keep it across our call.
       const errno = await this.evaluate(gdb, '*(int*)__errno_location()').catch(() => undefined);
-      const rc = await this.evaluate(gdb, `(int)PyRun_SimpleString(${cString(bootstrapLine(bootstrap))})`, 30_000);
+      const rc = await this.runSimpleString(gdb, target, bootstrapLine(bootstrap));
       if (errno !== undefined) await this.evaluate(gdb, `*(int*)__errno_location() = ${errno}`).catch(() => undefined);
       if (rc !== '0') throw new UserError(`the bootstrap failed inside pid ${pid} (PyRun_SimpleString returned ${rc})`);
       await gdb.command('-target-detach');
@@ -169,6 +169,26 @@ export class GdbTransport implements Transport {
     } finally {
       if (attached) await this.letGo(gdb);
       await gdb.dispose();
+    }
+  }
+
+  /**
+   * PyRun_SimpleString(code) with the code in a buffer memwhy allocates and
+   * frees. (A string literal in a gdb expression is copied into the target
+   * with its malloc and never freed: one bootstrap's worth, ~3.5 KiB, leaked
+   * per attach.) PyMem_RawMalloc/PyMem_Malloc are the interpreter's exported
+   * wrappers of malloc, safe here since the thread holds the GIL.
+   */
+  private async runSimpleString(gdb: GdbMi, target: PythonTarget, code: string): Promise<string> {
+    const bytes = Buffer.concat([Buffer.from(code, 'utf8'), Buffer.from([0])]);
+    const [alloc, free] = target.version.major === 2 ? ['PyMem_Malloc', 'PyMem_Free'] : ['PyMem_RawMalloc', 'PyMem_RawFree'];
+    const addr = await this.evaluate(gdb, `(unsigned long)${alloc}(${bytes.length})`);
+    if (!/^[1-9]\d*$/.test(addr)) throw new UserError(`memwhy could not allocate ${bytes.length} bytes inside pid ${target.pid} for its bootstrap`);
+    try {
+      await gdb.command(`-data-write-memory-bytes ${addr} ${bytes.toString('hex')}`);
+      return await this.evaluate(gdb, `(int)PyRun_SimpleString((const char *)${addr})`, 30_000);
+    } finally {
+      await this.evaluate(gdb, `(void)${free}((void *)${addr})`).catch(() => undefined);
     }
   }
 
@@ -309,9 +329,4 @@ class SafePointTimeout extends UserError {}
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** A C string literal for a gdb expression. */
-function cString(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }

@@ -1,5 +1,5 @@
 /** Small /proc views for asserting that a target was left as it was. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 
 export function threadCount(pid: number): number {
   return readdirSync(`/proc/${pid}/task`).length;
@@ -28,4 +28,31 @@ export function agentDirs(pid: number): string[] {
 /** memwhy's lock files still present under a target's /tmp. */
 export function lockFiles(pid: number): string[] {
   return readdirSync(`/proc/${pid}/root/tmp`).filter((n) => /^\.memwhy-\d+\.lock$/.test(n));
+}
+
+/**
+ * How many times `needle` occurs in the process's writable memory (its heap
+ * and anonymous mappings), read through /proc/PID/mem.
+ */
+export function countInMemory(pid: number, needle: string): number {
+  const pattern = Buffer.from(needle, 'utf8');
+  const fd = openSync(`/proc/${pid}/mem`, 'r');
+  let found = 0;
+  try {
+    for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) rw/.exec(line);
+      if (!m || line.includes('[vvar]')) continue;
+      const start = parseInt(m[1]!, 16);
+      const buf = Buffer.alloc(parseInt(m[2]!, 16) - start);
+      try {
+        readSync(fd, buf, 0, buf.length, start);
+      } catch {
+        continue; // a mapping that cannot be read (guard pages)
+      }
+      for (let i = buf.indexOf(pattern); i >= 0; i = buf.indexOf(pattern, i + 1)) found++;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return found;
 }
