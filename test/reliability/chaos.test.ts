@@ -14,6 +14,7 @@ import { startTarget, type Target } from '../helpers/target.js';
 import { memwhy, ROOT, type CliResult } from '../helpers/cli.js';
 import { agentDirs, lockFiles, processState, threadCount, tracerPid } from '../helpers/procfs.js';
 import { assertLeftRunning, assertOneLine, waitFor } from '../helpers/expect.js';
+import { seeded } from '../helpers/seeded.js';
 import { describePython } from '../../src/target/python.js';
 import { openAgentOn } from '../../src/attach/agentSession.js';
 import { GdbTransport } from '../../src/attach/gdbTransport.js';
@@ -155,12 +156,17 @@ describe('memwhy itself interrupted or killed', () => {
     }
   });
 
-  for (const py of [debian, py27].filter((p): p is Interpreter => p !== undefined)) {
+  // MEMWHY_CHAOS_KILLS=N kills at N seeded random moments instead (on every
+  // interpreter with MEMWHY_CHAOS_ALL=1): the longer campaign in RELIABILITY.md.
+  const kills = Number(process.env.MEMWHY_CHAOS_KILLS ?? 0);
+  const killed = process.env.MEMWHY_CHAOS_ALL === '1' ? all : [debian, py27].filter((p): p is Interpreter => p !== undefined);
+  for (const py of killed) {
     test(`SIGKILL of memwhy at any moment of an attach leaves ${py.label} running, and the next memwhy cleans up`, async () => {
       const target = await startTarget(py.path, ['tick_while_sleeping.py'], { privateTmp: true });
       try {
         // From gdb starting, through breakpoints waiting, the bootstrap call and the agent connecting.
-        const delaysMs = [150, 400, 700, 1000, 1300, 1700, 2300];
+        const random = seeded(py.minor * 100 + py.major);
+        const delaysMs = kills > 0 ? Array.from({ length: kills }, () => Math.round(100 + random() * 2400)) : [150, 400, 700, 1000, 1300, 1700, 2300];
         for (const delay of delaysMs) {
           const run = spawnMemwhy(['exec', String(target.pid), '-c', 'import time; time.sleep(1)']);
           await new Promise((r) => setTimeout(r, delay));
@@ -174,7 +180,7 @@ describe('memwhy itself interrupted or killed', () => {
         assert.equal(r.stdout, '42\n', r.stderr);
         assertLeftRunning(target);
         assert.deepEqual(lockFiles(target.pid), [], 'stale locks removed');
-        console.log(`chaos: ${py.label}: memwhy SIGKILLed at ${delaysMs.join(', ')} ms; target ran on, next run clean`);
+        console.log(`chaos: ${py.label}: memwhy SIGKILLed ${delaysMs.length} times, at ${delaysMs.join(', ')} ms; target ran on, next run clean`);
       } finally {
         await target.kill();
       }
