@@ -10,6 +10,8 @@ if [ "$#" -gt 0 ]; then
   files=("$@")
 else
   ./node_modules/.bin/tsc -p tsconfig.json
+  # The tests and benchmarks are type-checked too (tsx runs them without checking).
+  ./node_modules/.bin/tsc -p tsconfig.tests.json
   mapfile -t files < <(find test -name '*.test.ts' | sort)
 fi
 exec node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}"

@@ -1,8 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { analyzeHeap, diffHeaps, groupHeap } from '../../src/analyze/retainers.js';
@@ -10,6 +9,7 @@ import { NodeKind, readDump } from '../../src/heap/dumpFile.js';
 import { interpreters } from '../helpers/pythons.js';
 import { ROOT } from '../helpers/cli.js';
 import { FIXTURES } from '../helpers/target.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const run = promisify(execFile);
 const RUNNER = join(ROOT, 'test', 'helpers', 'run_agent_module.py');
@@ -45,7 +45,7 @@ async function calls(python: string, steps: [string, Record<string, unknown>][],
 describe('the heap dump of a module-global cache gives its true retained size', () => {
   for (const py of interpreters()) {
     test(`on ${py.label} (${py.version})`, async (t) => {
-      const dir = mkdtempSync(join(tmpdir(), 'memwhy-heapdump-'));
+      const dir = tempDir('memwhy-heapdump-');
       const path = join(dir, 'heap.mwd');
       const before = (await calls(py.path, [['fixture.interpreter_state', {}]]))[0] as { switch: number; modules: string[] };
       const [dumped, truth, after] = (await calls(py.path, [
@@ -91,7 +91,7 @@ describe('the heap dump of a module-global cache gives its true retained size', 
 describe('the heap dump lets a thread spinning in pure Python run and never raises its switch interval', () => {
   for (const py of interpreters()) {
     test(`on ${py.label} (${py.version})`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'memwhy-heapdump-'));
+      const dir = tempDir('memwhy-heapdump-');
       type Progress = { count: number; during: number; interval_during: number | null; interval: number };
       const [started, dumped, , p] = (await calls(
         py.path,
@@ -115,7 +115,7 @@ describe('two dumps of one process show the growth between them', () => {
   const all = interpreters();
   for (const py of [all[0]!, all[all.length - 1]!]) {
     test(`on ${py.label} (${py.version})`, async (t) => {
-      const dir = mkdtempSync(join(tmpdir(), 'memwhy-heapdump-'));
+      const dir = tempDir('memwhy-heapdump-');
       await calls(py.path, [
         ['heapdump.dump', { path: join(dir, 'a.mwd') }],
         ['fixture.grow', { n: 5000 }],

@@ -2,29 +2,19 @@
  * Every bad input to an attaching command gets one clear line and a non-zero
  * exit, never a stack trace, and the target is left running and detached.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget } from '../helpers/target.js';
 import { memwhy, ROOT, type CliResult } from '../helpers/cli.js';
 import { tracerPid } from '../helpers/procfs.js';
 import { assertLeftRunning, assertOneLine, waitFor } from '../helpers/expect.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const python = interpreters().find((p) => p.label.startsWith('debian')) ?? interpreters()[interpreters().length - 1]!;
-const temps: string[] = [];
-after(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'memwhy-badinput-'));
-  temps.push(d);
-  return d;
-}
 
 /** Runs the built CLI directly (no bin/memwhy wrapper) with a chosen environment and user. */
 function runCli(args: string[], env: NodeJS.ProcessEnv, asUser?: number): Promise<CliResult> {
@@ -67,7 +57,7 @@ describe(`bad input to exec (${python.label})`, () => {
   });
 
   test('another Python implementation is refused by name', async () => {
-    const dir = tempDir();
+    const dir = tempDir('memwhy-badinput-');
     const fake = join(dir, 'pypy3');
     copyFileSync('/usr/bin/sleep', fake);
     const child = spawn(fake, ['30']);
@@ -83,7 +73,7 @@ describe(`bad input to exec (${python.label})`, () => {
     const target = await startTarget(python.path, ['idle_sleeper.py'], { privateTmp: true });
     try {
       // A PATH with node but no gdb, as on a host where gdb was never installed.
-      const dir = tempDir();
+      const dir = tempDir('memwhy-badinput-');
       symlinkSync(process.execPath, join(dir, 'node'));
       const r = await runCli(['exec', String(target.pid), '-c', 'pass'], { PATH: dir });
       assertOneLine(r, /gdb is not installed.*apt-get install gdb/);

@@ -7,17 +7,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget } from '../helpers/target.js';
 import { ROOT } from '../helpers/cli.js';
 import { agentDirs, lockFiles, threadCount, tracerPid } from '../helpers/procfs.js';
-import { assertLeftRunning, waitFor } from '../helpers/expect.js';
+import { waitFor } from '../helpers/expect.js';
 import { loadAgentSources, renderBootstrap } from '../../src/attach/agentSession.js';
 import { newToken } from '../../src/attach/channel.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const all = interpreters();
 const debian = all.find((p) => p.label.startsWith('debian')) ?? all[all.length - 1]!;
@@ -94,7 +94,7 @@ describe('the channel while a session is open', { skip: !isRoot && 'needs root t
 describe('the bootstrap runs only what memwhy\'s own listener sends', () => {
   for (const py of all) {
     test(`${py.label}: it checks the listener's pid and uid with SO_PEERCRED before sending the token or running anything`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'memwhy-bootcheck-'));
+      const dir = tempDir('memwhy-bootcheck-');
       try {
         const socketPath = join(dir, 's');
         const marker = join(dir, 'ran');

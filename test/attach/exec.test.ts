@@ -4,13 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget, type Target } from '../helpers/target.js';
 import { memwhy } from '../helpers/cli.js';
 import { agentDirs, fdCount, processState, threadCount, tracerPid } from '../helpers/procfs.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 /**
  * The standard modules the agent imports directly (documented in
@@ -56,7 +56,7 @@ for (const py of interpreters()) {
     });
 
     test('--file runs a script and --json reports output and outcome', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'memwhy-exec-test-'));
+      const dir = tempDir('memwhy-exec-test-');
       const script = join(dir, 'probe.py');
       writeFileSync(script, 'import sys\nsys.stdout.write("out\\n")\nsys.stderr.write("err\\n")\n');
       const r = await memwhy(['exec', String(target.pid), '--file', script, '--json']);

@@ -1,10 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocatorEnv, detectAllocator, locateAllocator, libraryDirs } from '../../src/collect/allocators.js';
 import { UserError } from '../../src/errors.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const JE = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 const TC = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
@@ -27,8 +27,8 @@ describe('locateAllocator', () => {
   });
 
   test('searches the directories in order and takes the first that has the library', () => {
-    const a = mkdtempSync(join(tmpdir(), 'memwhy-lib-a-'));
-    const b = mkdtempSync(join(tmpdir(), 'memwhy-lib-b-'));
+    const a = tempDir('memwhy-lib-a-');
+    const b = tempDir('memwhy-lib-b-');
     writeFileSync(join(b, 'libtcmalloc.so.4'), '');
     writeFileSync(join(a, 'libtcmalloc.so.4'), '');
     writeFileSync(join(b, 'libtcmalloc_minimal.so.4'), '');

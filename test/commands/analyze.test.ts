@@ -1,15 +1,16 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
+
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { memwhy, ROOT } from '../helpers/cli.js';
 import { FIXTURES } from '../helpers/target.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const run = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), 'memwhy-analyze-'));
+const dir = tempDir('memwhy-analyze-');
 const A = join(dir, 'a.mwd');
 const B = join(dir, 'b.mwd');
 const SESSIONS = 'module leak_session_cache `_SESSIONS`';

@@ -1,11 +1,11 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { locateAllocator } from '../../src/collect/allocators.js';
 import { DEFAULT_SETUPS, parseSetup } from '../../src/collect/compare.js';
 import { memwhy, ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const PYTHON = '/usr/bin/python3';
 const FRAGMENT = join(ROOT, 'workloads', 'fragment.py');
@@ -45,7 +45,7 @@ before(async () => {
 
 describe('memwhy compare', () => {
   test('runs fragment.py under each installed allocator and reports each run', async () => {
-    const html = join(mkdtempSync(join(tmpdir(), 'memwhy-compare-')), 'compare.html');
+    const html = join(tempDir('memwhy-compare-'), 'compare.html');
     const res = await memwhy(['compare', '--json', '--interval', '100ms', '--html', html, '--', PYTHON, FRAGMENT, ...SHORT], {
       timeoutMs: 60_000,
     });

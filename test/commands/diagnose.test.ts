@@ -4,7 +4,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
@@ -12,6 +12,7 @@ import { diagnoseTarget } from '../helpers/diagnose.js';
 import { memwhy, ROOT } from '../helpers/cli.js';
 import { launchChromium, openFile } from '../helpers/browser.js';
 import type { Diagnosis } from '../../src/analyze/diagnosis.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const temps: string[] = [];
 after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -39,7 +40,7 @@ async function checkInChromium(html: string, d: Diagnosis): Promise<void> {
 describe('diagnose names the cause planted', () => {
   for (const py of all) {
     test(`python-objects: a session cache that is never evicted (${py.label})`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'memwhy-diag-'));
+      const dir = tempDir('memwhy-diag-');
       temps.push(dir);
       const html = join(dir, 'report.html');
       const d = await diagnoseTarget(py, join(ROOT, 'workloads', 'leaky_service.py'), ['--rate', '400'], ['--html', html]);
@@ -57,7 +58,7 @@ describe('diagnose names the cause planted', () => {
   }
 
   test(`no-growth: an idle program (${debian.label}), and --save then report agree`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'memwhy-diag-'));
+    const dir = tempDir('memwhy-diag-');
     temps.push(dir);
     const html = join(dir, 'report.html');
     const d = await diagnoseTarget(debian, 'idle_sleeper.py', [], ['--save', dir, '--html', html]);

@@ -1,11 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget, type Target } from '../helpers/target.js';
 import { memwhy } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 before(async () => {
   await memwhy(['--version'], { timeoutMs: 180_000 });
@@ -21,7 +22,7 @@ for (const py of interpreters()) {
     after(() => target.kill());
 
     test('dump writes a file that analyze reads, and the target runs on', async (t) => {
-      const dir = mkdtempSync(join(tmpdir(), 'memwhy-dump-'));
+      const dir = tempDir('memwhy-dump-');
       const file = join(dir, 'heap.mwd');
       const r = await memwhy(['dump', String(target.pid), '-o', file, '--json'], { timeoutMs: 180_000 });
       assert.equal(r.code, 0, r.stderr);

@@ -7,29 +7,19 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memwhy, ROOT } from '../helpers/cli.js';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget, type Target } from '../helpers/target.js';
 import { tracerPid } from '../helpers/procfs.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const PYTHON = '/usr/bin/python3';
 /** No process has this pid (pid_max is at most 2^22): a command that got as far as attaching would say so. */
 const NO_PID = String(2 ** 22 + 12345);
 const EVIDENCE = join(ROOT, 'test', 'analyze', 'recorded', 'evidence-no-growth.json');
 
-const temps: string[] = [];
-after(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'memwhy-outputs-'));
-  temps.push(d);
-  return d;
-}
 
 /** One line on stderr, naming the file and saying what to do. */
 function assertRefused(r: { code: number; stdout: string; stderr: string }, path: string): void {
@@ -44,7 +34,7 @@ before(async () => {
 
 describe('memwhy report --html', () => {
   function evidenceDir(): string {
-    const dir = tempDir();
+    const dir = tempDir('memwhy-outputs-');
     mkdirSync(join(dir, 'ev'));
     copyFileSync(EVIDENCE, join(dir, 'ev', 'evidence.json'));
     return dir;
@@ -86,7 +76,7 @@ describe('memwhy report --html', () => {
 
 describe('commands that attach refuse an unrelated output before attaching', () => {
   test('diagnose --html and --save', async () => {
-    const dir = tempDir();
+    const dir = tempDir('memwhy-outputs-');
     const page = join(dir, 'page.html');
     writeFileSync(page, 'mine');
     assertRefused(await memwhy(['diagnose', NO_PID, '--html', page]), page);
@@ -101,14 +91,14 @@ describe('commands that attach refuse an unrelated output before attaching', () 
   });
 
   test('refs --graph', async () => {
-    const dir = tempDir();
+    const dir = tempDir('memwhy-outputs-');
     const svg = join(dir, 'logo.svg');
     writeFileSync(svg, '<svg xmlns="http://www.w3.org/2000/svg"/>');
     assertRefused(await memwhy(['refs', NO_PID, '--type', 'Session', '--graph', svg]), svg);
   });
 
   test('dump -o', async () => {
-    const dir = tempDir();
+    const dir = tempDir('memwhy-outputs-');
     const file = join(dir, 'thesis.pdf');
     writeFileSync(file, '%PDF-1.7');
     assertRefused(await memwhy(['dump', NO_PID, '-o', file]), file);
@@ -116,7 +106,7 @@ describe('commands that attach refuse an unrelated output before attaching', () 
   });
 
   test('core -o, where any existing core needs --force', async () => {
-    const dir = tempDir();
+    const dir = tempDir('memwhy-outputs-');
     const file = join(dir, 'core.1');
     writeFileSync(file, '\x7fELF');
     const r = await memwhy(['core', NO_PID, '-o', file]);
@@ -126,7 +116,7 @@ describe('commands that attach refuse an unrelated output before attaching', () 
   });
 
   test('demo --out', async () => {
-    const dir = tempDir();
+    const dir = tempDir('memwhy-outputs-');
     const page = join(dir, 'memwhy-demo-leaky-service.html');
     writeFileSync(page, 'mine');
     assertRefused(await memwhy(['demo', '--out', dir, '--python', PYTHON]), page);
@@ -138,7 +128,7 @@ describe('commands that run a program refuse an unrelated output before it start
   const program = (dir: string): string[] => [PYTHON, '-c', `open(${JSON.stringify(join(dir, 'ran'))}, "w").close()`];
 
   test('run --record: CSV and JSON, its own record replaced, --force for others', async () => {
-    const dir = tempDir();
+    const dir = tempDir('memwhy-outputs-');
     const csv = join(dir, 'data.csv');
     writeFileSync(csv, 'a,b\n1,2\n');
     assertRefused(await memwhy(['run', '--record', csv, '--', ...program(dir)]), csv);
@@ -161,7 +151,7 @@ describe('commands that run a program refuse an unrelated output before it start
   });
 
   test('compare --html', async () => {
-    const dir = tempDir();
+    const dir = tempDir('memwhy-outputs-');
     const page = join(dir, 'page.html');
     writeFileSync(page, 'mine');
     const args = ['compare', '--allocators', 'glibc', '--interval', '50ms', '--html', page];
@@ -187,7 +177,7 @@ describe(`outputs of commands that attach, on ${py.label}`, () => {
   after(() => target.kill());
 
   test('dump writes a private file, replaces its own dump, and leaves no temp file', async () => {
-    const dir = tempDir();
+    const dir = tempDir('memwhy-outputs-');
     const file = join(dir, 'heap.mwd');
     for (let i = 0; i < 2; i++) {
       const r = await memwhy(['dump', String(target.pid), '-o', file], { timeoutMs: 180_000 });
@@ -201,7 +191,7 @@ describe(`outputs of commands that attach, on ${py.label}`, () => {
   });
 
   test('core writes a private file and replaces an existing core only with --force', async () => {
-    const dir = tempDir();
+    const dir = tempDir('memwhy-outputs-');
     const file = join(dir, 'app.core');
     const first = await memwhy(['core', String(target.pid), '-o', file], { timeoutMs: 180_000 });
     assert.equal(first.code, 0, first.stderr);

@@ -1,12 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget, type Target } from '../helpers/target.js';
 import { memwhy } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 interface PsJson {
   processes: {
@@ -68,7 +68,7 @@ test('memwhy ps prints a table with a row per sleeping python', async () => {
 });
 
 test('memwhy ps --all also says why a PyPy-named process cannot be examined', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-ps-pypy-'));
+  const dir = tempDir('memwhy-ps-pypy-');
   const fake = join(dir, 'pypy3');
   copyFileSync('/usr/bin/sleep', fake);
   const child: ChildProcess = spawn(fake, ['30'], { stdio: 'ignore' });

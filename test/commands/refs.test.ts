@@ -1,8 +1,7 @@
 /** `memwhy refs` end to end: chains to the planted objects' global, on every CPython here, and the graph files. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget } from '../helpers/target.js';
@@ -11,8 +10,9 @@ import { memwhy } from '../helpers/cli.js';
 // bin/memwhy rebuilds dist/ when a source is newer: allow for a build on a busy machine.
 const SLOW = { timeoutMs: 180_000 };
 import type { RefsResult } from '../../src/collect/refs.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'memwhy-refs-'));
+const dir = tempDir('memwhy-refs-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 for (const py of interpreters()) {

@@ -1,11 +1,11 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALLOCATORS, locateAllocator, type AllocatorName } from '../../src/collect/allocators.js';
 import { memwhy, ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -137,7 +137,7 @@ describe('memwhy run --record', () => {
   const program = 'import time; b = bytearray(64 << 20); time.sleep(1.2)';
 
   test('writes a CSV of RSS samples taken while the program ran', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'memwhy-run-')), 'rss.csv');
+    const file = join(tempDir('memwhy-run-'), 'rss.csv');
     const res = await memwhy(['run', '--record', file, '--interval', '100ms', '--', PYTHON, '-c', program]);
     assert.equal(res.code, 0, res.stderr);
     const [header, ...rows] = readFileSync(file, 'utf8').trim().split('\n');
@@ -153,7 +153,7 @@ describe('memwhy run --record', () => {
   });
 
   test('writes JSON when the file name ends in .json', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'memwhy-run-')), 'rss.json');
+    const file = join(tempDir('memwhy-run-'), 'rss.json');
     const res = await memwhy(['run', '--allocator', 'glibc', '--arena-max', '1', '--record', file, '--interval', '100ms', '--', PYTHON, '-c', program]);
     assert.equal(res.code, 0, res.stderr);
     const doc = JSON.parse(readFileSync(file, 'utf8')) as {

@@ -1,9 +1,8 @@
 /** `memwhy stacks` end to end: the real CLI against real Python processes and their cores. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
 import { FIXTURES, startTarget } from '../helpers/target.js';
@@ -12,6 +11,7 @@ import { layoutFor } from '../../src/cpython/layouts.js';
 import { readStatus } from '../../src/target/proc.js';
 import { describePython } from '../../src/target/python.js';
 import { markerLines } from '../cpython/fixture-lines.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const FIXTURE = join(FIXTURES, 'threads_in_known_functions.py');
 const LINES = markerLines(FIXTURE);
@@ -31,7 +31,7 @@ interface Json {
   }[];
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'memwhy-stacks-'));
+const dir = tempDir('memwhy-stacks-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const stopped = (pid: number): boolean => /^T/.test(readStatus(pid).state);

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { interpreters } from '../helpers/pythons.js';
 import { LAYOUTS, layoutFor, OB_TYPE, type Layout } from '../../src/cpython/layouts.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'layout_probe.c');
 
@@ -111,7 +111,7 @@ for (const py of interpreters()) {
         ? `no headers at ${include}`
         : false;
   test(`the layout table matches offsetof() in ${py.label}'s headers`, { skip }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'memwhy-probe-'));
+    const dir = tempDir('memwhy-probe-');
     try {
       const exe = join(dir, 'probe');
       execFileSync('cc', ['-w', `-I${include}`, `-I${join(include, 'internal')}`, '-o', exe, PROBE], { timeout: 60_000 });

@@ -6,14 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChannelListener, MAX_HELLO_BYTES, newToken, parseHello, parseReply } from '../../src/attach/channel.js';
 import { AgentCallError } from '../../src/attach/session.js';
 import { seeded } from '../helpers/seeded.js';
 import { fuzz, int, mutate, pick, randomBytes } from '../helpers/fuzz.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const TOKEN = newToken();
 const GOOD_HELLO = Buffer.from(JSON.stringify({ hello: TOKEN, pid: 42, python: '3.11.2' }));
@@ -64,7 +64,7 @@ function send(path: string, bytes: Buffer): Promise<void> {
 }
 
 test('a listener drops hostile hellos and still takes the agent that comes after them', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-fuzz-channel-'));
+  const dir = tempDir('memwhy-fuzz-channel-');
   try {
     const listener = new ChannelListener(join(dir, 's'), TOKEN);
     await listener.listen(process.getuid!(), process.getgid!());
@@ -91,7 +91,7 @@ test('a listener drops hostile hellos and still takes the agent that comes after
 });
 
 test('a channel ignores reply lines it cannot use, answers the requests it can, and fails on an endless line', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-fuzz-channel-'));
+  const dir = tempDir('memwhy-fuzz-channel-');
   try {
     const listener = new ChannelListener(join(dir, 's'), TOKEN);
     await listener.listen(process.getuid!(), process.getgid!());
@@ -106,7 +106,7 @@ test('a channel ignores reply lines it cannot use, answers the requests it can, 
     const garbage: Buffer[] = [];
     // (Only lines that answer no request: '{"id": 1, "error": 5}' would rightly answer request 1.)
     const unusable = ODD_JSON.filter((s) => parseReply(Buffer.from(s)) === undefined);
-    for (let i = 0; i < 500; i++) garbage.push(rand() < 0.5 ? randomBytes(rand, 200).filter((b) => b !== 10) : Buffer.from(pick(rand, unusable)));
+    for (let i = 0; i < 500; i++) garbage.push(rand() < 0.5 ? Buffer.from(randomBytes(rand, 200).filter((b) => b !== 10)) : Buffer.from(pick(rand, unusable)));
     // Garbage, then a real answer to 1, more garbage, an odd error for 2, split across writes.
     const stream = Buffer.concat([
       ...garbage.slice(0, 250).flatMap((g) => [g, Buffer.from('\n')]),

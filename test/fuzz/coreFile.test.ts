@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, ftruncateSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreMemory } from '../../src/memory/core.js';
 import { dumpCore } from '../../src/memory/gcore.js';
@@ -10,6 +9,7 @@ import { MemoryReadError } from '../../src/memory/source.js';
 import { UserError } from '../../src/errors.js';
 import { seeded } from '../helpers/seeded.js';
 import { fuzz, int, mutate, pick, type Rand } from '../helpers/fuzz.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const NT_PRSTATUS = 1;
 const NT_PRPSINFO = 3;
@@ -167,7 +167,7 @@ function readAll(path: string, addresses: Piece[], rand: Rand): void {
 
 test('the core reader refuses damaged synthetic cores with a user error, and bounds what it reads', () => {
   const rand = seeded(0x636f7265);
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-fuzz-core-'));
+  const dir = tempDir('memwhy-fuzz-core-');
   try {
     const mapped = join(dir, 'libexample.so');
     writeFileSync(mapped, Buffer.alloc(3 * 4096, 0x5a));
@@ -195,7 +195,7 @@ test('the core reader refuses damaged synthetic cores with a user error, and bou
 });
 
 test('a note whose sizes wrap a 32-bit alignment is refused rather than walked forever', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-fuzz-core-'));
+  const dir = tempDir('memwhy-fuzz-core-');
   try {
     const seed = syntheticCore('/nonexistent');
     // The first note header: namesz 0xFFFFFFF4 made (n + 3) & ~3 come out -12, so the walk stood still.
@@ -212,7 +212,7 @@ test('a note whose sizes wrap a 32-bit alignment is refused rather than walked f
 });
 
 test('a core naming a FIFO as a mapped file reads it as unreadable instead of blocking', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-fuzz-core-'));
+  const dir = tempDir('memwhy-fuzz-core-');
   try {
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
@@ -229,7 +229,7 @@ test('a core naming a FIFO as a mapped file reads it as unreadable instead of bl
 });
 
 test("the core reader refuses damaged gcore'd cores of a real process with a user error", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-fuzz-core-'));
+  const dir = tempDir('memwhy-fuzz-core-');
   const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
   try {
     const path = join(dir, 'sleep.core');

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ElfFile, loadBias } from '../../src/target/elf.js';
 import { UserError } from '../../src/errors.js';
 import type { Mapping } from '../../src/target/proc.js';
 import { seeded } from '../helpers/seeded.js';
 import { fuzz, int, mutate, pick, randomBytes, type Rand } from '../helpers/fuzz.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const PYENV = join(process.env.PYENV_ROOT ?? join(homedir(), '.pyenv'), 'versions');
 
@@ -115,7 +116,7 @@ function patchFor(rand: Rand, seed: Buffer, fields: [number, 1 | 2 | 4 | 8][]): 
 
 test('the ELF reader refuses damaged small ELF files with a clear error and bounded memory', { skip: SMALL.length === 0 }, () => {
   const rand = seeded(0x454c46);
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-fuzz-elf-'));
+  const dir = tempDir('memwhy-fuzz-elf-');
   const file = join(dir, 'mutant.elf');
   const isAllowed = allowed(file);
   try {
@@ -154,7 +155,7 @@ test('the ELF reader refuses damaged small ELF files with a clear error and boun
 
 test('the ELF reader refuses damaged interpreter-sized ELF files (python3.11, libpython2.7) without reading past their end', { skip: LARGE.length === 0 }, () => {
   const rand = seeded(0x454c4632);
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-fuzz-elf-'));
+  const dir = tempDir('memwhy-fuzz-elf-');
   const file = join(dir, 'mutant.elf');
   const isAllowed = allowed(file);
   try {
@@ -193,7 +194,7 @@ test('the ELF reader refuses damaged interpreter-sized ELF files (python3.11, li
 
 test('ELF size fields of 2^40 and 2^64 - 1 are refused before anything that size is allocated', { skip: SMALL.length === 0 }, () => {
   const seed = readFileSync(SMALL[0]!);
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-fuzz-elf-'));
+  const dir = tempDir('memwhy-fuzz-elf-');
   const file = join(dir, 'huge.elf');
   try {
     const shoff = Number(seed.readBigUInt64LE(40));

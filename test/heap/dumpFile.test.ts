@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDump, readDump, NodeKind } from '../../src/heap/dumpFile.js';
 import { UserError } from '../../src/errors.js';
 import { addressOf, encodeDump, type SyntheticDump } from '../helpers/dumpWriter.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const heap: SyntheticDump = {
   objects: [
@@ -46,7 +46,7 @@ test('edge labels follow their edges when dropped references shift them', () => 
 });
 
 test('a file cut short, of another version or of another kind says so in one line', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-dump-'));
+  const dir = tempDir('memwhy-dump-');
   const cases: [string, Buffer, RegExp][] = [
     ['cut.mwd', encodeDump({ ...heap, truncate: true }), /cut short \(no END section\)/],
     ['v9.mwd', encodeDump({ ...heap, version: 9 }), /format version 9; this memwhy reads version 1 \(upgrade memwhy\)/],

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreMemory } from '../../src/memory/core.js';
 import { dumpCore } from '../../src/memory/gcore.js';
@@ -10,10 +9,8 @@ import { MemoryReadError } from '../../src/memory/source.js';
 import { readStatus } from '../../src/target/proc.js';
 import { UserError } from '../../src/errors.js';
 import { knownPattern, startKnownBytes } from './known-bytes.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'memwhy-core-'));
-}
 
 /** An ELF note: namesz, descsz, type, name and desc padded to 4 bytes. */
 function note(type: number, desc: Buffer): Buffer {
@@ -63,7 +60,7 @@ function buildCore(segments: Segment[]): Buffer {
 }
 
 test('a core reads dumped memory from its segments and the rest from the files NT_FILE names', () => {
-  const dir = tempDir();
+  const dir = tempDir('memwhy-core-');
   try {
     const mapped = join(dir, 'libexample.so');
     const fileBytes = Buffer.alloc(3 * 4096);
@@ -142,7 +139,7 @@ test('a core reads dumped memory from its segments and the rest from the files N
 test('a file that is not a core is a user error', () => {
   assert.throws(() => CoreMemory.open('/bin/sh'), (err: unknown) => err instanceof UserError && /not a core dump/.test(err.message));
   assert.throws(() => CoreMemory.open('/nonexistent/core'), UserError);
-  const dir = tempDir();
+  const dir = tempDir('memwhy-core-');
   try {
     writeFileSync(join(dir, 'text'), 'hello');
     assert.throws(() => CoreMemory.open(join(dir, 'text')), UserError);
@@ -153,7 +150,7 @@ test('a file that is not a core is a user error', () => {
 
 test("a gcore'd core holds the same bytes, threads and files as the live process, which keeps running", async () => {
   const { target, address, length } = await startKnownBytes();
-  const dir = tempDir();
+  const dir = tempDir('memwhy-core-');
   try {
     const dump = await dumpCore(target.pid, join(dir, 'core'), { timeoutMs: 60_000 });
     assert.ok(dump.bytes > 0);

@@ -1,15 +1,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openFile, type OpenedPage } from '../helpers/browser.js';
 import type { Diagnosis } from '../../src/analyze/diagnosis.js';
 import { jsonForScript, loadViewerAssets, renderDiagnosisHtml, type ViewerAssets } from '../../src/report/diagnosisHtml.js';
 // @ts-expect-error: a plain ES module without types; it returns { js, css }.
 import { buildViewer } from '../../scripts/build-viewer.mjs';
+import { tempDir } from '../helpers/tempDir.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const load = (name: string): Diagnosis => JSON.parse(readFileSync(path.join(fixtures, name), 'utf8')) as Diagnosis;
@@ -26,7 +27,7 @@ let dir: string;
 before(async () => {
   // Built from the sources in memory, so the test sees the viewer as it is now, whatever dist/ holds.
   assets = (await buildViewer({ write: false })) as ViewerAssets;
-  dir = mkdtempSync(path.join(tmpdir(), 'memwhy-html-'));
+  dir = tempDir('memwhy-html-');
   browser = await launchChromium();
 });
 

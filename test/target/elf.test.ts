@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, openSync, readSync, closeSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ElfFile, ET_DYN, ET_EXEC, PT_LOAD, loadBias } from '../../src/target/elf.js';
 import { readExe, readMaps } from '../../src/target/proc.js';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget } from '../helpers/target.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const DEBIAN_PYTHON = '/usr/bin/python3.11';
 const PYENV_LIB = join(process.env.PYENV_ROOT ?? join(process.env.HOME ?? '/root', '.pyenv'), 'versions/3.12.1/lib/libpython3.12.so.1.0');
@@ -69,7 +69,7 @@ test('/bin/ls reads as a stripped PIE with no Python symbols', () => {
 });
 
 test('a file that is not ELF is refused with a plain error', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-elf-'));
+  const dir = tempDir('memwhy-elf-');
   const path = join(dir, 'script.py');
   writeFileSync(path, 'print("hello")\n');
   assert.throws(() => ElfFile.open(path), (err: Error) => err.name === 'Error' && /not an ELF file/.test(err.message));

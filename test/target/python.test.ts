@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { ElfFile } from '../../src/target/elf.js';
@@ -18,6 +17,7 @@ import {
 } from '../../src/target/python.js';
 import { interpreters } from '../helpers/pythons.js';
 import { FIXTURES, startTarget } from '../helpers/target.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const DEBIAN_PYTHON = '/usr/bin/python3.11';
 
@@ -165,7 +165,7 @@ test('a kernel thread is refused as a kernel thread', { skip: !isKthreadd(2) }, 
 });
 
 test('a program named pypy3 is refused as PyPy, and --all style surveys list why', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-pypy-'));
+  const dir = tempDir('memwhy-pypy-');
   const fake = join(dir, 'pypy3');
   copyFileSync('/usr/bin/sleep', fake);
   const child = await startProgram(fake, ['30']);
@@ -180,7 +180,7 @@ test('a program named pypy3 is refused as PyPy, and --all style surveys list why
 });
 
 test('a CPython older than 3.6 is refused with its version', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-py35-'));
+  const dir = tempDir('memwhy-py35-');
   const fake = join(dir, 'python3.5');
   copyFileSync('/usr/bin/sleep', fake);
   const child = await startProgram(fake, ['30']);
@@ -192,7 +192,7 @@ test('a CPython older than 3.6 is refused with its version', async () => {
 });
 
 test('a renamed copy of a static CPython 3.11 is still found by its .PyRuntime section', { skip: !existsSync(DEBIAN_PYTHON) }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'memwhy-renamed-'));
+  const dir = tempDir('memwhy-renamed-');
   const renamed = join(dir, 'myservice');
   copyFileSync(DEBIAN_PYTHON, renamed);
   const target = await startTarget(renamed, [join(FIXTURES, 'idle_sleeper.py')]);

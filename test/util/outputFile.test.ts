@@ -6,8 +6,7 @@
 import { test, describe, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -22,13 +21,14 @@ import { renderDot, renderSvg } from '../../src/report/refsGraph.js';
 import { renderCompareHtml } from '../../src/report/compare.js';
 import { recordCsvHeader, recordJson } from '../../src/report/record.js';
 import { encodeDump } from '../helpers/dumpWriter.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const MODULE = join(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'util', 'outputFile.ts');
 const REPORT = '<!doctype html>\n<html><head><meta name="generator" content="memwhy 0.1.0"><title>r</title></head><body>new</body></html>\n';
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'memwhy-output-'));
+  dir = tempDir('memwhy-output-');
 });
 
 describe('writing an output file', () => {
