@@ -39,7 +39,7 @@ function evalFrameFunction(t: PythonTarget): string {
 
 /** Turns gdb's attach failure into a line that says what to do. */
 export function explainAttachError(pid: number, message: string): UserError {
-  if (/No such process|exited|not running/i.test(message)) {
+  if (/No such process|exited|not running|program terminated with signal/i.test(message)) {
     return new UserError(`the target (pid ${pid}) exited while memwhy was attaching`);
   }
   if (/Operation not permitted|Permission denied/i.test(message)) {

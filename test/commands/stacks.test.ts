@@ -342,9 +342,10 @@ test('threads churning objects are busy: their stacks change or they run', async
     const why = JSON.stringify(churners.map((f) => [f.tid, f.activity, f.summary]));
     // Eight threads, one GIL, a loaded machine: a thread can go the whole
     // window without the GIL, asleep in its futex with next to no CPU. Memory
-    // alone cannot tell that from a lock wait (--native can: take_gil).
+    // alone cannot tell that from a lock wait (--native can: take_gil). The
+    // syscall it sleeps in is read per sample and may differ between them.
     assert.ok(churners.filter((f) => f.activity === 'busy').length >= 6, why);
-    for (const f of churners.filter((x) => x.activity !== 'busy')) assert.match(f.summary, /asleep in futex each time/, why);
+    for (const f of churners.filter((x) => x.activity !== 'busy')) assert.match(f.summary, /asleep (in \w+ )?each time/, why);
   } finally {
     await target.kill();
   }

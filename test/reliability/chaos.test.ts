@@ -123,10 +123,15 @@ describe('a target that is stopped, a zombie, or gone', () => {
 
   test('a target killed in the middle of a heap census: one line, nothing left behind', async () => {
     const target = await startTarget(debian.path, ['hold_many_objects.py', '400000']);
+    const threads = threadCount(target.pid);
     const run = spawnMemwhy(['heap', String(target.pid)]);
     try {
-      // The agent is in once memwhy's private directory exists and gdb has let go.
-      await waitFor(() => hostLeftovers(run.child.pid!, -1).length > 0 && tracerPid(target.pid) === 0, 30_000, 'agent connected');
+      // The agent is in once memwhy's private directory exists, its thread runs in the target, and gdb has let go.
+      await waitFor(
+        () => hostLeftovers(run.child.pid!, -1).length > 0 && threadCount(target.pid) > threads && tracerPid(target.pid) === 0,
+        30_000,
+        'agent connected',
+      );
       await new Promise((r) => setTimeout(r, 150));
       await target.kill();
       const r = await run.result;
