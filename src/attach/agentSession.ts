@@ -106,14 +106,8 @@ export async function openAgent(pid: number, opts: AttachOptions & { signal?: Ab
  */
 export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { signal?: AbortSignal; lockWaitS?: number } = {}): Promise<OpenedSession> {
   const pid = target.pid;
-  const status = readStatus(pid);
   if (!isSameProcess(pid, target.startTicks)) {
     throw new UserError(`pid ${pid} is no longer the Python process memwhy examined (it exited and the pid was reused): nothing was done to it`);
-  }
-  if (/^[Tt]/.test(status.state)) {
-    throw new UserError(
-      `pid ${pid} is stopped (${status.state}): memwhy would have to resume it to run its agent, so it leaves it as it is; resume it (kill -CONT ${pid}) and try again, or use "memwhy stacks ${pid}", which reads it without resuming it`,
-    );
   }
   const transport = transportFor(target);
   const tmpRoot = targetTmpRoot(pid);
@@ -122,6 +116,14 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
   let dir: ReturnType<typeof makePrivateDir> | undefined;
   let listener: ChannelListener | undefined;
   try {
+    // Read once the lock is ours: before, another memwhy's gdb may hold the
+    // target in a tracing stop for a moment.
+    const status = readStatus(pid);
+    if (status.state.startsWith('T')) {
+      throw new UserError(
+        `pid ${pid} is stopped (${status.state}): memwhy would have to resume it to run its agent, so it leaves it as it is; resume it (kill -CONT ${pid}) and try again, or use "memwhy stacks ${pid}", which reads it without resuming it`,
+      );
+    }
     if (status.tracerPid !== 0) {
       throw new UserError(`pid ${pid} is already being traced by pid ${status.tracerPid} (a debugger or profiler): try again when it has let go`);
     }
