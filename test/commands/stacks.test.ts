@@ -1,7 +1,7 @@
 /** `memwhy stacks` end to end: the real CLI against real Python processes and their cores. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
@@ -253,12 +253,28 @@ interface HintsJson extends Json {
 
 const finding = (doc: HintsJson, name: string): Finding => doc.findings.find((f) => f.name === name) ?? assert.fail(`no finding for ${name}: ${JSON.stringify(doc.findings)}`);
 const debian311 = interpreters().find((p) => p.label === 'debian-3.11');
+
+/** Waits (up to 10 s) until every thread of `pid` has been asleep (state S) at three polls in a row, 100 ms apart. */
+async function allThreadsAsleep(pid: number): Promise<void> {
+  let streak = 0;
+  for (let i = 0; i < 100 && streak < 3; i++) {
+    const states = readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    });
+    streak = states.every((st) => st === 'S') ? streak + 1 : 0;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 const nativeRuns = [debian311, newest].filter((p): p is NonNullable<typeof p> => p !== undefined);
 
 for (const py of nativeRuns) {
   test(`${py.label}: --native flags both deadlocked threads as acquiring a lock, and --samples 3 finds both stuck: a likely deadlock`, async () => {
     const target = await startTarget(py.path, [DEADLOCK]);
     try {
+      // "ready" comes 0.2 s after the threads start; on a loaded machine they
+      // may not sit in their lock waits yet: wait until every thread sleeps.
+      await allThreadsAsleep(target.pid);
       const r = await memwhy(['stacks', String(target.pid), '--native', '--samples', '3', '--json'], { timeoutMs: 120_000 });
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout) as HintsJson;
