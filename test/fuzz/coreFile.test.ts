@@ -10,6 +10,7 @@ import { UserError } from '../../src/errors.js';
 import { seeded } from '../helpers/seeded.js';
 import { fuzz, int, mutate, pick, type Rand } from '../helpers/fuzz.js';
 import { tempDir } from '../helpers/tempDir.js';
+import { buildCore, note } from '../helpers/coreWriter.js';
 
 const NT_PRSTATUS = 1;
 const NT_PRPSINFO = 3;
@@ -17,14 +18,6 @@ const NT_FILE = 0x46494c45;
 
 function allowed(err: unknown): boolean {
   return err instanceof UserError || err instanceof MemoryReadError;
-}
-
-function note(type: number, desc: Buffer): Buffer {
-  const head = Buffer.alloc(12);
-  head.writeUInt32LE(5, 0);
-  head.writeUInt32LE(desc.length, 4);
-  head.writeUInt32LE(type, 8);
-  return Buffer.concat([head, Buffer.from('CORE\0\0\0\0'), desc, Buffer.alloc((4 - (desc.length % 4)) % 4)]);
 }
 
 /** A small x86_64 core as gcore lays one out: notes (two threads, psinfo, NT_FILE naming `mapped`), a dumped segment, a left-out file mapping. */
@@ -58,29 +51,7 @@ function syntheticCore(mapped: string): Buffer {
     { type: 1, vaddr: 0x6fff_f000n, memsz: 4096, data: Buffer.from('anonymous memory, dumped'.padEnd(4096, '.')) },
     { type: 1, vaddr: 0x7000_0000n, memsz: 0x2000, data: Buffer.alloc(0) },
   ];
-  const ehdr = Buffer.alloc(64);
-  ehdr.writeUInt32BE(0x7f454c46, 0);
-  ehdr[4] = 2;
-  ehdr[5] = 1;
-  ehdr[6] = 1;
-  ehdr.writeUInt16LE(4, 16);
-  ehdr.writeUInt16LE(62, 18);
-  ehdr.writeBigUInt64LE(64n, 32);
-  ehdr.writeUInt16LE(64, 52);
-  ehdr.writeUInt16LE(56, 54);
-  ehdr.writeUInt16LE(segments.length, 56);
-  const phdrs = Buffer.alloc(56 * segments.length);
-  let offset = 64 + phdrs.length;
-  segments.forEach((s, i) => {
-    const p = i * 56;
-    phdrs.writeUInt32LE(s.type, p);
-    phdrs.writeBigUInt64LE(BigInt(offset), p + 8);
-    phdrs.writeBigUInt64LE(s.vaddr, p + 16);
-    phdrs.writeBigUInt64LE(BigInt(s.data.length), p + 32);
-    phdrs.writeBigUInt64LE(BigInt(s.memsz), p + 40);
-    offset += s.data.length;
-  });
-  return Buffer.concat([ehdr, phdrs, ...segments.map((s) => s.data)]);
+  return buildCore(segments);
 }
 
 /** [start, end) of memory the seed core holds. */
