@@ -12,6 +12,16 @@ declare -A wanted=(
   [libtcmalloc-minimal4]=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
   [libmimalloc2.0]=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2
   [chromium]=/usr/bin/chromium
+  # The real-service zoo (test/services): Debian's packaged frameworks.
+  [python3-flask]=/usr/lib/python3/dist-packages/flask/__init__.py
+  [gunicorn]=/usr/bin/gunicorn
+  [python3-sqlalchemy]=/usr/lib/python3/dist-packages/sqlalchemy/__init__.py
+  [python3-numpy]=/usr/lib/python3/dist-packages/numpy/__init__.py
+  [python3-aiohttp]=/usr/lib/python3/dist-packages/aiohttp/__init__.py
+  [python3-gevent]=/usr/lib/python3/dist-packages/gevent/__init__.py
+  [python3-waitress]=/usr/lib/python3/dist-packages/waitress/__init__.py
+  [uwsgi-core]=/usr/bin/uwsgi-core
+  [uwsgi-plugin-python3]=/usr/lib/uwsgi/plugins/python311_plugin.so
 )
 if [ -n "${MEMWHY_EXTRA_PACKAGES:-}" ]; then
   for p in $MEMWHY_EXTRA_PACKAGES; do wanted[$p]=""; done
