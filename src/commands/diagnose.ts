@@ -13,6 +13,10 @@ import { FORCE_OPTION, parsePid, type CommandSpec } from './spec.js';
 import { checkOutputFile, EVIDENCE_FILE, prepareEvidenceDir, writeOutputFile } from '../util/outputFile.js';
 import { emitDiagnosis } from './reportOutput.js';
 import { ProgressBar } from '../report/progress.js';
+import { watchWorkers } from '../collect/workers.js';
+import { chooseWorker } from '../analyze/workers.js';
+import { renderWorkersChoice, watchingLine, withWorkers } from '../report/workers.js';
+import { UserError } from '../errors.js';
 
 interface DiagnoseCliOptions extends AttachCliOptions {
   duration: string;
@@ -23,6 +27,8 @@ interface DiagnoseCliOptions extends AttachCliOptions {
   tracemalloc: boolean;
   trim: boolean;
   force?: boolean;
+  workers: boolean;
+  workersWindow: string;
 }
 
 export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
@@ -36,6 +42,8 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     { flags: '--save <dir>', description: 'keep the evidence, to re-analyse later with `memwhy report DIR`' },
     { flags: '--no-tracemalloc', description: 'do not trace allocations during the window' },
     { flags: '--no-trim', description: 'do not run the malloc_trim proof when retention is suspected' },
+    { flags: '--workers-window <duration>', description: "how long to watch a master's Python workers to choose the one to diagnose", default: '10s' },
+    { flags: '--no-workers', description: 'diagnose the pid itself even when it has Python workers (gunicorn, uWSGI, multiprocessing)' },
     FORCE_OPTION,
     ...ATTACH_OPTIONS,
   ],
@@ -43,9 +51,11 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     'Causes: python-objects, uncollectable, cyclic-garbage, native, allocator-retention, thread-leak, no-growth.',
     'The target is paused briefly for each heap census (start, middle, end); tracemalloc runs during the',
     'window only if the program was not already tracing, and is stopped after.',
+    'A pid with Python workers (a gunicorn or uWSGI master) is not attached: its workers\' RSS is watched',
+    'for --workers-window, and the one that grows fastest (else the biggest) is diagnosed in its place.',
   ].join('\n'),
   async run(args, opts) {
-    const pid = parsePid(args[0]);
+    const asked = parsePid(args[0]);
     const durationS = durationOption('--duration', opts.duration);
     const intervalS = durationOption('--interval', opts.interval);
     // Refused outputs fail now, not after watching the target for --duration. The
@@ -53,6 +63,14 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     if (opts.save) prepareEvidenceDir(opts.save, { force: opts.force });
     if (opts.html) checkOutputFile(opts.html, { force: opts.force });
     const signal = interruptSignal();
+    // Workers (gunicorn, uWSGI, multiprocessing): watch their RSS, diagnose the one that grows fastest; never the master.
+    const windowS = durationOption('--workers-window', opts.workersWindow);
+    const onStart = (n: number): boolean => process.stderr.write(watchingLine(asked, n, windowS));
+    const watch = opts.workers ? await watchWorkers(asked, { windowS, signal, onStart }) : undefined;
+    const choice = watch && chooseWorker(watch);
+    if (watch && !choice) throw new UserError(`every Python worker of ${asked} exited while watched: run again, or diagnose ${asked} itself with --no-workers`);
+    if (choice) process.stderr.write(renderWorkersChoice(choice, process.stderr.isTTY ? process.stderr.columns : undefined));
+    const pid = choice?.pid ?? asked;
     const bar = new ProgressBar(process.stderr, durationS);
     const evidence = await gatherEvidence(pid, {
       ...attachSettings(opts, signal),
@@ -69,7 +87,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
       writeOutputFile(join(opts.save, EVIDENCE_FILE), JSON.stringify(evidence), { force: opts.force });
       process.stderr.write(`memwhy: evidence saved in ${opts.save} (memwhy report ${opts.save})\n`);
     }
-    await emitDiagnosis(diagnosis, opts);
+    await emitDiagnosis(choice ? withWorkers(diagnosis, choice, windowS) : diagnosis, opts);
     return 0;
   },
 };

@@ -2,6 +2,7 @@
 import { basename } from 'node:path';
 import { renderTable } from '../report/table.js';
 import { surveyPythons, type PythonTarget, type RejectedPython } from '../target/python.js';
+import { nestPythons, readProcessTable, type PythonNode } from '../target/workers.js';
 import { formatBytes, formatSeconds } from '../util/units.js';
 import { printJson, type CommandSpec } from './spec.js';
 
@@ -16,13 +17,22 @@ const EMBEDDING_TOOLS = /^(gdb|gdb-multiarch|lldb)$/;
 async function run(_args: string[], opts: PsOptions): Promise<number> {
   // memwhy's own children (a gdb it runs, a python probe) are never listed.
   const survey = surveyPythons({ excludeTreeOf: process.pid });
-  const processes = opts.all ? survey.accepted : survey.accepted.filter((p) => !EMBEDDING_TOOLS.test(basename(p.exe)));
+  const listed = opts.all ? survey.accepted : survey.accepted.filter((p) => !EMBEDDING_TOOLS.test(basename(p.exe)));
   const rejected = opts.all ? survey.rejected : [];
+  // Workers under their master (gunicorn, uWSGI, multiprocessing): tree order, each with its parent and role.
+  const tree = nestPythons(listed.map((p) => ({ pid: p.pid, argv: p.cmdline })), readProcessTable());
+  const byPid = new Map(listed.map((p) => [p.pid, p]));
+  const processes = tree.map((node) => ({ ...byPid.get(node.pid)!, node }));
+  const helpers = new Set(tree.filter((n) => n.role === 'helper').map((n) => n.pid));
   const now = Date.now();
   if (opts.json) {
     printJson({
       processes: processes.map((p) => ({
         pid: p.pid,
+        parent: p.node.parent,
+        workers: p.node.children.filter((c) => !helpers.has(c)),
+        role: p.node.role,
+        ...(p.node.helper !== undefined ? { helper: p.node.helper } : {}),
         user: p.user,
         implementation: p.implementation,
         version: p.version.text,
@@ -41,7 +51,7 @@ async function run(_args: string[], opts: PsOptions): Promise<number> {
   return 0;
 }
 
-function renderHuman(processes: PythonTarget[], rejected: RejectedPython[], now: number, width: number | undefined): string {
+function renderHuman(processes: (PythonTarget & { node: PythonNode })[], rejected: RejectedPython[], now: number, width: number | undefined): string {
   let out = '';
   if (processes.length === 0) {
     out += 'no Python processes found';
@@ -49,7 +59,7 @@ function renderHuman(processes: PythonTarget[], rejected: RejectedPython[], now:
   } else {
     out += renderTable(
       [
-        { header: 'PID' },
+        { header: 'PID', align: 'left' },
         { header: 'USER' },
         { header: 'VERSION' },
         { header: 'RSS' },
@@ -58,7 +68,8 @@ function renderHuman(processes: PythonTarget[], rejected: RejectedPython[], now:
         { header: 'COMMAND' },
       ],
       processes.map((p) => [
-        String(p.pid),
+        // Workers are indented under their master.
+        '  '.repeat(p.node.depth) + String(p.pid),
         p.user,
         `${p.implementation} ${p.version.text}`,
         formatBytes(p.rss),
@@ -101,6 +112,10 @@ export const psCommand: CommandSpec<PsOptions> = {
     'Examples:',
     '  memwhy ps',
     '  memwhy ps --json | jq ".processes[].pid"',
+    '',
+    'Workers (gunicorn, uWSGI, multiprocessing) are indented under their master; in --json each',
+    'process has its parent (the nearest Python ancestor, or null), its workers and its role',
+    '(master, worker, helper, or null for a process on its own).',
     '',
     'Reads /proc and the interpreters\' ELF files only: nothing is attached and',
     "no code runs in the listed processes. As a normal user you see your own processes.",

@@ -7,10 +7,14 @@ import { interpreters } from '../helpers/pythons.js';
 import { startTarget, type Target } from '../helpers/target.js';
 import { memwhy } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tempDir.js';
+import { missingGunicorn, missingUwsgi, startGunicorn, startUwsgi, type Server } from '../fixtures/workers_servers.js';
 
 interface PsJson {
   processes: {
     pid: number;
+    parent: number | null;
+    workers: number[];
+    role: 'master' | 'worker' | 'helper' | null;
     user: string;
     implementation: string;
     version: string;
@@ -84,5 +88,51 @@ test('memwhy ps --all also says why a PyPy-named process cannot be examined', as
     assert.match(human.stdout, new RegExp(`${child.pid} .*runs PyPy`));
   } finally {
     child.kill('SIGKILL');
+  }
+});
+
+/** ps --json and the table show the server's workers under its master. */
+async function checkTree(server: Server): Promise<void> {
+  const workers = [server.leaker, ...server.idle].sort((a, b) => a - b);
+  const r = await memwhy(['ps', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const listed = JSON.parse(r.stdout) as PsJson;
+  const entry = (pid: number) => listed.processes.find((p) => p.pid === pid);
+  const master = entry(server.master);
+  assert.ok(master, `the master ${server.master} is listed`);
+  assert.deepEqual([master.role, master.parent, master.workers], ['master', null, workers]);
+  for (const w of workers) {
+    assert.deepEqual([entry(w)?.role, entry(w)?.parent, entry(w)?.workers], ['worker', server.master, []], `worker ${w}`);
+  }
+  // Tree order: the workers come right after their master.
+  const at = listed.processes.findIndex((p) => p.pid === server.master);
+  assert.deepEqual(listed.processes.slice(at + 1, at + 1 + workers.length).map((p) => p.pid), workers);
+
+  const human = await memwhy(['ps']);
+  const lines = human.stdout.split('\n');
+  const row = lines.findIndex((l) => l.startsWith(`${server.master} `));
+  assert.ok(row > 0, `an unindented row for the master:\n${human.stdout}`);
+  assert.deepEqual(
+    lines.slice(row + 1, row + 1 + workers.length).map((l) => /^ {2}(\d+) /.exec(l)?.[1]),
+    workers.map(String),
+    `the workers indented under the master:\n${human.stdout}`,
+  );
+}
+
+test("memwhy ps shows a gunicorn master's two sync workers under it", { skip: missingGunicorn() }, async () => {
+  const server = await startGunicorn();
+  try {
+    await checkTree(server);
+  } finally {
+    await server.kill();
+  }
+});
+
+test("memwhy ps shows a uWSGI master's two workers under it (uwsgi-core with an embedded libpython)", { skip: missingUwsgi() }, async () => {
+  const server = await startUwsgi();
+  try {
+    await checkTree(server);
+  } finally {
+    await server.kill();
   }
 });
