@@ -21,9 +21,23 @@ export interface OpenedPage {
   dialogs: string[];
 }
 
-export async function openFile(browser: Browser, file: string): Promise<OpenedPage> {
+export interface OpenOptions {
+  /** Viewport width in CSS pixels (1280 unless given). */
+  width?: number;
+  height?: number;
+  /** Let the page's clipboard be read and written, so a test can copy and read back what a user would paste. */
+  clipboard?: boolean;
+}
+
+export async function openFile(browser: Browser, file: string, options: OpenOptions = {}): Promise<OpenedPage> {
   const url = pathToFileURL(file).href;
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // A context of its own per page (closed with the page), so permissions granted to one never leak into another.
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
+    permissions: options.clipboard ? ['clipboard-read', 'clipboard-write'] : [],
+  });
+  const page = await context.newPage();
+  page.on('close', () => void context.close());
   const o: OpenedPage = { page, url, errors: [], requests: [], dialogs: [] };
   page.on('console', (m) => {
     if (m.type() === 'error') o.errors.push(`console: ${m.text()}`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, openFile, type OpenedPage } from '../helpers/browser.js';
+import { launchChromium, openFile, type OpenedPage, type OpenOptions } from '../helpers/browser.js';
 import type { Diagnosis } from '../../src/analyze/diagnosis.js';
 import { jsonForScript, loadViewerAssets, renderDiagnosisHtml, type ViewerAssets } from '../../src/report/diagnosisHtml.js';
 // @ts-expect-error: a plain ES module without types; it returns { js, css }.
@@ -16,6 +16,8 @@ const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const load = (name: string): Diagnosis => JSON.parse(readFileSync(path.join(fixtures, name), 'utf8')) as Diagnosis;
 const sample = load('diagnosis_sample.json');
 const sparse = load('diagnosis_sparse.json');
+/** A service's diagnosis as it really reads: venv and dist-packages paths, dotted type names, long referrer chains, 10 suspects, 25 sites. */
+const realPaths = load('report_real_paths.json');
 
 /** Where the screenshot of the full report goes: one file, overwritten by each run, to look at. */
 const SCREENSHOT = path.join(tmpdir(), 'memwhy-diagnosis-report.png');
@@ -38,10 +40,10 @@ after(async () => {
 
 type Opened = OpenedPage;
 
-async function open(name: string, html: string): Promise<Opened> {
+async function open(name: string, html: string, options?: OpenOptions): Promise<Opened> {
   const file = path.join(dir, name);
   writeFileSync(file, html);
-  return openFile(browser, file);
+  return openFile(browser, file, options);
 }
 
 async function box(page: Page, selector: string): Promise<{ width: number; height: number }> {
@@ -113,7 +115,7 @@ test('diagnosis report draws the verdict first, the timeline chart and the refer
     assert.equal(await page.locator('#suspects tbody tr').count(), sample.suspects.length);
     assert.equal(await page.locator('#sites tbody tr').count(), sample.allocation_sites!.length);
     const firstSuspect = (await page.locator('#suspects tbody tr').first().innerText()).replace(/\s+/g, ' ');
-    assert.match(firstSuspect, /app\.Session \+48,210 obj \+2\.6 MiB .*\+160\.7 obj\/s \+8\.9 KiB\/s app\/session\.py:41 module app\.cache dict _SESSIONS\['9f1c02'\] app\.Session$/);
+    assert.match(firstSuspect, /app\.Session \+48,210 obj \+2\.6 MiB .*\+160\.7 obj\/s \+8\.9 KiB\/s app\/session\.py:41 module app\.cache → dict _SESSIONS\['9f1c02'\] → app\.Session$/);
     assert.equal(await page.locator('#suspects tbody tr').first().locator('.path li').count(), 3);
     assert.equal(await page.locator('#recommendations pre code').count(), sample.recommendations.length);
     assert.match((await page.locator('#trim').innerText()) ?? '', /14\.1 MiB/);
@@ -178,4 +180,185 @@ test('viewer assets load from the built dist files', () => {
   const built = loadViewerAssets();
   assert.match(built.js, /memwhy-data/);
   assert.match(built.css, /\.uplot/);
+});
+
+// --- real paths: long, deep, from site-packages -----------------------------------------------
+
+/** What is on screen in an element: the elided heads left out, the `…/` that CSS draws put in. */
+function visibleText(page: Page, selector: string): Promise<string[]> {
+  return page.locator(selector).evaluateAll((els) =>
+    els.map((el) => {
+      const copy = el.cloneNode(true) as Element;
+      copy.querySelectorAll('.elided').forEach((e) => e.remove());
+      copy.querySelectorAll('.elision').forEach((e) => e.replaceWith(e.getAttribute('data-marker') ?? ''));
+      return copy.textContent ?? '';
+    }),
+  );
+}
+
+test('a report of real paths keeps its data whole in the JSON block, with the < of <frozen ...> and <class ...> escaped', () => {
+  const html = renderDiagnosisHtml(realPaths, assets);
+  const block = /<script type="application\/json" id="memwhy-data">([^]*?)<\/script>/.exec(html);
+  assert.ok(block, 'the data block is there');
+  assert.ok(!block[1]!.includes('<'), 'no < inside the data block');
+  assert.deepEqual(JSON.parse(block[1]!), realPaths);
+  assert.doesNotMatch(html, /\s(src|href)=/);
+});
+
+for (const width of [1280, 1920]) {
+  test(`a report with real long paths fits every card at ${width} px, with rows no taller than their content`, { timeout: 60_000 }, async (t) => {
+    const o = await open(`real-${width}.html`, renderDiagnosisHtml(realPaths, assets), { width });
+    const { page } = o;
+    try {
+      assert.equal(await page.locator('#suspects tbody tr').count(), 10);
+      assert.equal(await page.locator('#sites tbody tr').count(), 25);
+
+      // tsx compiles the function below with esbuild's keepNames, whose __name helper is not in the page.
+      await page.evaluate('globalThis.__name = (f) => f');
+      const layout = await page.evaluate(() => {
+        const describe = (el: Element): string => `${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? `.${el.className.trim().replace(/\s+/g, '.')}` : ''} "${(el.textContent ?? '').trim().slice(0, 50)}"`;
+        const overflows: string[] = [];
+        const scrolls: string[] = [];
+        for (const card of document.querySelectorAll('main section')) {
+          const c = card.getBoundingClientRect();
+          if (card.scrollWidth > card.clientWidth) scrolls.push(`#${card.id} scrolls: ${card.scrollWidth} > ${card.clientWidth}`);
+          for (const el of card.querySelectorAll('*')) {
+            const r = el.getBoundingClientRect();
+            if (r.width === 0 && r.height === 0) continue; // not rendered (a closed <details>) or an elided path head
+            if (r.right > c.right + 0.5 || r.left < c.left - 0.5) overflows.push(`#${card.id} ${describe(el)}: ${r.left.toFixed(1)}..${r.right.toFixed(1)} outside ${c.left.toFixed(1)}..${c.right.toFixed(1)}`);
+          }
+        }
+        for (const el of document.querySelectorAll('main table, main .table-wrap')) {
+          if (el.scrollWidth > el.clientWidth) scrolls.push(`${describe(el)} scrolls: ${el.scrollWidth} > ${el.clientWidth}`);
+        }
+        // Rows: how tall each is, how tall its tallest cell's content is (with the cell's padding), and whether it holds a referrer chain that wrapped.
+        const rows = [...document.querySelectorAll('main .table-wrap tbody tr')].map((tr) => {
+          const cells = [...tr.querySelectorAll(':scope > td')];
+          const style = getComputedStyle(cells[0]!);
+          const line = parseFloat(style.lineHeight);
+          // A range's box is the glyphs' (font size), not the line's: the leading is allowed on top of it.
+          const leading = line - parseFloat(style.fontSize);
+          let content = 0;
+          for (const td of cells) {
+            const range = document.createRange();
+            range.selectNodeContents(td);
+            const pad = parseFloat(getComputedStyle(td).paddingTop) + parseFloat(getComputedStyle(td).paddingBottom);
+            content = Math.max(content, range.getBoundingClientRect().height + pad);
+          }
+          const chain = tr.querySelector('.path');
+          return {
+            where: `${tr.closest('section')!.id} row ${[...tr.parentElement!.children].indexOf(tr) + 1}`,
+            height: tr.getBoundingClientRect().height,
+            line,
+            content: content + leading,
+            wrappedChain: chain ? chain.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(chain).lineHeight) : false,
+          };
+        });
+        return { overflows, scrolls, rows };
+      });
+      assert.deepEqual(layout.overflows, [], 'nothing inside a card reaches past its edges');
+      assert.deepEqual(layout.scrolls, [], 'no card or table scrolls sideways');
+      for (const r of layout.rows) {
+        assert.ok(r.height <= r.content + 3, `${r.where} is ${r.height.toFixed(1)} px tall for ${r.content.toFixed(1)} px of content: no empty space`);
+        if (!r.wrappedChain) assert.ok(r.height <= 4 * r.line, `${r.where} is ${r.height.toFixed(1)} px tall, over 4 lines of ${r.line} px, without a referrer chain to wrap`);
+      }
+
+      const shot = path.join(tmpdir(), `memwhy-report-${width}.png`);
+      await page.screenshot({ path: shot, fullPage: true });
+      t.diagnostic(`screenshot: ${shot}`);
+      assert.deepEqual(o.errors, []);
+      assert.deepEqual(o.requests, [o.url], 'the page fetched nothing but itself');
+    } finally {
+      await page.close();
+    }
+  });
+}
+
+test('a shortened path shows its tail and keeps the whole path in its title and its text', { timeout: 60_000 }, async () => {
+  const o = await open('real-titles.html', renderDiagnosisHtml(realPaths, assets));
+  const { page } = o;
+  try {
+    // What the Allocated-at column shows for a venv package, a dist-packages package, the stdlib and the checkout.
+    assert.deepEqual((await visibleText(page, '#suspects td.site code')).slice(0, 6), [
+      'sqlalchemy/orm/state.py:212',
+      'sqlalchemy/orm/session.py:2561',
+      'werkzeug/routing/matcher.py:77',
+      '…/billing/models/invoice.py:143',
+      'json/decoder.py:353',
+      '…/billing/metrics/collectors.py:19',
+    ]);
+    // Every site cell, in both tables: whole in the DOM, and whole in the title where shortened.
+    const cells = await page.locator('#suspects td.site code, #sites td.site summary code, #sites td.site > code').evaluateAll((els) =>
+      els.map((el) => ({ text: el.textContent, title: el.getAttribute('title'), short: el.classList.contains('short') })),
+    );
+    const sites = [...realPaths.suspects.flatMap((x) => (x.site ? [x.site] : [])), ...realPaths.allocation_sites!.map((a) => a.site)];
+    assert.deepEqual(
+      cells.map((c) => c.text),
+      sites,
+    );
+    for (const c of cells) {
+      if (c.short) assert.equal(c.title, c.text, `${c.text} is in its title`);
+      else assert.ok(c.text!.length <= 40 && !c.text!.includes('-packages/'), `${c.text} is shown whole`);
+    }
+    assert.ok(cells.filter((c) => c.short).length >= 30, 'most sites of a real service are shortened');
+    // Anything shortened anywhere in the page (labels, notes, evidence too): its title is its whole text, and its cut head takes no room.
+    const shorts = await page.locator('.short').evaluateAll((els) =>
+      els.map((el) => ({ text: el.textContent, title: el.getAttribute('title'), hidden: [...el.querySelectorAll('.elided')].every((e) => e.getBoundingClientRect().width === 0) })),
+    );
+    assert.ok(shorts.length > cells.filter((c) => c.short).length, 'paths inside labels and sentences are shortened too');
+    for (const s of shorts) {
+      assert.equal(s.title, s.text);
+      assert.ok(s.hidden, `the head of ${s.text} is hidden`);
+    }
+    assert.match((await visibleText(page, '#notes li'))[1]!, /a virtualenv at …\/2026-12-01\/app\/venv;/);
+    // A referrer label with a path: the frame's file is shortened inside the chip.
+    assert.deepEqual(await visibleText(page, '#suspects tbody tr:nth-child(9) .path li:first-child code'), ['frame run_forever (asyncio/base_events.py:607)']);
+    assert.deepEqual(o.errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('copying a shortened path gives the whole path, even when only its visible tail was selected', { timeout: 60_000 }, async () => {
+  const o = await open('real-copy.html', renderDiagnosisHtml(realPaths, assets), { clipboard: true });
+  const { page } = o;
+  const copied = async (): Promise<string> => {
+    await page.keyboard.press('Control+C');
+    return page.evaluate(() => navigator.clipboard.readText());
+  };
+  try {
+    const site = realPaths.suspects[2]!.site!;
+    const cell = '#suspects tbody tr:nth-child(3) td.site code';
+    // The whole cell, as a triple click or a drag across it selects it.
+    await page.locator(cell).evaluate((el) => {
+      const r = document.createRange();
+      r.selectNodeContents(el);
+      getSelection()!.removeAllRanges();
+      getSelection()!.addRange(r);
+    });
+    assert.equal(await copied(), site);
+    // Only the text on screen: from the first visible character to the last.
+    await page.locator(cell).evaluate((el) => {
+      const texts: Text[] = [];
+      const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) if (!n.parentElement!.closest('.elided')) texts.push(n as Text);
+      const r = document.createRange();
+      r.setStart(texts[0]!, 0);
+      r.setEnd(texts[texts.length - 1]!, texts[texts.length - 1]!.length);
+      getSelection()!.removeAllRanges();
+      getSelection()!.addRange(r);
+    });
+    assert.equal(await copied(), site);
+    // A referrer chain copies as one line, arrows included.
+    await page.locator('#suspects tbody tr:nth-child(3) .path').evaluate((el) => {
+      const r = document.createRange();
+      r.selectNodeContents(el);
+      getSelection()!.removeAllRanges();
+      getSelection()!.addRange(r);
+    });
+    assert.equal((await copied()).replace(/\u00a0/g, ' '), realPaths.suspects[2]!.path!.join(' → '));
+    assert.deepEqual(o.errors, []);
+  } finally {
+    await page.close();
+  }
 });

@@ -6,12 +6,19 @@
  *
  * Every string from the data goes in through textContent (never innerHTML):
  * type names, labels and paths come from the target process.
+ *
+ * Long paths are shortened on screen (src/report/html/paths.ts) but kept
+ * whole in the page: the cut-off prefix stays in the DOM at zero size, so a
+ * select-and-copy gives the full path, and the full path is the element's
+ * title. A copy whose selection ends inside a shortened path is widened to the
+ * whole path (widenCopyToWholePaths), so dragging over the visible part is enough.
  */
 import uPlot from 'uplot';
 import dagre from '@dagrejs/dagre';
 import type { AllocationSite, BreakdownLine, Cause, CauseFinding, Diagnosis, Suspect } from '../../analyze/diagnosis.js';
 import { formatSeconds } from '../../util/units.js';
 import { CAUSE_LABEL, DATA_ELEMENT_ID, ROOT_ELEMENT_ID } from './shared.js';
+import { isShortened, shortenPath, shortenPathsIn, shownText, splitPaths, type PathPart } from './paths.js';
 
 // --- DOM helpers -------------------------------------------------------------------
 
@@ -32,6 +39,81 @@ function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, s
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
   el.append(...children);
   return el;
+}
+
+// --- long paths and names ---------------------------------------------------------------
+
+/**
+ * Text with a line-break opportunity (<wbr>, which adds no text to a copy)
+ * after each joint character, so `sqlalchemy.orm.state.InstanceState` or a
+ * path wraps at its dots or slashes before the browser breaks inside a word.
+ */
+function breakable(text: string, joints: string): Child[] {
+  const out: Child[] = [];
+  let from = 0;
+  for (let i = 0; i < text.length - 1; i++) {
+    if (!joints.includes(text[i]!)) continue;
+    out.push(text.slice(from, i + 1), h('wbr', null));
+    from = i + 1;
+  }
+  out.push(text.slice(from));
+  return out;
+}
+
+/** The class of an element that holds one shortened path (and has it whole in its title). */
+const SHORT = 'short';
+
+function pathParts(parts: readonly PathPart[]): Child[] {
+  return parts.flatMap((p): Child[] =>
+    p.elided
+      ? [p.marker ? h('span', { class: 'elision', 'data-marker': p.marker, 'aria-hidden': 'true' }) : null, h('span', { class: 'elided' }, p.text)]
+      : breakable(p.text, '/'),
+  );
+}
+
+/** A `file:line` cell: shortened on screen, whole in the title and in a copy. */
+function pathCode(path: string): HTMLElement {
+  const parts = shortenPath(path);
+  const short = isShortened(parts);
+  return h('code', { class: short ? `path-text ${SHORT}` : 'path-text', title: short ? path : undefined }, ...pathParts(parts));
+}
+
+/**
+ * Free text (a label, a sentence) with any long absolute path in it shortened,
+ * each with its own title; `joints` adds break opportunities to the rest (`.`
+ * for a referrer label full of dotted names).
+ */
+function withPaths(text: string, joints = ''): Child[] {
+  return splitPaths(text).flatMap((piece): Child[] => {
+    if (!piece.isPath) return joints ? breakable(piece.text, joints) : [piece.text];
+    const parts = shortenPath(piece.text);
+    return isShortened(parts) ? [h('span', { class: SHORT, title: piece.text }, ...pathParts(parts))] : breakable(piece.text, '/');
+  });
+}
+
+/** A dotted name (a type, a module) that may wrap at its dots. */
+const dotted = (name: string): Child[] => breakable(name, '.');
+
+/**
+ * A selection that starts or ends inside a shortened path would copy only the
+ * visible tail (or only the hidden head): widen it to the whole path first.
+ * The browser copies the selection as it is after the copy event's listeners.
+ */
+function widenCopyToWholePaths(): void {
+  document.addEventListener('copy', () => {
+    const sel = window.getSelection();
+    if (!sel || sel.rangeCount !== 1 || sel.isCollapsed) return;
+    const range = sel.getRangeAt(0);
+    const shortAround = (n: Node): Element | null => (n instanceof Element ? n : n.parentElement)?.closest(`.${SHORT}`) ?? null;
+    const first = shortAround(range.startContainer);
+    const last = shortAround(range.endContainer);
+    if (!first && !last) return;
+    const wide = range.cloneRange();
+    if (first) wide.setStartBefore(first);
+    if (last) wide.setEndAfter(last);
+    sel.removeAllRanges();
+    sel.addRange(wide);
+  });
 }
 
 // --- numbers with units ---------------------------------------------------------------
@@ -109,11 +191,24 @@ function notMeasured(d: Diagnosis, about: RegExp): HTMLElement {
   return h('p', { class: 'not-measured' }, h('strong', null, 'Not measured.'), why.length ? ` ${why.join(' ')}` : null);
 }
 
-function table(head: string[], rows: HTMLTableRowElement[], cls = ''): HTMLElement {
+/** A column: its heading, and the class its <col> and <th> carry (the stylesheet gives the text columns their shares). */
+type Column = [title: string, cls: string];
+
+/**
+ * A table whose text cells wrap anywhere (viewer.css): a long path wraps
+ * inside its column instead of pushing the table past its card.
+ */
+function table(columns: Column[], rows: HTMLTableRowElement[], cls: string): HTMLElement {
   return h(
     'div',
     { class: 'table-wrap' },
-    h('table', { class: cls || undefined }, h('thead', null, h('tr', null, ...head.map((t) => h('th', null, t)))), h('tbody', null, ...rows)),
+    h(
+      'table',
+      { class: cls },
+      h('colgroup', null, ...columns.map(([, c]) => h('col', { class: c }))),
+      h('thead', null, h('tr', null, ...columns.map(([t, c]) => h('th', { class: c }, t)))),
+      h('tbody', null, ...rows),
+    ),
   );
 }
 
@@ -149,13 +244,13 @@ function verdict(d: Diagnosis): HTMLElement {
       h('span', { class: `confidence ${v.confidence}`, title: 'how strongly the evidence points at this cause' }, h('span', { class: 'dots' }, dots), ` ${v.confidence} confidence`),
     ),
     h('p', { class: 'summary' }, v.summary),
-    v.evidence.length ? h('ul', { class: 'evidence' }, ...v.evidence.map((e) => h('li', null, e))) : null,
+    v.evidence.length ? h('ul', { class: 'evidence' }, ...v.evidence.map((e) => h('li', null, ...withPaths(e)))) : null,
     v.other_causes.length
       ? h(
           'div',
           { class: 'others' },
           h('h3', null, 'Also found'),
-          h('ul', null, ...v.other_causes.map((o) => h('li', null, causeBadge(o.cause, true), ' ', o.summary))),
+          h('ul', null, ...v.other_causes.map((o) => h('li', null, causeBadge(o.cause, true), ' ', ...withPaths(o.summary)))),
         )
       : null,
   );
@@ -268,7 +363,7 @@ function breakdown(d: Diagnosis): HTMLElement {
   if (!d.breakdown.length) return section('breakdown', 'Where the memory is', notMeasured(d, /breakdown|smaps|rss/i));
   const whole = d.breakdown.find((l) => l.depth === 0 && l.bytes !== null)?.bytes ?? Math.max(1, ...d.breakdown.map((l) => l.bytes ?? 0));
   const row = (l: BreakdownLine): HTMLTableRowElement => {
-    const name = h('td', { class: `label depth-${Math.min(l.depth, 6)}` }, l.label);
+    const name = h('td', { class: `label depth-${Math.min(l.depth, 6)}` }, ...withPaths(l.label));
     name.style.paddingLeft = `${0.75 + l.depth * 1.4}rem`;
     return h(
       'tr',
@@ -276,14 +371,30 @@ function breakdown(d: Diagnosis): HTMLElement {
       name,
       h('td', { class: 'num' }, l.bytes === null ? h('span', { class: 'muted' }, 'not measured') : formatBytes(l.bytes)),
       h('td', { class: 'barcell' }, l.bytes === null ? null : bar(l.bytes / whole, `d${Math.min(l.depth, 3)}`), l.bytes === null ? null : h('span', { class: 'pct' }, percent(l.bytes / whole))),
-      h('td', { class: 'source' }, l.source),
+      h('td', { class: 'source' }, ...withPaths(l.source)),
     );
   };
-  return section('breakdown', 'Where the memory is', table(['Component', 'Size', 'Share of RSS', 'Measured by'], d.breakdown.map(row), 'breakdown'));
+  const columns: Column[] = [
+    ['Component', 'label'],
+    ['Size', 'num'],
+    ['Share of RSS', 'barcell'],
+    ['Measured by', 'source'],
+  ];
+  return section('breakdown', 'Where the memory is', table(columns, d.breakdown.map(row), 'breakdown'));
 }
 
+/**
+ * The referrer chain as chips joined by arrows. The arrows are text, not
+ * decoration, so a copy reads "module app.cache → dict _SESSIONS → app.Session";
+ * each arrow sits in the link it leads to, so a wrapped line starts with one
+ * (no-break spaces around it: a space at the edge of an inline block is dropped).
+ */
 function pathChips(path: string[]): HTMLElement {
-  return h('ol', { class: 'path' }, ...path.map((p) => h('li', null, h('code', null, p))));
+  return h(
+    'ol',
+    { class: 'path' },
+    ...path.map((p, i) => h('li', null, i ? h('span', { class: 'arrow' }, '\u00a0→\u00a0') : null, h('code', null, ...withPaths(p, '.')))),
+  );
 }
 
 function suspects(d: Diagnosis): HTMLElement {
@@ -295,14 +406,22 @@ function suspects(d: Diagnosis): HTMLElement {
     h(
       'tr',
       null,
-      h('td', { class: 'type' }, h('code', null, x.type)),
+      h('td', { class: 'type' }, h('code', null, ...dotted(x.type))),
       h('td', { class: 'num' }, countDelta(x.count_delta)),
       h('td', { class: 'num growth' }, h('span', null, bytesDelta(x.bytes_delta)), bar(Math.abs(x.bytes_delta) / most, 'warm')),
       h('td', { class: 'num rate' }, h('div', null, countRate(x.count_per_s)), h('div', { class: 'muted' }, bytesRate(x.bytes_per_s))),
-      h('td', { class: 'site' }, x.site ? h('code', null, x.site) : h('span', { class: 'muted' }, 'unknown')),
+      h('td', { class: 'site' }, x.site ? pathCode(x.site) : h('span', { class: 'muted' }, 'unknown')),
       h('td', { class: 'held' }, x.path?.length ? pathChips(x.path) : h('span', { class: 'muted' }, 'not traced')),
     );
-  return section('suspects', title, table(['Type', 'Δ count', 'Δ size', 'Rate', 'Allocated at', 'Held by (from a root)'], d.suspects.map(row), 'suspects'));
+  const columns: Column[] = [
+    ['Type', 'type'],
+    ['Δ count', 'num count'],
+    ['Δ size', 'num growth'],
+    ['Rate', 'num rate'],
+    ['Allocated at', 'site'],
+    ['Held by (from a root)', 'held'],
+  ];
+  return section('suspects', title, table(columns, d.suspects.map(row), 'suspects'));
 }
 
 function sites(d: Diagnosis): HTMLElement {
@@ -310,10 +429,11 @@ function sites(d: Diagnosis): HTMLElement {
   if (d.allocation_sites === null) return section('sites', title, notMeasured(d, /tracemalloc|allocation site/i));
   if (!d.allocation_sites.length) return section('sites', title, h('p', { class: 'muted' }, 'No allocation site grew over the window.'));
   const row = (a: AllocationSite): HTMLTableRowElement => {
+    const frames = a.traceback ?? [];
     const where =
-      a.traceback.length > 1
-        ? h('details', null, h('summary', null, h('code', null, a.site)), h('ol', { class: 'traceback' }, ...a.traceback.map((f) => h('li', null, h('code', null, f)))))
-        : h('code', null, a.site);
+      frames.length > 1
+        ? h('details', null, h('summary', null, pathCode(a.site)), h('ol', { class: 'traceback' }, ...frames.map((f) => h('li', null, pathCode(f)))))
+        : pathCode(a.site);
     return h(
       'tr',
       null,
@@ -324,7 +444,14 @@ function sites(d: Diagnosis): HTMLElement {
       h('td', { class: 'num' }, count(a.count, 'blocks')),
     );
   };
-  return section('sites', title, table(['Site', 'Δ size', 'Δ count', 'Size now', 'Count now'], d.allocation_sites.map(row), 'sites'));
+  const columns: Column[] = [
+    ['Site', 'site'],
+    ['Δ size', 'num'],
+    ['Δ count', 'num'],
+    ['Size now', 'num'],
+    ['Count now', 'num'],
+  ];
+  return section('sites', title, table(columns, d.allocation_sites.map(row), 'sites'));
 }
 
 // --- the referrer graph -------------------------------------------------------------------
@@ -393,7 +520,8 @@ function drawGraph(el: HTMLElement, graph: NonNullable<Diagnosis['refs_graph']>)
   const ids = new Set(graph.nodes.map((n) => n.id));
   const text = new Map<string, { title: string; sub: string }>();
   for (const n of graph.nodes) {
-    const t = { title: clip(n.label, 44), sub: clip(n.type === n.label ? n.id : `${n.type} · ${n.id}`, 52) };
+    // Paths shortened before clipping, so what is left is the informative tail; the node's <title> has them whole.
+    const t = { title: clip(shownText(shortenPathsIn(n.label)), 44), sub: clip(n.type === n.label ? n.id : `${n.type} · ${n.id}`, 52) };
     text.set(n.id, t);
     g.setNode(n.id, { width: Math.max(96, Math.max(measure(t.title, 12.5, 600), measure(t.sub, 10.5)) + 26), height: 42 });
   }
@@ -512,18 +640,24 @@ function signals(d: Diagnosis): HTMLElement | null {
     return h(
       'tr',
       { class: `status-${f.status}` },
-      h('td', null, causeBadge(f.cause, true)),
-      h('td', null, h('span', { class: `status ${f.status}` }, statusText[f.status])),
+      h('td', { class: 'cause' }, causeBadge(f.cause, true)),
+      h('td', { class: 'state' }, h('span', { class: `status ${f.status}` }, statusText[f.status])),
       h('td', { class: 'num score' }, bar(f.score, f.status === 'issue' ? 'warm' : 'cool'), h('span', { class: 'pct' }, percent(f.score))),
       h(
         'td',
-        null,
-        h('div', null, f.summary),
+        { class: 'saw' },
+        h('div', null, ...withPaths(f.summary)),
         nums.length ? h('div', { class: 'numbers' }, ...nums.map(([k, v]) => h('span', null, h('span', { class: 'k' }, k.replace(/_/g, ' ')), ' ', numberByKey(k, v)))) : null,
       ),
     );
   };
-  return section('signals', 'Every signal checked', table(['Cause', 'Status', 'Score', 'What it saw'], d.findings.map(row), 'signals'));
+  const columns: Column[] = [
+    ['Cause', 'cause'],
+    ['Status', 'state'],
+    ['Score', 'num score'],
+    ['What it saw', 'saw'],
+  ];
+  return section('signals', 'Every signal checked', table(columns, d.findings.map(row), 'signals'));
 }
 
 function dl(items: [string, Child][]): HTMLElement {
@@ -563,7 +697,7 @@ function trim(d: Diagnosis): HTMLElement {
 
 function notes(d: Diagnosis): HTMLElement | null {
   if (!d.notes.length) return null;
-  return section('notes', 'Notes', h('ul', { class: 'notes' }, ...d.notes.map((n) => h('li', null, n))));
+  return section('notes', 'Notes', h('ul', { class: 'notes' }, ...d.notes.map((n) => h('li', null, ...withPaths(n)))));
 }
 
 // --- entry -----------------------------------------------------------------------------
@@ -591,6 +725,7 @@ function render(d: Diagnosis, root: HTMLElement): void {
 }
 
 function start(): void {
+  widenCopyToWholePaths();
   const root = document.getElementById(ROOT_ELEMENT_ID) ?? document.body;
   const block = document.getElementById(DATA_ELEMENT_ID);
   try {
