@@ -65,10 +65,10 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     const signal = interruptSignal();
     // Workers (gunicorn, uWSGI, multiprocessing): watch their RSS, diagnose the one that grows fastest; never the master.
     const windowS = durationOption('--workers-window', opts.workersWindow);
-    const onStart = (n: number): boolean => process.stderr.write(watchingLine(asked, n, windowS));
+    const onStart = (n: number): void => void process.stderr.write(watchingLine(asked, n, windowS));
     const watch = opts.workers ? await watchWorkers(asked, { windowS, signal, onStart }) : undefined;
     const choice = watch && chooseWorker(watch);
-    if (watch && !choice) throw new UserError(`every Python worker of ${asked} exited while watched: run again, or diagnose ${asked} itself with --no-workers`);
+    if (watch && !choice) throw new UserError(`every Python worker of ${asked} exited while watched: run again, or add --no-workers`);
     if (choice) process.stderr.write(renderWorkersChoice(choice, process.stderr.isTTY ? process.stderr.columns : undefined));
     const pid = choice?.pid ?? asked;
     const bar = new ProgressBar(process.stderr, durationS);
