@@ -86,7 +86,9 @@ def serve(sock, buf, sources):
             rid = request.get('id')
             method = request.get('method', '')
             if method == 'agent.close':
-                sock.sendall(_encode({'id': rid, 'result': True}))
+                # No reply: memwhy waits for the socket to close. Sending one
+                # lets the GIL go, and taking it back can wait for good in an
+                # interpreter that keeps the GIL while idle (src/agent/boot.py).
                 return
             try:
                 reply = {'id': rid, 'result': _call(modules, method, request.get('params'))}

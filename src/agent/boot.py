@@ -22,15 +22,21 @@ def _memwhy_boot(path, token, server_pids, server_uid):
         peer_pid = cred[0] | cred[1] << 8 | cred[2] << 16 | cred[3] << 24
         peer_uid = cred[4] | cred[5] << 8 | cred[6] << 16 | cred[7] << 24
         if peer_pid not in server_pids or peer_uid != server_uid:
-            return
-        hello = json.dumps({'hello': token, 'pid': os.getpid(),
+            raise EOFError()
+        # This thread's id in our pid namespace: memwhy returns only once it
+        # has ended (src/attach/agentSession.ts).
+        try:
+            tid = int(os.readlink('/proc/thread-self').rsplit('/', 1)[1])
+        except BaseException:
+            tid = 0
+        hello = json.dumps({'hello': token, 'pid': os.getpid(), 'tid': tid,
                             'python': '%d.%d.%d' % tuple(sys.version_info[:3])})
         sock.sendall(hello.encode('ascii') + b'\n')
         buf = b''
         while b'\n' not in buf:
             chunk = sock.recv(65536)
             if not chunk:
-                return
+                raise EOFError()
             buf += chunk
         line, buf = buf.split(b'\n', 1)
         welcome = json.loads(line.decode('utf-8'))
@@ -41,12 +47,42 @@ def _memwhy_boot(path, token, server_pids, server_uid):
         serve(sock, buf, welcome['modules'])
     except BaseException:
         pass
-    finally:
-        if sock is not None:
-            try:
-                sock.close()
-            except BaseException:
-                pass
+    # (No return above this point: every path ends below.)
+    if sock is not None and not _memwhy_quiet_close(sock):
+        try:
+            sock.close()
+        except BaseException:
+            pass
+    # The last statement: the socket object's deallocation closes the fd with
+    # the GIL held, and nothing after it can let the GIL go (STORE_FAST and
+    # LOAD_CONST skip the eval breaker on 3.6-3.9, and 3.10+ check it only at
+    # calls and backward jumps). sock.close() lets the GIL go around close(2)
+    # and needs it back to return: in an embedded interpreter that keeps the
+    # GIL while idle (uWSGI without --enable-threads, in epoll_wait) the
+    # thread waited there for good, after memwhy had seen the socket close.
+    sock = None
+
+
+def _memwhy_quiet_close(sock):
+    """True when dropping the open socket stays silent: 3.x emits
+    ResourceWarning ("unclosed ...") from its finalizer, which the program's
+    warning filters ignore unless it asked for them (-X dev, -W default).
+    2.7 never warns."""
+    import sys
+    if sys.version_info[0] == 2:
+        return True
+    try:
+        w = sys.modules.get('warnings') or sys.modules['_warnings']
+        filters = w.filters
+        default = getattr(w, 'defaultaction', getattr(w, '_defaultaction', 'default'))
+        text = 'unclosed %r' % (sock,)
+        for action, msg, cat, mod, _ in filters:
+            if (issubclass(ResourceWarning, cat) and (msg is None or msg.match(text))
+                    and (mod is None or mod.match('__memwhy_boot__'))):
+                return action == 'ignore'
+        return default == 'ignore'
+    except BaseException:
+        return False
 
 
 # A failure here must not print a traceback into the program's stderr.

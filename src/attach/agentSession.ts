@@ -23,6 +23,7 @@ import {
 } from './channel.js';
 import { GdbTransport } from './gdbTransport.js';
 import { sweepLeftovers, targetTmpRoot } from './leftovers.js';
+import { localThreadId, threadEnded } from './agentThread.js';
 import { takeAttachLock } from './lock.js';
 import type { AgentSession, AttachOptions, CallOptions } from './session.js';
 import type { InjectResult, Transport } from './transport.js';
@@ -177,8 +178,14 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
   }
 }
 
+/** How long the agent gets to close its socket after agent.close, and its thread to end after that. */
+const CLOSE_WAIT_MS = 5_000;
+const THREAD_END_WAIT_MS = 2_000;
+
 class Session implements OpenedSession {
   private closed = false;
+  /** Where close() says the agent's thread outlived the session (stderr unless told). */
+  onWarning: (line: string) => void = (line) => process.stderr.write(`memwhy: warning: ${line}\n`);
 
   constructor(
     readonly target: PythonTarget,
@@ -211,11 +218,30 @@ class Session implements OpenedSession {
     }
   }
 
+  /**
+   * Asks the agent to end and returns once its thread has: the agent closes
+   * the socket as the last thing its thread does in Python (src/agent/boot.py),
+   * then the thread ends without needing the GIL back, so a target that goes
+   * idle right after is left with the threads it had.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
-      if (!this.channel.closed) await this.channel.request('agent.close', {}, 5_000).catch(() => undefined);
+      if (this.channel.closed) return;
+      const pid = this.target.pid;
+      const tid = this.channel.hello.tid ? localThreadId(pid, this.channel.hello.tid) : undefined;
+      this.channel.send({ id: 0, method: 'agent.close', params: {} });
+      const closed = await this.channel.waitClosed(CLOSE_WAIT_MS);
+      const ended = closed && (tid === undefined || (await threadEnded(pid, tid, THREAD_END_WAIT_MS)));
+      if (!ended && processAlive(pid)) {
+        // Its thread waits for the GIL: some thread of the program holds it
+        // without running Python (a C call, or an embedding that keeps it while idle).
+        this.onWarning(
+          `memwhy's agent thread${tid === undefined ? '' : ` (${tid})`} in pid ${pid} had not ended ${(CLOSE_WAIT_MS + (closed ? THREAD_END_WAIT_MS : 0)) / 1000} s after memwhy asked: ` +
+            'it waits for the GIL, which another thread holds without running Python; it ends on its own when that thread next runs Python code',
+        );
+      }
     } finally {
       this.channel.destroy();
       this.dir.remove();

@@ -76,6 +76,8 @@ export function newToken(): string {
 
 export interface Hello {
   pid: number;
+  /** The agent's thread id in the target's pid namespace; 0 when it could not tell. */
+  tid: number;
   python: string;
 }
 
@@ -173,7 +175,8 @@ function parseJson(line: Buffer): unknown {
 export function parseHello(line: Buffer, token: string): Hello | undefined {
   const msg = parseJson(line);
   if (!isObject(msg) || msg.hello !== token) return undefined;
-  return { pid: Number(msg.pid), python: String(msg.python) };
+  const tid = Number(msg.tid);
+  return { pid: Number(msg.pid), tid: Number.isSafeInteger(tid) && tid > 0 ? tid : 0, python: String(msg.python) };
 }
 
 export interface Reply {
@@ -287,6 +290,18 @@ export class Channel {
 
   get closed(): boolean {
     return this.closedError !== undefined;
+  }
+
+  /** Resolves true once the agent has closed its end, false after `timeoutMs`. */
+  async waitClosed(timeoutMs: number): Promise<boolean> {
+    if (this.socket.closed) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      new Promise<boolean>((resolve) => this.socket.once('close', () => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return closed;
   }
 
   destroy(): void {

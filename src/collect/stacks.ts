@@ -445,8 +445,12 @@ function readSymbols(elfPath: string, maps: Mapping[], mappedPath: string, layou
 
 /** The kernel tid: the thread state's own (3.11+), else glibc's struct pthread behind thread_id. */
 function threadTid(memory: MemorySource, layout: Layout, t: PythonThread, tidOffset: number, known: ReadonlySet<number>): number | null {
-  if (layout.tstate.nativeThreadId !== undefined) return t.nativeThreadId ?? null;
-  return tidOfPthread(memory, t.threadId, tidOffset, known) ?? null;
+  // native_thread_id is written when the thread state is made: a process
+  // forked by an embedder that does not call PyOS_AfterFork_Child (a uWSGI
+  // worker, forked from the master after Py_Initialize) keeps the parent's
+  // tid there. glibc's struct pthread has the child's own tid after fork.
+  if (layout.tstate.nativeThreadId !== undefined && t.nativeThreadId !== undefined && known.has(t.nativeThreadId)) return t.nativeThreadId;
+  return tidOfPthread(memory, t.threadId, tidOffset, known) ?? (layout.tstate.nativeThreadId !== undefined ? (t.nativeThreadId ?? null) : null);
 }
 
 function toThreadStack(t: PythonThread, tid: number | null, name: string | null, state: ThreadRunState): ThreadStack {
