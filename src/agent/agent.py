@@ -3,35 +3,148 @@
 # Requests and replies are JSON lines on the Unix socket memwhy handed the
 # bootstrap: {"id", "method": "module.function", "params": {...}} ->
 # {"id", "result"} or {"id", "error": {"type", "message", "traceback"}}.
-# Modules are the .py files memwhy sent in its welcome; each is exec'd into a
-# fresh dict on first use (never into sys.modules) and dropped at close.
+# Before a call, memwhy sends one {"define": name, "pieces": [[line, text]...]}
+# line per .py module the call needs and the agent lacks; each is exec'd into
+# a fresh dict on first use (never into sys.modules) and dropped at close.
 #
-# What stays in the target after close: the standard-library modules the
-# agent imported, in sys.modules; no thread, no fd, no file, no global name.
-# Those modules: json, socket, traceback, codeop, binascii and what they
-# import (test/attach/exec.test.ts checks the list on every version); the
-# heap, gc and refs probes add collections, itertools, reprlib (repr on
-# 2.7), weakref; malloc and trim add ctypes; diagnose adds tracemalloc
-# (3.4+), which it stops again unless the program was tracing already.
-import json
+# Leaving no trace in what memwhy measures shapes this file:
+# - It imports nothing the interpreter had not loaded at start-up. JSON is
+#   parsed as the Python literal JSON.stringify's output is, and written by
+#   _encode below (the json module and its re, enum, ... cost the target
+#   1.4-1.9 MiB of RSS for good, measured on 3.11 and 3.13). traceback is
+#   imported only to report an error.
+# - No single allocation reaches glibc's mmap threshold (128 KiB): freeing
+#   an mmapped chunk raises that threshold for the whole process
+#   (malloc/malloc.c, "dynamic mmap threshold"), which would change how the
+#   program's own memory behaves. Socket reads and writes go in 32 KiB
+#   pieces and modules arrive one per line.
+# - Calls that walk the heap run, when memwhy asks, in a copy-on-write child
+#   (fork.py): the child's allocations never touch the target's heap.
+#
+# What stays in the target after close: the modules the agent's probes
+# imported, in sys.modules (ctypes for the allocator probes and the forked
+# calls, tracemalloc's C module for diagnose); no thread, no fd, no file, no
+# global name.
 import sys
-import traceback
+
+_PY2 = sys.version_info[0] == 2
+_CHUNK = 32768
+
+if _PY2:
+    _TEXT = unicode  # noqa: F821 (Python 2)
+    _INTS = (int, long)  # noqa: F821 (Python 2)
+    _BYTES = str
+else:
+    _TEXT = str
+    _INTS = (int,)
+    _BYTES = bytes
+
+# JSON.stringify's output is a Python literal except for these three names.
+# CO_FUTURE_UNICODE_LITERALS (Include/code.h, 2.7): "..." is unicode there too.
+_JSON_NAMES = {'__builtins__': {}, 'true': True, 'false': False, 'null': None}
+_PARSE_FLAGS = 0x20000 if _PY2 else 0
 
 
-def _encode(obj):
-    text = json.dumps(obj, default=_fallback)
-    if not isinstance(text, bytes):
-        text = text.encode('utf-8')
-    return text + b'\n'
+def parse_line(line):
+    """One JSON line from memwhy, as Python values."""
+    return eval(compile(line, '<memwhy>', 'eval', _PARSE_FLAGS, True), dict(_JSON_NAMES))
 
 
-def _fallback(obj):
-    return repr(obj)
+_ESCAPES = dict((i, u'\\u%04x' % i) for i in range(32))
+_ESCAPES.update({ord(u'"'): u'\\"', ord(u'\\'): u'\\\\', 10: u'\\n', 13: u'\\r', 9: u'\\t'})
+
+
+def encode(obj, out):
+    """Appends obj as JSON text pieces to the list out (repr for what JSON lacks)."""
+    t = type(obj)
+    if t is _TEXT:
+        out.append(u'"' + obj.translate(_ESCAPES) + u'"')
+    elif obj is None:
+        out.append(u'null')
+    elif t is bool:
+        out.append(u'true' if obj else u'false')
+    elif t in _INTS:
+        out.append(_TEXT(int(obj)) if _PY2 else repr(obj))
+    elif t is float:
+        out.append(_TEXT(repr(obj)) if obj == obj and obj not in (float('inf'), float('-inf')) else u'null')
+    elif t is dict:
+        out.append(u'{')
+        first = True
+        for k, v in obj.items():
+            if not first:
+                out.append(u', ')
+            first = False
+            encode(k if type(k) in (_TEXT, _BYTES) else _TEXT(k), out)
+            out.append(u': ')
+            encode(v, out)
+        out.append(u'}')
+    elif t is list or t is tuple:
+        out.append(u'[')
+        first = True
+        for v in obj:
+            if not first:
+                out.append(u', ')
+            first = False
+            encode(v, out)
+        out.append(u']')
+    elif t is _BYTES:
+        encode(obj.decode('utf-8', 'replace'), out)
+    elif isinstance(obj, dict):
+        encode(dict(obj), out)
+    elif isinstance(obj, (list, tuple)):
+        encode(list(obj), out)
+    elif isinstance(obj, _INTS) and not isinstance(obj, bool):
+        encode(int(obj), out)
+    elif isinstance(obj, float):
+        encode(float(obj), out)
+    elif isinstance(obj, _TEXT):
+        # An exact copy without calling a subclass's __str__.
+        encode(u''.join((obj,)), out)
+    else:
+        encode(_safe_str(obj, repr), out)
+
+
+def send_parts(write, parts):
+    """Writes text pieces as UTF-8, joined into writes of about _CHUNK bytes."""
+    batch = []
+    size = 0
+    for p in parts:
+        batch.append(p)
+        size += len(p)
+        if size >= _CHUNK:
+            write(u''.join(batch).encode('utf-8', 'backslashreplace'))
+            batch = []
+            size = 0
+    if batch:
+        write(u''.join(batch).encode('utf-8', 'backslashreplace'))
+
+
+def reply_parts(rid, result=None, error=None):
+    out = [u'{"id": ']
+    encode(rid, out)
+    if error is None:
+        out.append(u', "result": ')
+        encode(result, out)
+    else:
+        out.append(u', "error": ')
+        encode(error, out)
+    out.append(u'}\n')
+    return out
+
+
+def error_of(exc_info):
+    etype, value, tb = exc_info
+    try:
+        import traceback
+        text = ''.join(traceback.format_exception(etype, value, tb))
+    except BaseException:
+        text = ''
+    return {'type': getattr(etype, '__name__', str(etype)), 'message': _safe_str(value, str), 'traceback': text}
 
 
 class _Modules(object):
-    def __init__(self, sources):
-        self.sources = sources
+    def __init__(self):
+        self.sources = {}
         self.loaded = {}
 
     def load(self, name):
@@ -40,10 +153,17 @@ class _Modules(object):
             source = self.sources.get(name)
             if source is None:
                 raise ImportError('memwhy agent has no module %r' % (name,))
-            mod = {'__name__': '__memwhy_%s__' % name, '_load': self.load}
-            exec(compile(source, 'memwhy/%s.py' % name, 'exec'), mod)
+            mod = {'__name__': '__memwhy_%s__' % name, '_load': self.load, '_agent': globals()}
+            run_pieces(source, 'memwhy/%s.py' % name, mod)
             self.loaded[name] = mod
         return mod
+
+    def function(self, method):
+        mod_name, _, fn_name = method.rpartition('.')
+        fn = self.load(mod_name).get(fn_name)
+        if fn is None or fn_name.startswith('_'):
+            raise AttributeError('memwhy agent module %s has no function %s' % (mod_name, fn_name))
+        return fn
 
     def clear(self):
         # A module that changed the interpreter (tracemalloc, say) undoes it
@@ -58,56 +178,79 @@ class _Modules(object):
         for mod in self.loaded.values():
             mod.clear()
         self.loaded.clear()
+        self.sources.clear()
 
 
-def _call(modules, method, params):
-    if method == 'agent.ping':
-        return {'pid': __import__('os').getpid(), 'python': list(sys.version_info[:3])}
-    mod_name, _, fn_name = method.rpartition('.')
-    fn = modules.load(mod_name).get(fn_name)
-    if fn is None or fn_name.startswith('_'):
-        raise AttributeError('memwhy agent module %s has no function %s' % (mod_name, fn_name))
-    kwargs = dict((str(k), v) for k, v in (params or {}).items())
-    return fn(**kwargs)
+def run_pieces(pieces, filename, namespace):
+    """Runs a module sent as [line, text] pieces (see pieces() in agentSession.ts).
+
+    One piece compiled at a time keeps the compiler's peak small; the blank
+    lines before each keep tracebacks' line numbers true (the tokenizer
+    skips them without making tokens).
+    """
+    for line, text in pieces:
+        exec(compile('\n' * (line - 1) + text, filename, 'exec'), namespace)
+
+
+def _handle(modules, request, write):
+    rid = request.get('id')
+    method = request.get('method', '')
+    params = dict((str(k), v) for k, v in (request.get('params') or {}).items())
+    # '_fork': run the call in a copy-on-write child (fork.py), if it can.
+    fork = params.pop('_fork', None)
+    try:
+        if method == 'agent.ping':
+            result = {'pid': __import__('os').getpid(), 'python': list(sys.version_info[:3])}
+        else:
+            why = None
+            if fork is not None:
+                # The module is compiled in the child too: compiling is the
+                # biggest allocation the agent would otherwise make here.
+                why = modules.load('fork')['call_in_child'](
+                    lambda: modules.function(method), params, rid, fork, write)
+                if why is None:
+                    return
+            result = modules.function(method)(**params)
+            if why is not None and type(result) is dict:
+                result['snapshot'] = {'forked': False, 'why': why}
+        parts = reply_parts(rid, result)
+    except BaseException:
+        parts = reply_parts(rid, error=error_of(sys.exc_info()))
+    result = None
+    send_parts(write, parts)
 
 
 def serve(sock, buf, sources):
     sock.settimeout(None)
-    modules = _Modules(sources)
+    modules = _Modules()
+    modules.sources.update(sources)
+    write = sock.sendall
     try:
         while True:
             while b'\n' not in buf:
-                chunk = sock.recv(1 << 20)
+                chunk = sock.recv(_CHUNK)
                 if not chunk:
                     return
                 buf += chunk
             line, buf = buf.split(b'\n', 1)
-            request = json.loads(line.decode('utf-8'))
-            rid = request.get('id')
-            method = request.get('method', '')
-            if method == 'agent.close':
+            request = parse_line(line)
+            line = None
+            if 'define' in request:
+                modules.sources[request['define']] = request['pieces']
+                continue
+            if request.get('method') == 'agent.close':
                 # No reply: memwhy waits for the socket to close. Sending one
                 # lets the GIL go, and taking it back can wait for good in an
                 # interpreter that keeps the GIL while idle (src/agent/boot.py).
                 return
-            try:
-                reply = {'id': rid, 'result': _call(modules, method, request.get('params'))}
-            except BaseException:
-                etype, value = sys.exc_info()[:2]
-                reply = {'id': rid, 'error': {
-                    'type': getattr(etype, '__name__', str(etype)),
-                    'message': _safe_str(value),
-                    'traceback': ''.join(traceback.format_exception(*sys.exc_info())),
-                }}
-            data = _encode(reply)
-            reply = None
-            sock.sendall(data)
+            _handle(modules, request, write)
+            request = None
     finally:
         modules.clear()
 
 
-def _safe_str(value):
+def _safe_str(value, fn):
     try:
-        return str(value)
+        return fn(value)
     except BaseException:
-        return '<unprintable exception>'
+        return '<unprintable %s>' % type(value).__name__

@@ -34,8 +34,10 @@ except ImportError:
 try:
     # Counter.update's C loop, called directly: update() first asks
     # isinstance(iterable, Mapping), and that ABC check caches a weakref to
-    # the iterable's type: an object the census would leave behind.
-    from collections import _count_elements
+    # the iterable's type: an object the census would leave behind. From the
+    # C module, which every 3.x has loaded at start-up (collections itself
+    # is not always: importing it would stay in the target).
+    from _collections import _count_elements
 except ImportError:  # Python 2: Counter.update is a Python loop anyway
     def _count_elements(counts, iterable):
         get = counts.get
@@ -352,6 +354,7 @@ def _summarize(counts, top, hold):
     if top is not None:
         types = types[:int(top)]
     return {
+        'started_at': hold.start,
         'total': {'count': total_count, 'bytes': total_bytes},
         'types': types,
         'pause_ms': round(hold.longest * 1000.0, 3),

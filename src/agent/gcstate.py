@@ -55,7 +55,8 @@ def state():
     flags = gc.get_debug()
     out = {
         'python': '%d.%d.%d' % tuple(sys.version_info[:3]),
-        'enabled': gc.isenabled(),
+        # In a forked child (fork.py) the collector is off: report the target's.
+        'enabled': _agent.get('gc_enabled_in_target', gc.isenabled()),  # noqa: F821 (injected)
         'thresholds': list(gc.get_threshold()),
         'counts': list(gc.get_count()),
         'debug': [name for name in _DEBUG_FLAGS
@@ -113,8 +114,37 @@ def _garbage():
     out.sort(key=lambda g: (-g['bytes'], g['type']))
     total = sum(g['count'] for g in out)
     nbytes = sum(g['bytes'] for g in out)
+    kept = _kept_alive(garbage)
     garbage = None
-    return {'count': total, 'bytes': nbytes, 'groups': out}
+    return {'count': total, 'bytes': nbytes, 'kept_bytes': kept, 'groups': out}
+
+
+_KEPT_LIMIT = 1000000
+
+
+def _kept_alive(roots):
+    """Shallow bytes of everything reachable from gc.garbage (itself included).
+
+    What the garbage keeps alive, not its own shallow size: a __del__ object
+    holding a 1 MiB string is 1 MiB of uncollectable memory. Modules, types
+    and functions are not followed (they lead into the whole program, and
+    are not what a garbage cycle owns). Capped at a million objects.
+    """
+    stop = (type(sys), type, type(_kept_alive))
+    seen = set(map(id, roots))
+    frontier = list(roots)
+    total = 0
+    while frontier and len(seen) < _KEPT_LIMIT:
+        total += sum(map(_size, frontier))
+        nxt = []
+        for ref in gc.get_referents(*frontier):
+            if id(ref) in seen or isinstance(ref, stop):
+                continue
+            seen.add(id(ref))
+            nxt.append(ref)
+        frontier = nxt
+    frontier = seen = None
+    return total
 
 
 def collect(generation=2):

@@ -5,68 +5,86 @@
 # stops it (it reads what is there). Tracing slows allocation-heavy code
 # (about 3x with deep tracebacks; nframe=1 keeps it far lower).
 #
+# Through the C module _tracemalloc, not tracemalloc.py: that one imports
+# pickle, fnmatch, linecache and more, which would stay in the target, and
+# its filters compile patterns into re's and fnmatch's caches (seen as
+# memwhy's own "growing" re.Pattern and functools._lru_list_elem objects in
+# the program's census). take() runs in a forked child when it can
+# (src/agent/fork.py): the snapshot of every trace is as big as the traces.
+#
 # Python 3.4+ only: on 2.7 every function says tracemalloc is unavailable.
 import gc
 import sys
 
 try:
-    import tracemalloc
+    import _tracemalloc
 except ImportError:
-    tracemalloc = None
+    _tracemalloc = None
 
 _state = {'started_by_us': False}
 
+# Allocation sites that are memwhy's own: its modules, its bootstrap, and
+# the import machinery it may run.
+_OURS = ('memwhy/', 'memwhy-agent', 'memwhy-boot', '<memwhy', '<frozen importlib._bootstrap')
+
 
 def prepare():
-    """Loads this module (and tracemalloc) without tracing: call before a census."""
-    return {'available': tracemalloc is not None}
+    """Nothing to load any more: kept so an older memwhy's call still answers."""
+    return {'available': _tracemalloc is not None}
 
 
 def start(nframe=1):
-    if tracemalloc is None:
+    if _tracemalloc is None:
         return {'available': False, 'started': False, 'already': False}
-    if tracemalloc.is_tracing():
+    if _tracemalloc.is_tracing():
         return {'available': True, 'started': False, 'already': True,
-                'nframe': tracemalloc.get_traceback_limit()}
-    tracemalloc.start(int(nframe))
+                'nframe': _tracemalloc.get_traceback_limit()}
+    _tracemalloc.start(int(nframe))
     _state['started_by_us'] = True
     return {'available': True, 'started': True, 'already': False, 'nframe': int(nframe)}
 
 
-def _site(frame):
-    return '%s:%d' % (frame.filename, frame.lineno)
+def _ours(filename):
+    return filename.startswith(_OURS) or '/memwhy/' in filename
 
 
 def take(limit=25, types=None, per_type=200):
     """Live allocations made while tracing, by line; and, for each type named,
     the lines that allocated its instances (sampled)."""
-    if tracemalloc is None or not tracemalloc.is_tracing():
+    if _tracemalloc is None or not _tracemalloc.is_tracing():
         return {'tracing': False}
-    snapshot = tracemalloc.take_snapshot()
-    # The agent's own allocations are not the program's.
-    snapshot = snapshot.filter_traces((
-        tracemalloc.Filter(False, tracemalloc.__file__),
-        tracemalloc.Filter(False, '<frozen importlib._bootstrap>'),
-        tracemalloc.Filter(False, 'memwhy/*'),
-        tracemalloc.Filter(False, 'memwhy-agent'),
-        tracemalloc.Filter(False, 'memwhy-boot'),
-        tracemalloc.Filter(False, '<memwhy*'),
-    ))
-    stats = snapshot.statistics('lineno')
+    by_site = {}
     total = 0
-    for s in stats:
-        total += s.size
+    for trace in _tracemalloc._get_traces():
+        size = trace[1]
+        frames = trace[2]
+        if not frames:
+            continue
+        # Most recent frame first (Modules/_tracemalloc.c, traceback_to_pyobject).
+        filename, lineno = frames[0]
+        if _ours(filename):
+            continue
+        total += size
+        key = (filename, lineno)
+        entry = by_site.get(key)
+        if entry is None:
+            by_site[key] = [size, 1, frames]
+        else:
+            entry[0] += size
+            entry[1] += 1
+    ranked = sorted(by_site.items(), key=lambda kv: -kv[1][0])[:int(limit)]
+    by_site = None
     top = []
-    for s in stats[:int(limit)]:
-        frames = [_site(f) for f in s.traceback]
-        top.append({'site': frames[-1] if frames else '?', 'size': s.size, 'count': s.count,
-                    'size_diff': s.size, 'count_diff': s.count, 'traceback': frames})
-    snapshot = stats = None
+    for (filename, lineno), (size, count, frames) in ranked:
+        # Outermost first, as people read a traceback.
+        tb = ['%s:%d' % f for f in reversed(frames)]
+        top.append({'site': '%s:%d' % (filename, lineno), 'size': size, 'count': count,
+                    'size_diff': size, 'count_diff': count, 'traceback': tb})
     result = {'tracing': True, 'traced_total': total, 'top': top,
-              'traced_memory': list(tracemalloc.get_traced_memory()),
+              'traced_memory': list(_tracemalloc.get_traced_memory()),
               # tracemalloc's own bookkeeping: RSS it adds that the program did not.
-              'overhead': tracemalloc.get_tracemalloc_memory(),
-              'nframe': tracemalloc.get_traceback_limit()}
+              'overhead': _tracemalloc.get_tracemalloc_memory(),
+              'nframe': _tracemalloc.get_traceback_limit()}
     if types:
         result['type_sites'] = _type_sites(set(types), int(per_type))
     return result
@@ -79,6 +97,7 @@ def _type_sites(wanted, per_type):
     names = {}
     sites = {}
     seen = {}
+    get_traceback = _tracemalloc._get_object_traceback
     for obj in gc.get_objects():
         t = type(obj)
         name = names.get(t)
@@ -86,12 +105,12 @@ def _type_sites(wanted, per_type):
             name = names[t] = type_name(t)[0]
         if name not in wanted or seen.get(name, 0) >= per_type:
             continue
-        tb = tracemalloc.get_object_traceback(obj)
-        if tb is None:
+        tb = get_traceback(obj)
+        if not tb:
             continue
         seen[name] = seen.get(name, 0) + 1
         by_site = sites.setdefault(name, {})
-        key = _site(tb[0])
+        key = '%s:%d' % tb[0]
         by_site[key] = by_site.get(key, 0) + 1
     obj = None
     out = {}
@@ -103,8 +122,8 @@ def _type_sites(wanted, per_type):
 
 def stop():
     """Stops tracing only if memwhy started it."""
-    if tracemalloc is not None and _state['started_by_us']:
-        tracemalloc.stop()
+    if _tracemalloc is not None and _state['started_by_us']:
+        _tracemalloc.stop()
         _state['started_by_us'] = False
         return {'stopped': True}
     return {'stopped': False}

@@ -80,6 +80,10 @@ export interface Diagnosis {
     r2: number | null;
     /** [seconds since start, rss, anon, threads] */
     samples: [number, number, number, number][];
+    /** memwhy's own steps in the window (censuses), seconds since the first sample. */
+    steps?: { what: string; start_s: number; end_s: number; in_target: boolean }[];
+    /** RSS memwhy's in-target steps added, taken out before the slope was fitted. */
+    memwhy_steps_bytes?: number;
   };
   threads: { start: number; end: number; slope_per_min: number };
   heap: {

@@ -4,7 +4,7 @@
  * bytes and rates. Pure: a series of censuses in, a finding out.
  */
 import type { Census } from '../collect/census.js';
-import { leastSquaresSlope } from './slope.js';
+import { mannKendall, theilSenSlope } from './trend.js';
 
 export interface TypeGrowth {
   type: string;
@@ -13,11 +13,17 @@ export interface TypeGrowth {
   count_end: number;
   count_delta: number;
   bytes_delta: number;
-  /** Objects per second: the least-squares slope through every census (the delta over the time with two). */
+  /** Objects per second: the Theil-Sen slope through every census (the delta over the time with two). */
   count_per_s: number;
   bytes_per_s: number;
-  /** The count rose in every interval, over two or more: a steady leak rather than churn. */
+  /**
+   * A steady climb rather than churn: with 5 or more censuses, a rise of the
+   * count by the Mann-Kendall test (p < 0.05: every census higher than the
+   * one before but at most one); with 3 or 4, a rise in every interval.
+   */
   steady: boolean;
+  /** Mann-Kendall's one-sided p-value of a rise in the count (1 with fewer than 3 censuses). */
+  p_up: number;
 }
 
 export interface GrowthFinding {
@@ -46,9 +52,12 @@ export function growthOf(censuses: readonly Census[]): GrowthFinding {
   const last = censuses[censuses.length - 1]!;
   const elapsed_s = (last.t - first.t) / 1000;
   const times = censuses.map((c) => (c.t - first.t) / 1000);
-  const rate = (values: number[]): number => {
-    const fit = leastSquaresSlope(values.map((v, i) => ({ t_s: times[i]!, v })));
-    return fit ? fit.slope : 0;
+  const rate = (values: number[]): number => theilSenSlope(values.map((v, i) => ({ t_s: times[i]!, v }))) ?? 0;
+  const climbs = (values: number[]): { steady: boolean; p_up: number } => {
+    if (values.length < 3) return { steady: false, p_up: 1 };
+    const mk = mannKendall(values);
+    if (values.length >= 5) return { steady: mk.trend === 'up', p_up: mk.p_up };
+    return { steady: values.every((c, i) => i === 0 || c > values[i - 1]!), p_up: mk.p_up };
   };
 
   const maps = censuses.map((c) => new Map(c.types.map((t) => [t.type, t])));
@@ -70,7 +79,7 @@ export function growthOf(censuses: readonly Census[]): GrowthFinding {
       bytes_delta,
       count_per_s: rate(counts),
       bytes_per_s: rate(bytes),
-      steady: counts.length >= 3 && counts.every((c, i) => i === 0 || c > counts[i - 1]!),
+      ...climbs(counts),
     });
   }
   types.sort((a, b) => b.bytes_delta - a.bytes_delta || b.count_delta - a.count_delta || a.type.localeCompare(b.type));

@@ -4,12 +4,24 @@
  * function that weighs the findings into the verdict. Pure: no I/O, no clock.
  *
  * Thresholds, and why:
- * - RSS "grows" when the fitted slope over the window adds more than
+ * - RSS "grows" when it climbs by the Mann-Kendall test (p < 0.01 over the
+ *   samples) and the Theil-Sen slope over the window adds more than
  *   max(1 MiB, 2 % of RSS): smaller drifts are allocator noise on an idle
- *   interpreter (seen: +-300 KiB over 30 s on an idle 3.11 target).
- * - Python objects explain growth when the census's shallow bytes grew by
- *   at least a quarter of RSS growth (shallow sizes leave out allocator
- *   overhead and pymalloc's free blocks, so they undercount).
+ *   interpreter (seen: +-300 KiB over 30 s on an idle 3.11 target). A
+ *   serving process's RSS jitters by MiBs from second to second: least
+ *   squares' r² (>= 0.8, the old rule) called 80-160 KiB/s leaks there
+ *   stable, the order-based tests do not.
+ * - The RSS memwhy's own steps cause (a census that ran inside the target)
+ *   is taken out of the series before it is fitted.
+ * - Python objects grow when types climb steadily across the censuses
+ *   (src/analyze/growth.ts: Mann-Kendall over 5+ censuses) by 512 KiB or
+ *   more in the window, whatever RSS does (it lags while freed space is
+ *   reused); a batch caught half-way by one census does not climb steadily.
+ * - Native memory is what the C allocator's in-use bytes gained beyond what
+ *   the Python objects' growth costs it: shallow sizes undercount (rounding,
+ *   pymalloc pools, over-allocated containers; measured up to 1.4x), so the
+ *   Python growth is weighted by 2 and the rest must still be at least
+ *   4 MiB and half the RSS growth.
  * - Retention is an issue from 30 % of RSS and 32 MiB free-but-held
  *   (src/analyze/malloc.ts), and proven when a trim gives back at least a
  *   quarter of what the counters said was held.
@@ -19,17 +31,28 @@ import type { Census } from '../collect/census.js';
 import { growthOf, type GrowthFinding } from './growth.js';
 import { breakdownMalloc, type MallocBreakdown } from './malloc.js';
 import { leastSquaresSlope } from './slope.js';
+import { mannKendall, theilSenSlope } from './trend.js';
 import { formatBytes, formatRate } from '../util/units.js';
 import type { AllocationSite, BreakdownLine, Cause, CauseFinding, Diagnosis, Suspect } from './diagnosis.js';
 
 const MiB = 1024 * 1024;
 
-/** The growing types worth a referrer search: program classes first, then builtins. */
+/**
+ * The growing types that explain the growth, for the referrer search: those
+ * that climb steadily first, by bytes gained (a program class gets no
+ * priority for being one: a few re.Pattern objects of some library's cache
+ * would take the search from the real suspect).
+ */
 export function pickSuspectTypes(growth: GrowthFinding, max = 3): string[] {
+  return rankSuspects(growth).slice(0, max).map((t) => t.type);
+}
+
+function rankSuspects(growth: GrowthFinding): GrowthFinding['types'] {
   const growing = growth.types.filter((t) => t.count_delta > 0 && t.bytes_delta > 0);
-  const own = growing.filter((t) => t.module !== 'builtins');
-  const builtin = growing.filter((t) => t.module === 'builtins');
-  return [...own, ...builtin].slice(0, max).map((t) => t.type);
+  const steady = growing.filter((t) => t.steady);
+  const rest = growing.filter((t) => !t.steady);
+  const byBytes = (a: GrowthFinding['types'][number], b: GrowthFinding['types'][number]): number => b.bytes_delta - a.bytes_delta;
+  return [...steady.sort(byBytes), ...rest.sort(byBytes)];
 }
 
 export interface RssFacts {
@@ -45,18 +68,48 @@ export interface RssFacts {
   threads_end: number;
   /** Thread count never fell and rose by 3 or more. */
   threads_climb: boolean;
+  /** RSS memwhy's in-target steps added, taken out of the series before the fit. */
+  memwhy_steps: number;
+  /** Mann-Kendall's one-sided p-value of a rise in RSS. */
+  p_up: number;
+}
+
+/**
+ * The RSS series with memwhy's in-target steps taken out: each step's change
+ * (last sample before it to first sample after it) is subtracted from every
+ * later sample. Steps that ran in a forked child change nothing in the
+ * target: correcting for them would only subtract the program's own jitter.
+ */
+export function withoutMemwhySteps(e: Evidence): { t: number; rss: number }[] & { removed?: number } {
+  const s = e.samples;
+  const shifts: { at: number; by: number }[] = [];
+  for (const step of e.steps ?? []) {
+    if (!step.in_target) continue;
+    const before = [...s].reverse().find((x) => x.t <= step.start);
+    const after = s.find((x) => x.t >= step.end);
+    if (before && after) shifts.push({ at: after.t, by: after.rss - before.rss });
+  }
+  const out = s.map((x) => ({ t: x.t, rss: x.rss - shifts.filter((sh) => sh.at <= x.t).reduce((n, sh) => n + sh.by, 0) })) as {
+    t: number;
+    rss: number;
+  }[] & { removed?: number };
+  out.removed = shifts.reduce((n, sh) => n + sh.by, 0);
+  return out;
 }
 
 export function rssFacts(e: Evidence): RssFacts {
   const s = e.samples;
   const t0 = s[0]?.t ?? 0;
-  const fit = leastSquaresSlope(s.map((x) => ({ t_s: (x.t - t0) / 1000, v: x.rss })));
+  const series = withoutMemwhySteps(e);
+  const points = series.map((x) => ({ t_s: (x.t - t0) / 1000, v: x.rss }));
+  const fit = leastSquaresSlope(points);
   const duration_s = s.length > 1 ? (s[s.length - 1]!.t - t0) / 1000 : 0;
   const start = s[0]?.rss ?? 0;
   const end = s[s.length - 1]?.rss ?? 0;
   // tracemalloc's own tables grow with every traced block: not the program's memory.
   const overhead = e.tracemalloc.already_tracing ? 0 : (e.tracemalloc.overhead ?? 0);
-  const slope = fit?.slope ?? 0;
+  const slope = theilSenSlope(points) ?? 0;
+  const mk = mannKendall(points.map((p) => p.v), 0.01);
   const growth = Math.max(0, slope * duration_s - overhead);
   const threads = s.map((x) => x.threads);
   const climbs = threads.every((v, i) => i === 0 || v >= threads[i - 1]!);
@@ -67,17 +120,23 @@ export function rssFacts(e: Evidence): RssFacts {
     slope,
     r2: fit?.r2 ?? null,
     growth,
-    // A steady rise, not the step memwhy's own census leaves (r² filters those).
-    growing: growth > Math.max(MiB, 0.02 * start) && end > start && (fit?.r2 ?? 0) >= 0.8,
+    growing: growth > Math.max(MiB, 0.02 * start) && mk.trend === 'up',
     threads_start: threads[0] ?? 0,
     threads_end: threads[threads.length - 1] ?? 0,
     threads_climb: climbs && (threads[threads.length - 1] ?? 0) - (threads[0] ?? 0) >= 3,
+    memwhy_steps: series.removed ?? 0,
+    p_up: mk.p_up,
   };
 }
 
 function heapDelta(c: readonly Census[]): { count: number; bytes: number } | null {
   if (c.length < 2) return null;
   return { count: c[c.length - 1]!.total.count - c[0]!.total.count, bytes: c[c.length - 1]!.total.bytes - c[0]!.total.bytes };
+}
+
+/** "about +12 MiB an hour at this rate". */
+export function hourly(bytesPerS: number): string {
+  return `about ${bytesPerS >= 0 ? '+' : '-'}${formatBytes(Math.abs(bytesPerS) * 3600)} an hour at this rate`;
 }
 
 export function pythonObjectsFinding(
@@ -91,23 +150,44 @@ export function pythonObjectsFinding(
     return { cause: 'python-objects', status: 'insufficient-data', score: 0, summary: 'no two heap censuses to compare', numbers: {} };
   }
   const steady = growth.types.filter((t) => t.steady && t.bytes_delta > 0);
+  const steadyBytes = steady.reduce((n, t) => n + t.bytes_delta, 0);
+  const steadyRate = steady.reduce((n, t) => n + Math.max(0, t.bytes_per_s), 0);
   // Shallow sizes leave out allocator overhead; what tracemalloc saw allocated
   // in the window and still live is the fuller measure when there is one.
-  const pyBytes = Math.max(d.bytes, tracedInWindow ?? 0);
+  const pyBytes = Math.max(steadyBytes, Math.min(d.bytes, tracedInWindow ?? 0));
   const share = rss.growth > 0 ? pyBytes / rss.growth : null;
-  const issue = d.bytes > 512 * 1024 && (share === null || share >= 0.25 || !rss.growing);
-  const top = growth.types.find((t) => t.bytes_delta > 0);
-  const score = issue ? Math.min(1, Math.max(0.3, share ?? 0.5)) * (steady.length > 0 ? 1 : 0.8) : 0;
+  // With 5+ censuses, only a steady climb counts: a batch alive at the last
+  // census is not a leak. With fewer, the old rule: the first-to-last change.
+  const judged = censuses.length >= 5 ? steadyBytes : Math.max(steadyBytes, d.bytes);
+  const issue = judged > 512 * 1024 && (share === null || share >= 0.25 || !rss.growing);
+  const top = rankSuspects(growth)[0];
+  const pBest = Math.min(1, ...steady.map((t) => t.p_up));
+  const score = issue
+    ? Math.min(0.95, (steady.length > 0 ? 0.65 : 0.4) + (pBest < 0.01 ? 0.1 : 0) + (rss.growing && share !== null ? 0.2 * Math.min(1, share) : 0.1))
+    : 0;
   return {
     cause: 'python-objects',
     status: issue ? 'issue' : 'none',
     score,
     summary: issue
-      ? `live Python objects grew by ${formatBytes(d.bytes)} (${d.count.toLocaleString('en')} objects) in ${rss.duration_s.toFixed(0)} s` +
-        (top ? `, most of it ${top.type} (+${top.count_delta.toLocaleString('en')}, +${formatBytes(top.bytes_delta)})` : '') +
+      ? `live Python objects grew by ${formatBytes(judged)} in ${growth.elapsed_s.toFixed(0)} s` +
+        (steady.length > 0 ? `, climbing in every census (${formatRate(steadyRate)}, ${hourly(steadyRate)})` : '') +
+        (top
+          ? `; most of it ${top.type} (+${top.count_delta.toLocaleString('en')} objects, +${formatBytes(top.bytes_delta)}, ${top.count_per_s >= 1 ? `+${top.count_per_s.toFixed(0)}` : `+${top.count_per_s.toFixed(2)}`} instances/s)`
+          : '') +
         (share !== null && rss.growing ? `; Python allocations explain ${Math.round(Math.min(share, 1) * 100)} % of the RSS growth` : '')
-      : `live Python objects changed by ${formatBytes(d.bytes)}, too little to explain the memory`,
-    numbers: { heap_bytes_delta: d.bytes, heap_count_delta: d.count, traced_in_window: tracedInWindow, share_of_rss_growth: share, steady_types: steady.length },
+      : steadyBytes > 0
+        ? `Python objects that climb steadily grew by ${formatBytes(steadyBytes)}, too little to explain the memory`
+        : `no Python type climbed steadily across the ${censuses.length} censuses (the heap changed by ${formatBytes(d.bytes)})`,
+    numbers: {
+      heap_bytes_delta: d.bytes,
+      heap_count_delta: d.count,
+      steady_bytes: steadyBytes,
+      steady_bytes_per_s: steadyRate,
+      traced_in_window: tracedInWindow,
+      share_of_rss_growth: share,
+      steady_types: steady.length,
+    },
   };
 }
 
@@ -124,9 +204,16 @@ export function uncollectableFinding(e: Evidence): CauseFinding {
     score: issue ? (grew > 0 ? 0.95 : 0.5) : 0,
     summary: issue
       ? `gc.garbage holds ${b.garbage.count.toLocaleString('en')} objects the collector cannot free (${grew >= 0 ? '+' : ''}${grew.toLocaleString('en')} in the window)` +
-        (group ? `, mostly ${group.type}${group.has_del ? ' (has __del__)' : ''}` : '')
+        (group ? `, mostly ${group.type}${group.has_del ? ' (has __del__)' : ''}` : '') +
+        (b.garbage.kept_bytes ? `, keeping ${formatBytes(b.garbage.kept_bytes)} alive` : '')
       : `gc.garbage is ${b.garbage.count === 0 ? 'empty' : `steady at ${b.garbage.count}`}`,
-    numbers: { garbage_start: a.garbage.count, garbage_end: b.garbage.count, garbage_bytes: b.garbage.bytes },
+    numbers: {
+      garbage_start: a.garbage.count,
+      garbage_end: b.garbage.count,
+      garbage_bytes: b.garbage.bytes,
+      kept_start: a.garbage.kept_bytes ?? null,
+      kept_end: b.garbage.kept_bytes ?? null,
+    },
   };
 }
 
@@ -159,11 +246,14 @@ export function nativeFinding(rss: RssFacts, start: MallocBreakdown | null, end:
     return { cause: 'native', status: 'insufficient-data', score: 0, summary: "the allocator's in-use bytes were not read at both ends", numbers: {} };
   }
   const inUseDelta = b - a;
-  // Python objects over 512 bytes live in malloc too: take the heap's whole
-  // growth off, which can only understate the native part.
-  const native = inUseDelta - Math.max(0, heap?.bytes ?? 0);
+  // Python objects live in malloc too (over 512 bytes, and pymalloc's arenas
+  // count where PYTHONMALLOC=malloc): what their growth costs the allocator
+  // is more than their shallow sizes (rounding, pools, over-allocated
+  // containers). Twice the shallow growth is taken off.
+  const pyCost = 2 * Math.max(0, heap?.bytes ?? 0);
+  const native = inUseDelta - pyCost;
   const share = rss.growth > 0 ? native / rss.growth : null;
-  const issue = native > 2 * MiB && (share === null || share >= 0.4);
+  const issue = native > 4 * MiB && native > pyCost && (share === null || share >= 0.5);
   return {
     cause: 'native',
     status: issue ? 'issue' : 'none',
@@ -285,6 +375,18 @@ function recommendationsFor(cause: Cause, e: Evidence, suspects: Suspect[], find
   }
 }
 
+function lower(c: 'high' | 'medium' | 'low', by: boolean): 'high' | 'medium' | 'low' {
+  if (!by) return c;
+  return c === 'high' ? 'medium' : 'low';
+}
+
+/** "Stable" is sure only when RSS did not climb at all and nothing grew beneath it. */
+function stableConfidence(rss: RssFacts, findings: CauseFinding[]): 'high' | 'medium' | 'low' {
+  const somethingGrew = findings.some((f) => f.status === 'issue' || (f.numbers.steady_bytes ?? 0) > 0);
+  if (rss.p_up < 0.05 || somethingGrew) return 'low';
+  return findings.some((f) => f.status === 'insufficient-data') ? 'medium' : 'high';
+}
+
 function confidenceOf(score: number, cause: Cause, e: Evidence): 'high' | 'medium' | 'low' {
   if (cause === 'allocator-retention' && e.trim && e.trim.before.rss - e.trim.after.rss > 0) return score >= 0.5 ? 'high' : 'medium';
   if (score >= 0.75) return 'high';
@@ -317,7 +419,11 @@ export function diagnose(e: Evidence): Diagnosis {
   // its growth is a good part of the heap's, it is the explanation.
   const uncollectable = issues.find((f) => f.cause === 'uncollectable');
   const garbageGrowth = (uncollectable?.numbers.garbage_end ?? 0) - (uncollectable?.numbers.garbage_start ?? 0);
-  const garbageExplains = heap !== null && heap.count > 0 && garbageGrowth >= 0.3 * heap.count;
+  // What the garbage keeps alive, by bytes, decides too: a few __del__
+  // objects each holding a big payload are few objects but most of the bytes.
+  const keptGrowth = (uncollectable?.numbers.kept_end ?? 0) - (uncollectable?.numbers.kept_start ?? 0);
+  const garbageExplains =
+    heap !== null && ((heap.count > 0 && garbageGrowth >= 0.3 * heap.count) || (heap.bytes > 0 && keptGrowth >= 0.3 * heap.bytes));
   const ranked = issues
     .filter((f) => !((cyclic || garbageExplains) && f.cause === 'python-objects'))
     .sort((a, b) => b.score - a.score);
@@ -332,9 +438,11 @@ export function diagnose(e: Evidence): Diagnosis {
   if (rss.growing) main = growthCauses[0] ?? retention;
   else main = growthCauses.find((f) => f.score >= 0.5 && f.cause !== 'native') ?? retention;
   const cause: Cause = main?.cause ?? 'no-growth';
+  // A second cause close behind the first: say both, and be less sure.
+  const runnerUp = ranked.find((f) => f !== main && f.cause !== 'allocator-retention');
+  const close = main !== undefined && runnerUp !== undefined && runnerUp.score >= 0.8 * main.score;
 
-  const suspects: Suspect[] = (growth?.types ?? [])
-    .filter((t) => t.count_delta > 0 && t.bytes_delta > 0)
+  const suspects: Suspect[] = (growth ? rankSuspects(growth) : [])
     .slice(0, 10)
     .map((t) => ({
       type: t.type,
@@ -348,9 +456,9 @@ export function diagnose(e: Evidence): Diagnosis {
 
   const rssLine = `RSS went from ${formatBytes(rss.start)} to ${formatBytes(rss.end)} in ${rss.duration_s.toFixed(0)} s (${formatRate(rss.slope)}${rss.r2 !== null ? `, r² ${rss.r2.toFixed(2)}` : ''})`;
   const summary = main
-    ? `${capitalize(main.summary)}.`
+    ? `${capitalize(main.summary)}.` + (close ? ` ${capitalize(runnerUp!.cause.replace('-', ' '))} also grows: ${runnerUp!.summary}.` : '')
     : rss.growing
-      ? `RSS grows (${formatRate(rss.slope)}) but no measured signal explains it: neither Python objects, the collector, the C allocator's in-use bytes nor threads grew with it.`
+      ? `RSS grows (${formatRate(rss.slope)}, ${hourly(rss.slope)}) but no measured signal explains it: neither Python objects, the collector, the C allocator's in-use bytes nor threads grew with it.`
       : `Memory is stable: ${rssLine}.`;
   const evidence = [rssLine, ...(main ? [main.summary] : []), ...ranked.filter((f) => f !== main).map((f) => f.summary)];
   const notes = [...e.notes];
@@ -367,7 +475,7 @@ export function diagnose(e: Evidence): Diagnosis {
     verdict: {
       cause,
       summary,
-      confidence: main ? confidenceOf(main.score, cause, e) : rss.growing ? 'low' : 'high',
+      confidence: main ? lower(confidenceOf(main.score, cause, e), close) : rss.growing ? 'low' : stableConfidence(rss, findings),
       evidence,
       other_causes: ranked.filter((f) => f !== main).map((f) => ({ cause: f.cause, summary: f.summary })),
     },
@@ -377,6 +485,13 @@ export function diagnose(e: Evidence): Diagnosis {
       slope: rss.slope,
       r2: rss.r2,
       samples: e.samples.map((s) => [(s.t - (e.samples[0]?.t ?? s.t)) / 1000, s.rss, s.anon, s.threads]),
+      steps: (e.steps ?? []).map((st) => ({
+        what: st.what,
+        start_s: (st.start - (e.samples[0]?.t ?? st.start)) / 1000,
+        end_s: (st.end - (e.samples[0]?.t ?? st.start)) / 1000,
+        in_target: st.in_target,
+      })),
+      memwhy_steps_bytes: rss.memwhy_steps,
     },
     threads: {
       start: rss.threads_start,

@@ -52,6 +52,29 @@ export function loadAgentSources(): { boot: string; agent: string; modules: Reco
   };
 }
 
+/**
+ * A Python module cut before each top-level def, class or decorator, each
+ * piece with the line it starts at: [line, text]. The agent compiles piece
+ * by piece, because compiling a whole module at once takes memory in
+ * proportion to its size (the 3.11 parser peaked at 640 KiB for agent.py's
+ * 9 KiB), and a thread's malloc arena keeps its peak resident in the target
+ * after it is freed (src/agent/agent.py).
+ */
+export function pieces(source: string): [number, string][] {
+  const lines = source.split('\n');
+  const out: [number, string][] = [];
+  let start = 0;
+  for (let i = 1; i <= lines.length; i++) {
+    const at = lines[i];
+    const cut = i === lines.length || (/^(def |class |@)/.test(at!) && !/^@/.test(lines[i - 1]!));
+    if (!cut) continue;
+    const text = lines.slice(start, i).join('\n');
+    if (text.trim() !== '') out.push([start + 1, text + '\n']);
+    start = i;
+  }
+  return out;
+}
+
 /** Drops whole-line comments: the bootstrap travels through gdb, smaller is quicker. */
 function stripComments(source: string): string {
   return source
@@ -168,8 +191,8 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
       }
       throw err;
     }
-    channel.send({ agent: sources.agent, modules: sources.modules });
-    return new Session(target, channel, dir, lock, inject);
+    channel.send({ agent: pieces(sources.agent) });
+    return new Session(target, channel, dir, lock, inject, opts.fork !== false, sources.modules);
   } catch (err) {
     listener?.close();
     dir?.remove();
@@ -193,7 +216,24 @@ class Session implements OpenedSession {
     private readonly dir: ReturnType<typeof makePrivateDir>,
     private readonly lock: { release(): void },
     readonly inject: InjectResult,
+    private readonly forkAllowed: boolean,
+    private readonly modules: Record<string, string>,
   ) {}
+
+  private readonly defined = new Set<string>();
+
+  /**
+   * Sends the agent the modules a call needs, once each, one line per module:
+   * only what is used is compiled in the target, and no line is big enough
+   * to make the agent allocate past glibc's mmap threshold (src/agent/agent.py).
+   */
+  private define(module: string): void {
+    if (this.defined.has(module) || this.modules[module] === undefined) return;
+    this.defined.add(module);
+    const source = this.modules[module]!;
+    for (const m of source.matchAll(/_load\('(\w+)'\)/g)) this.define(m[1]!);
+    this.channel.send({ define: module, pieces: pieces(source) });
+  }
 
   get localDir(): string {
     return this.dir.localDir;
@@ -205,7 +245,12 @@ class Session implements OpenedSession {
 
   async call<T = unknown>(method: string, params?: Record<string, unknown>, opts?: CallOptions): Promise<T> {
     try {
-      return (await this.channel.request(method, params, (opts?.timeoutS ?? 60) * 1000)) as T;
+      const timeoutS = opts?.timeoutS ?? 60;
+      const fork = opts?.fork === true && this.forkAllowed;
+      this.define(method.slice(0, method.lastIndexOf('.')));
+      if (fork) this.define('fork');
+      const sent = fork ? { ...params, _fork: { timeout_s: timeoutS, keep_tracing: opts?.keepTracing === true } } : params;
+      return (await this.channel.request(method, sent, timeoutS * 1000)) as T;
     } catch (err) {
       if (err instanceof ChannelClosed) {
         if (!processAlive(this.target.pid)) throw new UserError(`the target (pid ${this.target.pid}) exited`);

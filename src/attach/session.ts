@@ -9,11 +9,22 @@ export interface AttachOptions {
   safePointTimeoutS?: number;
   /** Called with progress lines for stderr. */
   onProgress?: (line: string) => void;
+  /** Calls that ask to run in a copy-on-write child may (default true); false runs them in the target. */
+  fork?: boolean;
 }
 
 export interface CallOptions {
   /** Seconds to wait for this call's reply (default 60). */
   timeoutS?: number;
+  /**
+   * Run the call in a copy-on-write child of the target (src/agent/fork.py),
+   * so that what it allocates never lands in the target's heap; the agent
+   * runs it in the target when a child cannot be made, and says why in the
+   * result's `snapshot`.
+   */
+  fork?: boolean;
+  /** In the child, keep tracemalloc's traces (the call reads them); otherwise tracing stops there. */
+  keepTracing?: boolean;
 }
 
 export interface AgentSession {

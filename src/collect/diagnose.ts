@@ -33,6 +33,19 @@ export interface TracemallocEvidence {
   overhead?: number;
 }
 
+/** Something memwhy did to the target during the window, and when. */
+export interface MemwhyStep {
+  what: string;
+  /** ms since the epoch. */
+  start: number;
+  end: number;
+  /**
+   * The step allocated inside the target (a census that could not run in a
+   * child): the RSS change across it is memwhy's, not the program's.
+   */
+  in_target: boolean;
+}
+
 export interface Evidence {
   format: typeof EVIDENCE_FORMAT;
   memwhy_version: string;
@@ -48,6 +61,8 @@ export interface Evidence {
   malloc: { start: MallocEvidence | null; end: MallocEvidence | null };
   trim: TrimEvidence | null;
   refs: RefsResult[];
+  /** memwhy's own steps (absent from evidence saved before they were recorded). */
+  steps?: MemwhyStep[];
   /** What could not be gathered, and why. */
   notes: string[];
 }
@@ -55,6 +70,8 @@ export interface Evidence {
 export interface DiagnoseOptions extends AttachOptions {
   durationS: number;
   intervalS: number;
+  /** Heap censuses across the window, both ends included (at least 2; default 5). */
+  censuses?: number;
   tracemalloc: boolean;
   trim: boolean;
   signal?: AbortSignal;
@@ -111,16 +128,31 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     // itself runs only between the first and the last census: a census
     // under tracing is several times slower, and so is the program.
     if (opts.tracemalloc) await attempt(notes, 'loading tracemalloc', () => session.call('tracing.prepare'));
+    // The module that forks the censuses, loaded now so its objects are in every census alike.
+    await attempt(notes, 'preparing the snapshots', () => session.call('fork.room_for_child'));
+    const steps: MemwhyStep[] = [];
+    evidence.steps = steps;
+    // A census, timed as a step of memwhy's own.
+    const census = async (what: string): Promise<void> => {
+      const start = Date.now();
+      const c = await attempt(notes, `the ${what} heap census`, () => collectCensus(session));
+      if (c) {
+        censuses.push(c);
+        steps.push({ what: `census (${what})`, start, end: Date.now(), in_target: c.snapshot?.forked !== true });
+      }
+    };
     phase('census (start)');
-    const first = await attempt(notes, 'the first heap census', () => collectCensus(session));
-    if (first) censuses.push(first);
+    await census('first');
     const tracing = opts.tracemalloc ? await startTracing(session, notes) : { skipped: 'turned off with --no-tracemalloc' };
     evidence.tracemalloc = tracing;
 
-    // The window: RSS and threads sampled from /proc, a census half-way so
-    // steady growth can be told from churn.
-    const half = opts.durationS / 2;
-    let midTaken = false;
+    // The window: RSS and threads sampled from /proc, and censuses spread
+    // evenly across it, so that a type that climbs in every census is told
+    // from a batch that comes and goes.
+    const count = Math.max(2, Math.round(opts.censuses ?? 5));
+    const inner = opts.durationS >= 4 ? count - 2 : 0;
+    let next = 1;
+    let running: Promise<void> | null = null;
     const windowStart = Date.now();
     samples = await watchMemory(pid, {
       intervalS: opts.intervalS,
@@ -128,29 +160,31 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
       signal: opts.signal,
       onSample: () => {
         const elapsed = (Date.now() - windowStart) / 1000;
-        phase('watching', Math.min(1, elapsed / Math.max(opts.durationS, 0.001)));
-        if (!midTaken && elapsed >= half && opts.durationS >= 4) {
-          midTaken = true;
-          void attempt(notes, 'the middle heap census', () => collectCensus(session)).then((c) => {
-            if (c) censuses.push(c);
+        const fraction = Math.min(1, elapsed / Math.max(opts.durationS, 0.001));
+        phase('watching', fraction);
+        if (!running && next <= inner && fraction >= next / (inner + 1)) {
+          const label = `${next + 1} of ${inner + 2}`;
+          next += 1;
+          running = census(label).finally(() => {
+            running = null;
           });
         }
       },
     });
     evidence.samples = samples;
-    if (opts.signal?.aborted) notes.push('the window was cut short (interrupted)');
-    // Wait for a middle census still running, so the session is free.
-    await session.call('agent.ping').catch(() => undefined);
+    if (opts.signal?.aborted) notes.push('the window was cut short (interrupted): the verdict stands on what was gathered');
+    // Wait for a census still running, so the session is free.
+    if (running) await running;
 
     // Suspects from the censuses so far (start and middle), for tracemalloc's per-type sites.
-    const early = censuses.length >= 2 ? pickSuspectTypes(growthOf([...censuses].sort((a, b) => a.t - b.t))) : [];
+    const early = censuses.length >= 2 ? pickSuspectTypes(growthOf([...censuses].sort((a, b) => a.t - b.t)), 5) : [];
     if (!tracing.skipped) {
       phase('allocation sites');
       const taken = await attempt(notes, 'reading tracemalloc', () =>
         session.call<{ tracing: boolean } & Pick<TracemallocEvidence, 'traced_total' | 'top' | 'type_sites' | 'overhead'>>(
           'tracing.take',
           { limit: 25, types: early },
-          { timeoutS: 300 },
+          { timeoutS: 300, fork: true, keepTracing: true },
         ),
       );
       if (taken?.tracing) {
@@ -162,8 +196,7 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
       await attempt(notes, 'stopping tracemalloc', () => session.call('tracing.stop'));
     }
     phase('census (end)');
-    const last = await attempt(notes, 'the last heap census', () => collectCensus(session));
-    if (last) censuses.push(last);
+    await census('last');
     censuses.sort((a, b) => a.t - b.t);
     evidence.gc.end = await attempt(notes, 'reading the collector state', () => collectGcState(session));
 

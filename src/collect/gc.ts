@@ -47,7 +47,8 @@ export interface GcState {
   stats: GenerationStats[] | null;
   /** gc.get_freeze_count(): null before 3.7. */
   freeze_count: number | null;
-  garbage: { count: number; bytes: number; groups: GarbageGroup[] };
+  /** kept_bytes: shallow bytes of everything reachable from gc.garbage (absent from older evidence). */
+  garbage: { count: number; bytes: number; kept_bytes?: number; groups: GarbageGroup[] };
   notes: string[];
 }
 
@@ -73,7 +74,7 @@ export interface GcCollection {
 }
 
 export function collectGcState(session: AgentSession): Promise<GcState> {
-  return session.call<GcState>('gcstate.state', {}, { timeoutS: 120 });
+  return session.call<GcState>('gcstate.state', {}, { timeoutS: 120, fork: true });
 }
 
 /** Runs one collection in the target: it changes the target, so only when asked. */

@@ -48,7 +48,7 @@ export interface DumpOptions {
 const NAME = 'heap.mwd';
 
 export async function collectHeapDump(session: AgentSession, dest: string, opts: DumpOptions = {}): Promise<HeapDumpEvidence> {
-  const reply = await session.call<DumpReply>('heapdump.dump', { path: join(session.targetDir, NAME) }, { timeoutS: opts.timeoutS ?? 900 });
+  const reply = await session.call<DumpReply>('heapdump.dump', { path: join(session.targetDir, NAME) }, { timeoutS: opts.timeoutS ?? 900, fork: true });
   // Whole or not at all, never over an unrelated file; 0600 when copied, as it
   // holds the target's dict keys and names.
   moveOutputFile(join(session.localDir, NAME), dest, { force: opts.force, mode: 0o600 });

@@ -5,11 +5,17 @@ import { durationOption } from './parse.js';
 export const ATTACH_OPTIONS: OptionSpec[] = [
   { flags: '--timeout <duration>', description: 'how long to wait for the target to reach a safe point', default: '10s' },
   { flags: '--wait <duration>', description: 'how long to wait for another memwhy attached to the same process', default: '10s' },
+  {
+    flags: '--no-fork',
+    description: 'walk the heap inside the target, not in a copy-on-write child (the walk then allocates in the target and holds it longer)',
+  },
 ];
 
 export interface AttachCliOptions {
   timeout?: string;
   wait?: string;
+  /** false with --no-fork. */
+  fork?: boolean;
 }
 
 /** The attach settings from the shared options, plus Ctrl-C handling and progress. */
@@ -19,6 +25,7 @@ export function attachSettings(opts: AttachCliOptions & { json?: boolean }, sign
     lockWaitS: durationOption('--wait', opts.wait ?? '10s', { allowZero: true }),
     signal,
     onProgress: progressPrinter(opts.json),
+    fork: opts.fork !== false,
   };
 }
 

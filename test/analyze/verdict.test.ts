@@ -9,6 +9,30 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Evidence } from '../../src/collect/diagnose.js';
 import { diagnose, rssFacts } from '../../src/analyze/verdict.js';
+import type { Census } from '../../src/collect/census.js';
+import { seeded } from '../helpers/seeded.js';
+
+const MiB = 1024 * 1024;
+
+/** Five censuses over the window from the recorded first one, with one type's count set per census. */
+function censusesWith(e: Evidence, type: string, counts: number[], size = 400): Census[] {
+  const base = e.censuses[0] ?? recorded('python-objects').censuses[0]!;
+  const t0 = e.samples[0]!.t;
+  const t1 = e.samples[e.samples.length - 1]!.t;
+  return counts.map((n, i) => ({
+    ...base,
+    t: t0 + ((t1 - t0) * i) / (counts.length - 1),
+    total: { count: base.total.count + n, bytes: base.total.bytes + n * size },
+    types: [...base.types, { type, module: 'app.handlers', count: n, bytes: n * size }],
+  }));
+}
+
+/** RSS samples climbing at rate bytes/s under +-jitter/2, one a second. */
+function noisyRss(e: Evidence, rate: number, jitter: number, seed = 3): Evidence['samples'] {
+  const rnd = seeded(seed);
+  const s0 = e.samples[0]!;
+  return Array.from({ length: 30 }, (_, i) => ({ ...s0, t: s0.t + i * 1000, rss: s0.rss + rate * i + (rnd() - 0.5) * jitter }));
+}
 
 function recorded(cause: string): Evidence {
   return JSON.parse(readFileSync(fileURLToPath(new URL(`recorded/evidence-${cause}.json`, import.meta.url)), 'utf8')) as Evidence;
@@ -33,6 +57,49 @@ describe('the verdict on recorded evidence', () => {
     const d = diagnose(recorded('python-objects'));
     const s = d.suspects.find((x) => x.type.endsWith('Session'));
     assert.ok(s?.path?.some((hop) => hop.includes('_SESSIONS')), JSON.stringify(s));
+  });
+});
+
+describe('real-service shapes', () => {
+  test('a slow leak (100 KiB/s) under RSS that jitters by MiBs is python-objects, with its rate an hour', () => {
+    const e = recorded('no-growth');
+    const samples = noisyRss(e, 100 * 1024, 4 * MiB);
+    const ev = { ...e, samples, censuses: [] as Census[] };
+    // +250 handlers a second, 400 bytes each: 100 KiB/s of objects.
+    ev.censuses = censusesWith(ev, 'app.handlers.RequestLog', [0, 1, 2, 3, 4].map((i) => i * 7 * 250));
+    const d = diagnose(ev);
+    assert.equal(d.verdict.cause, 'python-objects', d.verdict.summary);
+    assert.match(d.verdict.summary, /an hour at this rate/);
+    assert.equal(d.suspects[0]?.type, 'app.handlers.RequestLog');
+  });
+
+  test('a batch caught by one census is not a leak', () => {
+    const e = recorded('no-growth');
+    const ev = { ...e, censuses: [] as Census[] };
+    ev.censuses = censusesWith(ev, 'app.handlers.Batch', [0, 0, 200000, 0, 150000]);
+    const d = diagnose(ev);
+    assert.notEqual(d.verdict.cause, 'python-objects', d.verdict.summary);
+  });
+
+  test('a stable verdict is not sure of itself when Python objects climbed underneath', () => {
+    const e = recorded('no-growth');
+    const ev = { ...e, censuses: [] as Census[] };
+    // 100 KiB of objects in all: climbing, but too little to call.
+    ev.censuses = censusesWith(ev, 'app.handlers.Tiny', [0, 50, 100, 150, 250]);
+    const d = diagnose(ev);
+    assert.equal(d.verdict.cause, 'no-growth');
+    assert.notEqual(d.verdict.confidence, 'high');
+  });
+
+  test('RSS memwhy added inside the target is taken out of the fit', () => {
+    const e = recorded('no-growth');
+    const s0 = e.samples[0]!;
+    const samples = Array.from({ length: 20 }, (_, i) => ({ ...s0, t: s0.t + i * 1000, rss: s0.rss + (i >= 10 ? 8 * MiB : 0) }));
+    const steps = [{ what: 'census (2 of 3)', start: s0.t + 9200, end: s0.t + 9800, in_target: true }];
+    assert.equal(rssFacts({ ...e, samples, steps }).growing, false);
+    assert.ok(Math.abs(rssFacts({ ...e, samples, steps }).memwhy_steps - 8 * MiB) < 1);
+    // The same step from a child (forked) changed nothing in the target: kept as the program's.
+    assert.equal(rssFacts({ ...e, samples, steps: [{ ...steps[0]!, in_target: false }] }).memwhy_steps, 0);
   });
 });
 
