@@ -56,7 +56,7 @@ def state():
     out = {
         'python': '%d.%d.%d' % tuple(sys.version_info[:3]),
         # In a forked child (fork.py) the collector is off: report the target's.
-        'enabled': _agent.get('gc_enabled_in_target', gc.isenabled()),  # noqa: F821 (injected)
+        'enabled': (globals().get('_agent') or {}).get('gc_enabled_in_target', gc.isenabled()),
         'thresholds': list(gc.get_threshold()),
         'counts': list(gc.get_count()),
         'debug': [name for name in _DEBUG_FLAGS
