@@ -1,0 +1,319 @@
+/**
+ * Starts one of the zoo's real services (test/services/) on a free loopback
+ * port with its load driver, and says which process memwhy should diagnose
+ * and what cause it should find. Every service and driver runs in a process
+ * group of its own, killed on stop() and when the test process exits.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const SERVICES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'services');
+
+/** Debian's python3, where the packaged frameworks (flask, sqlalchemy, gevent...) live. */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+const GUNICORN = '/usr/bin/gunicorn';
+const UWSGI = '/usr/bin/uwsgi-core';
+const UWSGI_PLUGIN = '/usr/lib/uwsgi/plugins/python311_plugin.so';
+
+export type Cause =
+  | 'python-objects'
+  | 'uncollectable'
+  | 'cyclic-garbage'
+  | 'native'
+  | 'allocator-retention'
+  | 'thread-leak'
+  | 'no-growth';
+
+interface Load {
+  /** Path and query the driver requests. */
+  path: string;
+  /** Requests per second, all workers together: chosen with rates.ts for 50-300 KiB/s. */
+  rate: number;
+  keepalive?: boolean;
+  /** [on, off] seconds. */
+  burst?: [number, number];
+}
+
+interface ServiceSpec {
+  expected: Cause;
+  /** argv (program first) with PORT in place of the port. */
+  command: string[];
+  /** A master that forks this many workers; the one memwhy diagnoses is a worker. */
+  workers?: number;
+  /** Python modules and files the service needs; the case is skipped without them. */
+  needs: { modules: string[]; files: string[] };
+  load: Load;
+}
+
+function gunicorn(app: string, workers: number): string[] {
+  // Run through Debian's python3 explicitly, so the worker is that interpreter.
+  return [SYSTEM_PYTHON, GUNICORN, '--workers', String(workers), '--worker-class', 'sync', '--log-level', 'warning', '--bind', '127.0.0.1:PORT', app];
+}
+
+export const SERVICES = {
+  flask_memo_cache: {
+    expected: 'python-objects',
+    command: gunicorn('flask_memo_cache:app', 2),
+    workers: 2,
+    needs: { modules: ['flask'], files: [GUNICORN] },
+    load: { path: '/quote?sku=A', rate: 20 },
+  },
+  sqlalchemy_pending: {
+    expected: 'python-objects',
+    command: [SYSTEM_PYTHON, 'sqlalchemy_pending.py', 'PORT'],
+    needs: { modules: ['sqlalchemy'], files: [] },
+    load: { path: '/orders', rate: 10, keepalive: true },
+  },
+  numpy_cache: {
+    expected: 'python-objects',
+    command: [SYSTEM_PYTHON, 'numpy_cache.py', 'PORT'],
+    needs: { modules: ['numpy'], files: [] },
+    load: { path: '/embed?q=x', rate: 15, keepalive: true },
+  },
+  arena_holes: {
+    expected: 'allocator-retention',
+    command: [SYSTEM_PYTHON, 'arena_holes.py', 'PORT'],
+    needs: { modules: [], files: [] },
+    load: { path: '/ingest', rate: 2, burst: [4, 6] },
+  },
+  asyncio_pending_tasks: {
+    expected: 'python-objects',
+    command: [SYSTEM_PYTHON, 'asyncio_pending_tasks.py', 'PORT'],
+    needs: { modules: ['aiohttp'], files: [] },
+    load: { path: '/checkout', rate: 10, keepalive: true },
+  },
+  executor_per_request: {
+    expected: 'thread-leak',
+    command: [SYSTEM_PYTHON, 'executor_per_request.py', 'PORT'],
+    needs: { modules: [], files: [] },
+    load: { path: '/report', rate: 0.7 },
+  },
+  logging_handler_per_request: {
+    expected: 'python-objects',
+    command: [SYSTEM_PYTHON, 'logging_handler_per_request.py', 'PORT'],
+    needs: { modules: [], files: [] },
+    load: { path: '/order', rate: 8, keepalive: true },
+  },
+  uwsgi_leak: {
+    expected: 'python-objects',
+    command: [
+      UWSGI, '--plugin', 'python311', '--master', '--processes', '2', '--enable-threads',
+      '--http-socket', '127.0.0.1:PORT', '--wsgi-file', 'uwsgi_leak.py', '--pythonpath', SERVICES_DIR,
+      '--disable-logging', '--die-on-term',
+    ],
+    workers: 2,
+    needs: { modules: [], files: [UWSGI, UWSGI_PLUGIN] },
+    load: { path: '/audit', rate: 30 },
+  },
+  gevent_leak: {
+    expected: 'python-objects',
+    command: [SYSTEM_PYTHON, 'gevent_leak.py', 'PORT'],
+    needs: { modules: ['gevent'], files: [] },
+    load: { path: '/session', rate: 12, keepalive: true },
+  },
+  busy_no_leak: {
+    expected: 'no-growth',
+    command: [SYSTEM_PYTHON, 'busy_no_leak.py', 'PORT'],
+    needs: { modules: ['flask', 'waitress'], files: [] },
+    load: { path: '/report', rate: 20, keepalive: true },
+  },
+  gc_disabled_worker: {
+    expected: 'cyclic-garbage',
+    command: gunicorn('gc_disabled_worker:app', 1),
+    workers: 1,
+    needs: { modules: ['flask'], files: [GUNICORN] },
+    load: { path: '/render', rate: 8 },
+  },
+} satisfies Record<string, ServiceSpec>;
+
+export type ServiceName = keyof typeof SERVICES;
+export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
+
+export interface Service {
+  name: ServiceName;
+  /** The process memwhy should diagnose: a worker under gunicorn or uWSGI, else the service itself. */
+  pid: number;
+  masterPid?: number;
+  port: number;
+  expected: Cause;
+  /** What the service and its driver wrote to stderr so far. */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Why the case cannot run here (its framework is missing), or undefined. */
+export function missingFramework(name: ServiceName): string | undefined {
+  const { needs } = SERVICES[name] as ServiceSpec;
+  if (!existsSync(SYSTEM_PYTHON)) return `${SYSTEM_PYTHON} is not installed`;
+  for (const f of needs.files) if (!existsSync(f)) return `${f} is not installed`;
+  if (needs.modules.length === 0) return undefined;
+  const r = spawnSync(SYSTEM_PYTHON, ['-c', `import ${needs.modules.join(', ')}`], { encoding: 'utf8', timeout: 30_000 });
+  return r.status === 0 ? undefined : `${SYSTEM_PYTHON} cannot import ${needs.modules.join(', ')}: ${r.stderr.trim().split('\n').pop()}`;
+}
+
+const groups = new Set<ChildProcess>();
+function killGroups(): void {
+  for (const c of groups) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  groups.clear();
+}
+process.on('exit', killGroups);
+// A test runner that times a file out sends SIGTERM, which skips 'exit':
+// the detached groups would outlive it.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    killGroups();
+    process.kill(process.pid, sig);
+  });
+}
+
+function spawnGroup(argv: string[], log: (s: string) => void): ChildProcess {
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: SERVICES_DIR,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  groups.add(child);
+  child.stderr!.on('data', (d: Buffer) => log(d.toString()));
+  child.on('exit', () => groups.delete(child));
+  return child;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host: '127.0.0.1', port });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+interface Stat {
+  ppid: number;
+  /** utime + stime, in clock ticks. */
+  cpu: number;
+}
+
+function readStat(pid: number): Stat | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may itself hold ') '.
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), cpu: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function childrenOf(pid: number): number[] {
+  const kids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    if (readStat(Number(e))?.ppid === pid) kids.push(Number(e));
+  }
+  return kids.sort((a, b) => a - b);
+}
+
+export function vmRssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]);
+}
+
+export async function startService(
+  name: ServiceName,
+  opts: { rate?: number; load?: boolean; readyTimeoutMs?: number } = {},
+): Promise<Service> {
+  const spec = SERVICES[name] as ServiceSpec;
+  const port = await freePort();
+  let err = '';
+  const log = (s: string): void => {
+    err += s;
+  };
+  const server = spawnGroup(spec.command.map((a) => a.replace('PORT', String(port))), log);
+  let exited = false;
+  server.on('exit', () => (exited = true));
+  const children: ChildProcess[] = [server];
+  const stop = async (): Promise<void> => {
+    for (const c of children) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      const done = new Promise((r) => c.once('exit', r));
+      try {
+        process.kill(-c.pid!, 'SIGKILL');
+      } catch {
+        continue;
+      }
+      await done;
+    }
+  };
+  try {
+    const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+    for (;;) {
+      if (exited) throw new Error(`service ${name} exited before answering on port ${port}: ${err}`);
+      const workersUp = spec.workers === undefined || childrenOf(server.pid!).length >= spec.workers;
+      if (workersUp && (await answers(port))) break;
+      if (Date.now() > deadline) throw new Error(`service ${name} did not answer on port ${port}: ${err}`);
+      await sleep(200);
+    }
+    if (opts.load !== false) {
+      const { load } = spec;
+      const argv = [
+        SYSTEM_PYTHON, join(SERVICES_DIR, 'load.py'), `http://127.0.0.1:${port}${load.path}`,
+        '--rate', String(opts.rate ?? load.rate),
+      ];
+      if (load.keepalive) argv.push('--keepalive');
+      if (load.burst) argv.push('--burst', load.burst.join(','));
+      children.push(spawnGroup(argv, log));
+    }
+    let pid = server.pid!;
+    if (spec.workers !== undefined) {
+      // Workers of one listening socket do not share the load evenly: after
+      // 2 s of load, the one that used the most CPU is the one to watch.
+      const before = new Map(childrenOf(server.pid!).map((w) => [w, readStat(w)?.cpu ?? 0]));
+      if (opts.load !== false) await sleep(2000);
+      let best = -1;
+      for (const [w, cpu0] of before) {
+        const used = (readStat(w)?.cpu ?? cpu0) - cpu0;
+        if (used > best) {
+          best = used;
+          pid = w;
+        }
+      }
+    }
+    return {
+      name,
+      pid,
+      masterPid: spec.workers === undefined ? undefined : server.pid!,
+      port,
+      expected: spec.expected,
+      stderr: () => err,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
