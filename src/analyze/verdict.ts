@@ -44,7 +44,20 @@ const MiB = 1024 * 1024;
  * would take the search from the real suspect).
  */
 export function pickSuspectTypes(growth: GrowthFinding, max = 3): string[] {
-  return rankSuspects(growth).slice(0, max).map((t) => t.type);
+  const ranked = rankSuspects(growth);
+  // The bytes often sit in builtins (the dicts and strings of each leaked
+  // record) while the record's own class names the leak: the biggest steady
+  // program-defined type is searched too, when it carries a real share.
+  // By count: a record class grows one instance per record, like its dicts.
+  const most = Math.max(0, ...ranked.filter((t) => t.steady).map((t) => t.count_delta));
+  const owner = ranked.find((t) => t.steady && t.module !== 'builtins' && t.count_delta >= Math.max(20, 0.1 * most));
+  const picked = ranked.slice(0, 1);
+  if (owner && !picked.includes(owner)) picked.push(owner);
+  for (const t of ranked) {
+    if (picked.length >= max) break;
+    if (!picked.includes(t)) picked.push(t);
+  }
+  return picked.slice(0, max).map((t) => t.type);
 }
 
 function rankSuspects(growth: GrowthFinding): GrowthFinding['types'] {
@@ -305,7 +318,17 @@ function siteFor(e: Evidence, type: string): string | null {
 function pathFor(e: Evidence, type: string): string[] | null {
   const r = e.refs.find((x) => x.type === type);
   const chain = r?.chains.find((c) => c.complete) ?? r?.chains[0];
-  return chain ? chain.hops.map((h) => h.label) : null;
+  if (chain) return chain.hops.map((h) => h.label);
+  // Not searched itself, but met on the way to another suspect (the Session
+  // on the path to its strings): the path up to it.
+  for (const other of e.refs) {
+    for (const c of other.chains) {
+      const labels = c.hops.map((h) => h.label);
+      const at = labels.indexOf(type);
+      if (at > 0) return labels.slice(0, at + 1);
+    }
+  }
+  return null;
 }
 
 function breakdownLines(b: MallocBreakdown | null): BreakdownLine[] {
