@@ -26,7 +26,7 @@
  *   (src/analyze/malloc.ts), and proven when a trim gives back at least a
  *   quarter of what the counters said was held.
  */
-import type { Evidence } from '../collect/diagnose.js';
+import type { Evidence } from '../evidence/evidence.js';
 import type { Census } from '../collect/census.js';
 import { growthOf, type GrowthFinding } from './growth.js';
 import { breakdownMalloc, type MallocBreakdown } from './malloc.js';

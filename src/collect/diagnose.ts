@@ -11,61 +11,16 @@ import { openAgent, type OpenedSession } from '../attach/agentSession.js';
 import type { AttachOptions } from '../attach/session.js';
 import { describePython } from '../target/python.js';
 import { collectCensus, type Census } from './census.js';
-import { collectGcState, type GcState } from './gc.js';
-import { collectMalloc, trimThroughAgent, type MallocEvidence, type TrimEvidence } from './malloc.js';
-import { collectRefs, type RefsResult } from './refs.js';
+import { collectGcState } from './gc.js';
+import { collectMalloc, trimThroughAgent } from './malloc.js';
+import { collectRefs } from './refs.js';
 import { sampleMemory, watchMemory, type MemorySample } from './rss.js';
+import { EVIDENCE_FORMAT, type Evidence, type MemwhyStep, type TracemallocEvidence } from '../evidence/evidence.js';
+
+export { EVIDENCE_FORMAT, type Evidence, type MemwhyStep, type TracemallocEvidence };
 import { breakdownMalloc } from '../analyze/malloc.js';
 import { growthOf } from '../analyze/growth.js';
 import { pickSuspectTypes } from '../analyze/verdict.js';
-
-export const EVIDENCE_FORMAT = 'memwhy-evidence/1';
-
-export interface TracemallocEvidence {
-  /** Why there is no tracemalloc evidence, when there is none. */
-  skipped?: string;
-  already_tracing?: boolean;
-  nframe?: number;
-  traced_total?: number;
-  top?: { site: string; size: number; count: number; size_diff: number; count_diff: number; traceback: string[] }[];
-  type_sites?: Record<string, { site: string; samples: number }[]>;
-  /** Bytes tracemalloc itself used by the end: RSS growth the program did not cause. */
-  overhead?: number;
-}
-
-/** Something memwhy did to the target during the window, and when. */
-export interface MemwhyStep {
-  what: string;
-  /** ms since the epoch. */
-  start: number;
-  end: number;
-  /**
-   * The step allocated inside the target (a census that could not run in a
-   * child): the RSS change across it is memwhy's, not the program's.
-   */
-  in_target: boolean;
-}
-
-export interface Evidence {
-  format: typeof EVIDENCE_FORMAT;
-  memwhy_version: string;
-  pid: number;
-  python: { version: string; exe: string };
-  cmdline: string[];
-  started_at: number;
-  ended_at: number;
-  samples: MemorySample[];
-  censuses: Census[];
-  gc: { start: GcState | null; end: GcState | null };
-  tracemalloc: TracemallocEvidence;
-  malloc: { start: MallocEvidence | null; end: MallocEvidence | null };
-  trim: TrimEvidence | null;
-  refs: RefsResult[];
-  /** memwhy's own steps (absent from evidence saved before they were recorded). */
-  steps?: MemwhyStep[];
-  /** What could not be gathered, and why. */
-  notes: string[];
-}
 
 export interface DiagnoseOptions extends AttachOptions {
   durationS: number;

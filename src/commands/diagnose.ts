@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { gatherEvidence } from '../collect/diagnose.js';
+import { serializeEvidence } from '../evidence/evidence.js';
 import { diagnose } from '../analyze/verdict.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { durationOption } from './parse.js';
@@ -84,7 +85,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     bar.done();
     const diagnosis = diagnose(evidence);
     if (opts.save) {
-      writeOutputFile(join(opts.save, EVIDENCE_FILE), JSON.stringify(evidence), { force: opts.force });
+      writeOutputFile(join(opts.save, EVIDENCE_FILE), serializeEvidence(evidence), { force: opts.force });
       process.stderr.write(`memwhy: evidence saved in ${opts.save} (memwhy report ${opts.save})\n`);
     }
     await emitDiagnosis(choice ? withWorkers(diagnosis, choice, windowS) : diagnosis, opts);

@@ -1,7 +1,7 @@
 /** `memwhy report DIR`: analyse evidence saved by `diagnose --save`, anywhere, later. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVIDENCE_FORMAT, type Evidence } from '../collect/diagnose.js';
+import { EvidenceError, parseEvidence, type Evidence } from '../evidence/evidence.js';
 import { diagnose } from '../analyze/verdict.js';
 import { UserError } from '../errors.js';
 import { emitDiagnosis } from './reportOutput.js';
@@ -10,16 +10,18 @@ import { checkOutputFile, EVIDENCE_FILE } from '../util/outputFile.js';
 
 export function readEvidence(dir: string): Evidence {
   const path = join(dir, EVIDENCE_FILE);
-  let data: unknown;
+  let text: string;
   try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new UserError(`cannot read ${path}: ${(err as Error).message} (make it with memwhy diagnose PID --save ${dir})`);
   }
-  if (typeof data !== 'object' || data === null || (data as { format?: unknown }).format !== EVIDENCE_FORMAT) {
-    throw new UserError(`${path} is not memwhy evidence (${EVIDENCE_FORMAT})`);
+  try {
+    return parseEvidence(text);
+  } catch (err) {
+    if (err instanceof EvidenceError) throw new UserError(`${path} is not evidence memwhy can read: ${err.message}`);
+    throw err;
   }
-  return data as Evidence;
 }
 
 export const reportCommand: CommandSpec<{ json?: boolean; html?: string; force?: boolean }> = {

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Evidence } from '../../src/collect/diagnose.js';
+import type { Evidence } from '../../src/evidence/evidence.js';
 import { diagnose, rssFacts } from '../../src/analyze/verdict.js';
 import type { Census } from '../../src/collect/census.js';
 import { seeded } from '../helpers/seeded.js';
