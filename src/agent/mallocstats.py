@@ -16,7 +16,6 @@
 # Python 2.7 and 3.6+: no f-strings, no annotations, no nonlocal.
 import gc
 import os
-import re
 import sys
 import time
 
@@ -222,13 +221,17 @@ def _pymalloc_via_stderr():
 
 # Lines _debugmallocstats writes: "name = 1,234" figures, the size-class
 # table and its headings, section titles and blank lines (Objects/obmalloc.c).
-_STATS_LINE = re.compile(r'^(.*=\s*[\d,]+\s*|\s*\d+(\s+\d+){4}\s*|Small block threshold.*|class\s+size.*|[-\s]+|arena map counts\s*|\s*)$')
+_STATS_LINE = r'^(.*=\s*[\d,]+\s*|\s*\d+(\s+\d+){4}\s*|Small block threshold.*|class\s+size.*|[-\s]+|arena map counts\s*|\s*)$'
 
 
 def _split_foreign_lines(text):
+    # re only here, on the fallback without ctypes: imported by the agent, it
+    # would stay in the target (some 300 KiB) for every malloc probe.
+    import re
+    stats_line = re.compile(_STATS_LINE)
     ours, theirs = [], []
     for line in text.splitlines(True):
-        (ours if _STATS_LINE.match(line) else theirs).append(line)
+        (ours if stats_line.match(line) else theirs).append(line)
     return ''.join(ours), ''.join(theirs)
 
 
