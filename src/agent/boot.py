@@ -121,6 +121,14 @@ try:
             import _socket, codeop, os, traceback
         finally:
             _memwhy_sys.setcheckinterval(_memwhy_interval)
-    _memwhy_thread.start_new_thread(_memwhy_boot, (__MEMWHY_SOCKET__, __MEMWHY_TOKEN__, __MEMWHY_SERVER_PIDS__, __MEMWHY_SERVER_UID__))
+    # gevent's monkey.patch_all() makes start_new_thread start a greenlet in
+    # the calling thread: the agent, blocking in real socket calls, would
+    # then stop the whole program (seen: a gevent server served nothing while
+    # memwhy was attached). gevent keeps the original in monkey.saved.
+    _memwhy_start = _memwhy_thread.start_new_thread
+    _memwhy_monkey = __import__('sys').modules.get('gevent.monkey')
+    if _memwhy_monkey is not None:
+        _memwhy_start = getattr(_memwhy_monkey, 'saved', {}).get(_memwhy_thread.__name__, {}).get('start_new_thread', _memwhy_start)
+    _memwhy_start(_memwhy_boot, (__MEMWHY_SOCKET__, __MEMWHY_TOKEN__, __MEMWHY_SERVER_PIDS__, __MEMWHY_SERVER_UID__))
 except BaseException:
     pass

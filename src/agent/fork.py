@@ -46,19 +46,22 @@ except ImportError:  # 2.7
     _tracemalloc = None
 
 # _agent (the agent's namespace: its JSON writer) is injected by the agent.
-_libc = ctypes.PyDLL(None, use_errno=True)
-_fork = _libc.fork
+# ctypes.pythonapi is dlopen(NULL) with the GIL kept across calls; lib[name]
+# makes a fresh function object (a new PyDLL would make a new class: cyclic
+# garbage a program with its collector off would keep).
+_libc = ctypes.pythonapi
+_fork = _libc['fork']
 _fork.restype = ctypes.c_int
 _fork.argtypes = []
-_write = _libc.write
+_write = _libc['write']
 _write.restype = ctypes.c_ssize_t
 _write.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
-_prctl = _libc.prctl
+_prctl = _libc['prctl']
 _prctl.restype = ctypes.c_int
-_close = _libc.close
+_close = _libc['close']
 _close.restype = ctypes.c_int
 _close.argtypes = [ctypes.c_int]
-_read_fd = _libc.read
+_read_fd = _libc['read']
 _read_fd.restype = ctypes.c_ssize_t
 _read_fd.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
 
@@ -126,8 +129,7 @@ def _write_all(fd, data):
     while view:
         n = _write(fd, view, len(view))
         if n < 0:
-            if ctypes.get_errno() == 4:  # EINTR
-                continue
+            # The child has no signal handlers of its own to interrupt it.
             return False
         view = view[n:]
     return True
@@ -135,7 +137,10 @@ def _write_all(fd, data):
 
 def _close_others(keep):
     """Closes every descriptor above 2 but keep, without releasing the GIL."""
-    close_range = getattr(_libc, 'close_range', None)  # glibc 2.34+, Linux 5.9+
+    try:
+        close_range = _libc['close_range']  # glibc 2.34+, Linux 5.9+
+    except AttributeError:
+        close_range = None
     if close_range is not None:
         close_range.restype = ctypes.c_int
         close_range.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_int]
@@ -161,8 +166,6 @@ def _fork_ms(fd):
     while not got.endswith(b'\n'):
         n = _read_fd(fd, buf, 32 - len(got))
         if n <= 0:
-            if n < 0 and ctypes.get_errno() == 4:  # EINTR
-                continue
             return None
         got += buf.raw[:n]
     return float(got)
@@ -230,7 +233,7 @@ def call_in_child(resolve, params, rid, opts, write):
             _child(resolve, params, rid, theirs, opts or {}, parent)
         fork_ms = (time.time() - t0) * 1000.0
         if pid < 0:
-            return 'fork failed (errno %d)' % ctypes.get_errno()
+            return 'fork failed'
         theirs.close()
         theirs = None
         ours.sendall(('%.3f\n' % fork_ms).encode('ascii'))

@@ -90,7 +90,7 @@ def trim(allocator='glibc', collect_garbage=False):
     if ctypes is None:
         return {'call': None, 'result': None, 'pause_ms': None, 'gc': gc_result,
                 'unknown': 'this Python has no ctypes, so memwhy cannot call the allocator'}
-    lib = ctypes.CDLL(None)
+    lib = _C_LIBRARY
     if allocator == 'glibc':
         call, fn, args = 'malloc_trim(0)', _function(lib, 'malloc_trim', ctypes.c_int, [ctypes.c_size_t]), (0,)
     elif allocator == 'jemalloc':
@@ -140,11 +140,13 @@ def _pymalloc_via_memstream():
     pymalloc's arenas, which need it). Returns None if a symbol is missing.
     """
     try:
-        stats = ctypes.pythonapi._PyObject_DebugMallocStats
-        libc = ctypes.CDLL(None)
-        open_memstream = libc.open_memstream
-        fclose = libc.fclose
-        free = libc.free
+        # Fresh function objects (lib[name]), not the handle's cached
+        # attributes, which the program may share: their argtypes are set below.
+        stats = ctypes.pythonapi['_PyObject_DebugMallocStats']
+        libc = _C_LIBRARY
+        open_memstream = libc['open_memstream']
+        fclose = libc['fclose']
+        free = libc['free']
     except AttributeError:
         return None
     stats.argtypes = [ctypes.c_void_p]
@@ -240,7 +242,7 @@ def _split_foreign_lines(text):
 def _c_allocator(name):
     if ctypes is None:
         return {'name': name, 'unknown': 'this Python has no ctypes, so memwhy cannot ask the allocator'}
-    lib = ctypes.CDLL(None)
+    lib = _C_LIBRARY
     probe = {'glibc': _glibc, 'jemalloc': _jemalloc, 'tcmalloc': _tcmalloc, 'mimalloc': _mimalloc}.get(name)
     if probe is None:
         return {'name': name, 'unknown': 'memwhy has no probe for allocator %r' % (name,)}
@@ -249,14 +251,25 @@ def _c_allocator(name):
     return result
 
 
+# The process's own symbols, through the handle ctypes already keeps
+# (ctypes.pythonapi: dlopen(NULL)). ctypes.CDLL(None) would make a new class
+# per call: cyclic garbage that a program with its collector disabled keeps,
+# and that the heap census and the referrer search then meet as objects.
+_C_LIBRARY = ctypes.pythonapi if ctypes is not None else None
+
+
 def _function(lib, name, restype, argtypes):
+    """A C function of the process, called without the GIL.
+
+    From CFUNCTYPE's prototype, which ctypes caches per signature, and
+    lib[name], which makes a fresh function object without caching it on
+    the shared handle (whose attributes the program may use too).
+    """
     try:
-        fn = getattr(lib, name)
-    except AttributeError:
+        lib[name]
+    except (AttributeError, KeyError):
         return None
-    fn.restype = restype
-    fn.argtypes = argtypes
-    return fn
+    return ctypes.CFUNCTYPE(restype, *argtypes)((name, lib))
 
 
 _MALLINFO_FIELDS = ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks',

@@ -108,6 +108,9 @@ def _type_sites(wanted, per_type):
         tb = get_traceback(obj)
         if not tb:
             continue
+        if _ours(tb[0][0]):
+            # Made by memwhy itself (this very walk, in the child, is traced).
+            continue
         seen[name] = seen.get(name, 0) + 1
         by_site = sites.setdefault(name, {})
         key = '%s:%d' % tb[0]

@@ -171,7 +171,7 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     const suspects = censuses.length >= 2 ? pickSuspectTypes(growthOf(censuses)) : [];
     for (const type of suspects.slice(0, 3)) {
       phase(`referrers of ${type}`);
-      const r = await attempt(notes, `finding referrers of ${type}`, () => collectRefs(session, { type, samples: 2, maxDepth: 20 }));
+      const r = await attempt(notes, `finding referrers of ${type}`, () => collectRefs(session, { type, samples: 4, maxDepth: 20 }));
       if (r) evidence.refs.push(r);
     }
   } finally {
