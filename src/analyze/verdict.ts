@@ -1,7 +1,10 @@
 /**
- * From diagnose's evidence to its verdict. One analyser per signal, each
- * `(facts) => CauseFinding` with the numbers that decided it, and one
- * function that weighs the findings into the verdict. Pure: no I/O, no clock.
+ * From diagnose's evidence to its verdict. One analyser per signal, each in
+ * src/analyze/signals/ as `(facts) => CauseFinding` with the numbers that
+ * decided it; src/analyze/weigh.ts weighs the findings into the main cause;
+ * src/analyze/recommendations.ts says what to do. This file assembles the
+ * document. Pure: no I/O, no clock. Adding a cause: a signal file, a line in
+ * the findings list below, its recommendations.
  *
  * Thresholds, and why:
  * - RSS "grows" when it climbs by the Mann-Kendall test (p < 0.01 over the
@@ -27,301 +30,26 @@
  *   quarter of what the counters said was held.
  */
 import type { Evidence } from '../evidence/evidence.js';
-import type { Census } from '../collect/census.js';
-import { growthOf, type GrowthFinding } from './growth.js';
+import { growthOf } from './growth.js';
 import { breakdownMalloc, type MallocBreakdown } from './malloc.js';
-import { leastSquaresSlope } from './slope.js';
-import { mannKendall, theilSenSlope } from './trend.js';
 import { formatBytes, formatRate } from '../util/units.js';
 import type { AllocationSite, BreakdownLine, Cause, CauseFinding, Diagnosis, Suspect } from './diagnosis.js';
+import { rankSuspects } from './suspects.js';
+import { rssFacts } from './signals/rss.js';
+import { heapDelta, hourly, pythonObjectsFinding } from './signals/pythonObjects.js';
+import { uncollectableFinding } from './signals/uncollectable.js';
+import { cyclicGarbageFinding } from './signals/cyclicGarbage.js';
+import { nativeFinding } from './signals/native.js';
+import { retentionFinding } from './signals/retention.js';
+import { threadLeakFinding } from './signals/threadLeak.js';
+import { confidenceOf, lower, stableConfidence, weigh } from './weigh.js';
+import { recommendationsFor } from './recommendations.js';
 
-const MiB = 1024 * 1024;
-
-/**
- * The growing types that explain the growth, for the referrer search: those
- * that climb steadily first, by bytes gained (a program class gets no
- * priority for being one: a few re.Pattern objects of some library's cache
- * would take the search from the real suspect).
- */
-export function pickSuspectTypes(growth: GrowthFinding, max = 3): string[] {
-  const ranked = rankSuspects(growth);
-  // The bytes often sit in builtins (the dicts and strings of each leaked
-  // record) while the record's own class names the leak: the biggest steady
-  // program-defined type is searched too, when it carries a real share.
-  // By count: a record class grows one instance per record, like its dicts.
-  const most = Math.max(0, ...ranked.filter((t) => t.steady).map((t) => t.count_delta));
-  const owner = ranked.find((t) => t.steady && t.module !== 'builtins' && t.count_delta >= Math.max(20, 0.1 * most));
-  const picked = ranked.slice(0, 1);
-  if (owner && !picked.includes(owner)) picked.push(owner);
-  for (const t of ranked) {
-    if (picked.length >= max) break;
-    if (!picked.includes(t)) picked.push(t);
-  }
-  return picked.slice(0, max).map((t) => t.type);
-}
-
-function rankSuspects(growth: GrowthFinding): GrowthFinding['types'] {
-  const growing = growth.types.filter((t) => t.count_delta > 0 && t.bytes_delta > 0);
-  const steady = growing.filter((t) => t.steady);
-  const rest = growing.filter((t) => !t.steady);
-  const byBytes = (a: GrowthFinding['types'][number], b: GrowthFinding['types'][number]): number => b.bytes_delta - a.bytes_delta;
-  return [...steady.sort(byBytes), ...rest.sort(byBytes)];
-}
-
-export interface RssFacts {
-  start: number;
-  end: number;
-  duration_s: number;
-  slope: number;
-  r2: number | null;
-  /** slope x duration, less tracemalloc's own memory: the growth the program caused in the window. */
-  growth: number;
-  growing: boolean;
-  threads_start: number;
-  threads_end: number;
-  /** Thread count never fell and rose by 3 or more. */
-  threads_climb: boolean;
-  /** RSS memwhy's in-target steps added, taken out of the series before the fit. */
-  memwhy_steps: number;
-  /** Mann-Kendall's one-sided p-value of a rise in RSS. */
-  p_up: number;
-}
-
-/**
- * The RSS series with memwhy's in-target steps taken out: each step's change
- * (last sample before it to first sample after it) is subtracted from every
- * later sample. Steps that ran in a forked child change nothing in the
- * target: correcting for them would only subtract the program's own jitter.
- */
-export function withoutMemwhySteps(e: Evidence): { t: number; rss: number }[] & { removed?: number } {
-  const s = e.samples;
-  const shifts: { at: number; by: number }[] = [];
-  for (const step of e.steps ?? []) {
-    if (!step.in_target) continue;
-    const before = [...s].reverse().find((x) => x.t <= step.start);
-    const after = s.find((x) => x.t >= step.end);
-    if (before && after) shifts.push({ at: after.t, by: after.rss - before.rss });
-  }
-  const out = s.map((x) => ({ t: x.t, rss: x.rss - shifts.filter((sh) => sh.at <= x.t).reduce((n, sh) => n + sh.by, 0) })) as {
-    t: number;
-    rss: number;
-  }[] & { removed?: number };
-  out.removed = shifts.reduce((n, sh) => n + sh.by, 0);
-  return out;
-}
-
-export function rssFacts(e: Evidence): RssFacts {
-  const s = e.samples;
-  const t0 = s[0]?.t ?? 0;
-  const series = withoutMemwhySteps(e);
-  const points = series.map((x) => ({ t_s: (x.t - t0) / 1000, v: x.rss }));
-  const fit = leastSquaresSlope(points);
-  const duration_s = s.length > 1 ? (s[s.length - 1]!.t - t0) / 1000 : 0;
-  const start = s[0]?.rss ?? 0;
-  const end = s[s.length - 1]?.rss ?? 0;
-  // tracemalloc's own tables grow with every traced block: not the program's memory.
-  const overhead = e.tracemalloc.already_tracing ? 0 : (e.tracemalloc.overhead ?? 0);
-  const slope = theilSenSlope(points) ?? 0;
-  const mk = mannKendall(points.map((p) => p.v), 0.01);
-  const growth = Math.max(0, slope * duration_s - overhead);
-  const threads = s.map((x) => x.threads);
-  const climbs = threads.every((v, i) => i === 0 || v >= threads[i - 1]!);
-  return {
-    start,
-    end,
-    duration_s,
-    slope,
-    r2: fit?.r2 ?? null,
-    growth,
-    growing: growth > Math.max(MiB, 0.02 * start) && mk.trend === 'up',
-    threads_start: threads[0] ?? 0,
-    threads_end: threads[threads.length - 1] ?? 0,
-    threads_climb: climbs && (threads[threads.length - 1] ?? 0) - (threads[0] ?? 0) >= 3,
-    memwhy_steps: series.removed ?? 0,
-    p_up: mk.p_up,
-  };
-}
-
-function heapDelta(c: readonly Census[]): { count: number; bytes: number } | null {
-  if (c.length < 2) return null;
-  return { count: c[c.length - 1]!.total.count - c[0]!.total.count, bytes: c[c.length - 1]!.total.bytes - c[0]!.total.bytes };
-}
-
-/**
- * Steady heap growth worth a verdict, with 5+ censuses: 128 KiB in the window
- * (4 KiB/s over the default 30 s; +40 instances/s of a 100-byte record).
- * The Mann-Kendall test, not this size, is what tells a leak from churn: an
- * idle or steady service shows no type climbing in every census at all
- * (test/services), and memwhy's own objects no longer appear between censuses.
- */
-const STEADY_HEAP_BYTES = 128 * 1024;
-
-/** "about +12 MiB an hour at this rate". */
-export function hourly(bytesPerS: number): string {
-  return `about ${bytesPerS >= 0 ? '+' : '-'}${formatBytes(Math.abs(bytesPerS) * 3600)} an hour at this rate`;
-}
-
-export function pythonObjectsFinding(
-  rss: RssFacts,
-  censuses: readonly Census[],
-  growth: GrowthFinding | null,
-  tracedInWindow: number | null,
-): CauseFinding {
-  const d = heapDelta(censuses);
-  if (!d || !growth) {
-    return { cause: 'python-objects', status: 'insufficient-data', score: 0, summary: 'no two heap censuses to compare', numbers: {} };
-  }
-  const steady = growth.types.filter((t) => t.steady && t.bytes_delta > 0);
-  const steadyBytes = steady.reduce((n, t) => n + t.bytes_delta, 0);
-  const steadyRate = steady.reduce((n, t) => n + Math.max(0, t.bytes_per_s), 0);
-  // Shallow sizes leave out allocator overhead; what tracemalloc saw allocated
-  // in the window and still live is the fuller measure when there is one.
-  const pyBytes = Math.max(steadyBytes, Math.min(d.bytes, tracedInWindow ?? 0));
-  const share = rss.growth > 0 ? pyBytes / rss.growth : null;
-  // With 5+ censuses, only a steady climb counts: a batch alive at the last
-  // census is not a leak. With fewer, the old rule: the first-to-last change.
-  const judged = censuses.length >= 5 ? steadyBytes : Math.max(steadyBytes, d.bytes);
-  // Shallow bytes undercount what a leaked record costs (a pending asyncio
-  // task's coroutine frame, a handler's buffers): a steady climb counts even
-  // when it explains little of the RSS growth; the score says how much.
-  const issue = censuses.length >= 5 ? judged >= STEADY_HEAP_BYTES : judged > 512 * 1024 && (share === null || share >= 0.25 || !rss.growing);
-  const top = rankSuspects(growth)[0];
-  const pBest = Math.min(1, ...steady.map((t) => t.p_up));
-  const score = issue
-    ? Math.min(0.95, (steady.length > 0 ? 0.55 : 0.4) + (pBest < 0.01 ? 0.1 : 0) + (judged >= 512 * 1024 ? 0.1 : 0) + (rss.growing && share !== null ? 0.2 * Math.min(1, share) : 0.1))
-    : 0;
-  return {
-    cause: 'python-objects',
-    status: issue ? 'issue' : 'none',
-    score,
-    summary: issue
-      ? `live Python objects grew by ${formatBytes(judged)} in ${growth.elapsed_s.toFixed(0)} s` +
-        (steady.length > 0 ? `, climbing in every census (${formatRate(steadyRate)}, ${hourly(steadyRate)})` : '') +
-        (top
-          ? `; most of it ${top.type} (+${top.count_delta.toLocaleString('en')} objects, +${formatBytes(top.bytes_delta)}, ${top.count_per_s >= 1 ? `+${top.count_per_s.toFixed(0)}` : `+${top.count_per_s.toFixed(2)}`} instances/s)`
-          : '') +
-        (share !== null && rss.growing ? `; Python allocations explain ${Math.round(Math.min(share, 1) * 100)} % of the RSS growth` : '')
-      : steadyBytes > 0
-        ? `Python objects that climb steadily grew by ${formatBytes(steadyBytes)}, too little to explain the memory`
-        : `no Python type climbed steadily across the ${censuses.length} censuses (the heap changed by ${formatBytes(d.bytes)})`,
-    numbers: {
-      heap_bytes_delta: d.bytes,
-      heap_count_delta: d.count,
-      steady_bytes: steadyBytes,
-      steady_bytes_per_s: steadyRate,
-      traced_in_window: tracedInWindow,
-      share_of_rss_growth: share,
-      steady_types: steady.length,
-    },
-  };
-}
-
-export function uncollectableFinding(e: Evidence): CauseFinding {
-  const a = e.gc.start;
-  const b = e.gc.end;
-  if (!a || !b) return { cause: 'uncollectable', status: 'insufficient-data', score: 0, summary: 'the collector state was not read', numbers: {} };
-  const grew = b.garbage.count - a.garbage.count;
-  const issue = grew > 0 || (b.garbage.count > 1000);
-  const group = b.garbage.groups[0];
-  return {
-    cause: 'uncollectable',
-    status: issue ? 'issue' : 'none',
-    score: issue ? (grew > 0 ? 0.95 : 0.5) : 0,
-    summary: issue
-      ? `gc.garbage holds ${b.garbage.count.toLocaleString('en')} objects the collector cannot free (${grew >= 0 ? '+' : ''}${grew.toLocaleString('en')} in the window)` +
-        (group ? `, mostly ${group.type}${group.has_del ? ' (has __del__)' : ''}` : '') +
-        (b.garbage.kept_bytes ? `, keeping ${formatBytes(b.garbage.kept_bytes)} alive` : '')
-      : `gc.garbage is ${b.garbage.count === 0 ? 'empty' : `steady at ${b.garbage.count}`}`,
-    numbers: {
-      garbage_start: a.garbage.count,
-      garbage_end: b.garbage.count,
-      garbage_bytes: b.garbage.bytes,
-      kept_start: a.garbage.kept_bytes ?? null,
-      kept_end: b.garbage.kept_bytes ?? null,
-    },
-  };
-}
-
-export function cyclicGarbageFinding(e: Evidence, heap: { count: number; bytes: number } | null): CauseFinding {
-  const g = e.gc.end;
-  if (!g) return { cause: 'cyclic-garbage', status: 'insufficient-data', score: 0, summary: 'the collector state was not read', numbers: {} };
-  const disabled = !g.enabled;
-  const starved = g.thresholds[0] === 0 || g.counts[0]! > 50 * Math.max(1, g.thresholds[0] ?? 700);
-  // Sampled instances of the growing types that no root reaches are garbage.
-  const chains = e.refs.flatMap((r) => r.chains);
-  const unrooted = chains.filter((c) => c.root === null).length;
-  const growing = heap !== null && heap.count > 1000;
-  const issue = (disabled || starved) && growing;
-  return {
-    cause: 'cyclic-garbage',
-    status: issue ? 'issue' : 'none',
-    score: issue ? (unrooted > 0 ? 0.97 : 0.85) : 0,
-    summary: issue
-      ? `the cyclic collector is ${disabled ? 'disabled (gc.disable())' : 'starved (generation 0 count ' + g.counts[0] + ' against threshold ' + g.thresholds[0] + ')'} while ${heap!.count.toLocaleString('en')} objects accumulated` +
-        (unrooted > 0 ? `; ${unrooted} of ${chains.length} sampled objects are reachable from no root` : '')
-      : `the collector is ${g.enabled ? 'enabled' : 'disabled'}, thresholds ${g.thresholds.join('/')}`,
-    numbers: { enabled: g.enabled ? 1 : 0, gen0_count: g.counts[0] ?? null, threshold0: g.thresholds[0] ?? null, unrooted_samples: unrooted },
-  };
-}
-
-export function nativeFinding(rss: RssFacts, start: MallocBreakdown | null, end: MallocBreakdown | null, heap: { count: number; bytes: number } | null): CauseFinding {
-  const a = start?.allocator.in_use;
-  const b = end?.allocator.in_use;
-  if (a == null || b == null) {
-    return { cause: 'native', status: 'insufficient-data', score: 0, summary: "the allocator's in-use bytes were not read at both ends", numbers: {} };
-  }
-  const inUseDelta = b - a;
-  // Python objects live in malloc too (over 512 bytes, and pymalloc's arenas
-  // count where PYTHONMALLOC=malloc): what their growth costs the allocator
-  // is more than their shallow sizes (rounding, pools, over-allocated
-  // containers). Twice the shallow growth is taken off.
-  const pyCost = 2 * Math.max(0, heap?.bytes ?? 0);
-  const native = inUseDelta - pyCost;
-  const share = rss.growth > 0 ? native / rss.growth : null;
-  const issue = native > 4 * MiB && native > pyCost && (share === null || share >= 0.5);
-  return {
-    cause: 'native',
-    status: issue ? 'issue' : 'none',
-    score: issue ? Math.min(1, Math.max(0.4, share ?? 0.5)) : 0,
-    summary: issue
-      ? `memory in use by the C allocator grew by ${formatBytes(inUseDelta)} while Python objects grew by ${formatBytes(heap?.bytes ?? 0)}: about ${formatBytes(native)} is held by native code (a C extension or the interpreter), not by Python objects`
-      : `the C allocator's in-use bytes changed by ${formatBytes(inUseDelta)}, in line with the Python objects`,
-    numbers: { in_use_start: a, in_use_end: b, native_delta: native, share_of_rss_growth: share },
-  };
-}
-
-export function retentionFinding(end: MallocBreakdown | null, e: Evidence): CauseFinding {
-  if (!end) return { cause: 'allocator-retention', status: 'insufficient-data', score: 0, summary: 'the allocator was not read', numbers: {} };
-  const held = end.derived.held_free;
-  const share = end.derived.retention;
-  const t = e.trim;
-  const released = t ? t.before.rss - t.after.rss : null;
-  const proven = released !== null && held !== null && held > 0 && released >= 0.25 * held;
-  const issue = end.finding.status === 'issue' || proven;
-  return {
-    cause: 'allocator-retention',
-    status: issue ? 'issue' : end.finding.status === 'insufficient-data' ? 'insufficient-data' : 'none',
-    score: issue ? Math.min(1, (share ?? 0) + (proven ? 0.4 : 0)) : 0,
-    summary: issue
-      ? `${end.allocator.name} holds ${formatBytes(held ?? 0)} freed but not returned to the OS (${Math.round((share ?? 0) * 100)} % of RSS)` +
-        (released !== null ? `; a live malloc_trim gave back ${formatBytes(released)}` : '')
-      : end.finding.summary,
-    numbers: { held_free: held, retention: share, trim_released: released, rss: end.rss },
-  };
-}
-
-export function threadLeakFinding(rss: RssFacts): CauseFinding {
-  const d = rss.threads_end - rss.threads_start;
-  return {
-    cause: 'thread-leak',
-    status: rss.threads_climb ? 'issue' : 'none',
-    score: rss.threads_climb ? Math.min(1, 0.5 + d / 20) : 0,
-    summary: rss.threads_climb
-      ? `threads went from ${rss.threads_start} to ${rss.threads_end} and never fell: each new thread costs a stack and its own allocator arena`
-      : `threads steady (${rss.threads_start} to ${rss.threads_end})`,
-    numbers: { threads_start: rss.threads_start, threads_end: rss.threads_end },
-  };
-}
+// The signals and the suspects, for callers that took them from here.
+export { pickSuspectTypes } from './suspects.js';
+export { rssFacts, withoutMemwhySteps, type RssFacts } from './signals/rss.js';
+export { hourly, pythonObjectsFinding } from './signals/pythonObjects.js';
+export { uncollectableFinding, cyclicGarbageFinding, nativeFinding, retentionFinding, threadLeakFinding };
 
 function siteFor(e: Evidence, type: string): string | null {
   return e.tracemalloc.type_sites?.[type]?.[0]?.site ?? null;
@@ -372,71 +100,6 @@ function sitesOf(e: Evidence): AllocationSite[] | null {
   return e.tracemalloc.top.map((s) => ({ site: s.site, size_diff: s.size_diff, count_diff: s.count_diff, size: s.size, count: s.count, traceback: s.traceback }));
 }
 
-function shellQuote(args: readonly string[]): string {
-  return args.map((a) => (/^[\w./=:@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-
-function recommendationsFor(cause: Cause, e: Evidence, suspects: Suspect[], findings: CauseFinding[]): string[] {
-  const cmd = shellQuote(e.cmdline.length ? e.cmdline : [e.python.exe]);
-  // The suspect to name: a program class with a site or a holder beats a builtin like str.
-  const top = suspects.find((s) => s.path || s.site) ?? suspects[0];
-  switch (cause) {
-    case 'python-objects': {
-      const out: string[] = [];
-      const site = top?.site ?? e.tracemalloc.top?.[0]?.site;
-      if (site) out.push(`Look at ${site}: it allocated ${top?.site ? `the growing ${top.type} objects` : 'the most memory still live from this window'}.`);
-      if (top?.path) out.push(`They are kept alive by ${top.path.join(' -> ')}: bound that container (evict old entries, use an LRU or a weakref.WeakValueDictionary).`);
-      if (top) out.push(`Confirm the fix with: memwhy growth ${e.pid} --every 10s --times 6`);
-      return out;
-    }
-    case 'uncollectable':
-      return [
-        'Break the reference cycles or drop __del__ from the classes in them (before Python 3.4 a cycle with __del__ is never freed); on 3.4+ look for C types with tp_del.',
-        `See the cycles with: memwhy gc ${e.pid}`,
-      ];
-    case 'cyclic-garbage':
-      return ['Re-enable the cyclic collector (gc.enable()), or call gc.collect() periodically if it was disabled for latency.', `Check with: memwhy exec ${e.pid} -c 'import gc; print(gc.isenabled(), gc.get_threshold(), gc.get_count())'`];
-    case 'native':
-      return [
-        'Native memory grows with no Python object owning it: suspect a C extension. Update the extensions that allocate (numpy, lxml, grpc, database drivers...) and watch `memwhy malloc` between requests.',
-        `Measure it apart from Python: memwhy malloc ${e.pid} --json (allocator.in_use over time)`,
-      ];
-    case 'allocator-retention':
-      return [
-        `Run under an allocator that returns memory: memwhy run --allocator tcmalloc -- ${cmd}`,
-        `Or cap glibc's arenas: MALLOC_ARENA_MAX=2 ${cmd} (memwhy run --arena-max 2 -- ${cmd})`,
-        `Measure the choice on your workload: memwhy compare -- ${cmd}`,
-        `Relief now, without a restart: memwhy trim ${e.pid}`,
-      ];
-    case 'thread-leak':
-      return [`Threads accumulate: see what the new ones are doing with memwhy stacks ${e.pid}, and join or pool them.`];
-    case 'no-growth':
-      return findings.some((f) => f.status === 'insufficient-data')
-        ? [`Nothing grew in this window; watch longer under load: memwhy diagnose ${e.pid} --duration 5m`]
-        : ['Memory is stable in this window: nothing to fix. Run again under load, or for longer, if it grows at other times.'];
-  }
-}
-
-function lower(c: 'high' | 'medium' | 'low', by: boolean): 'high' | 'medium' | 'low' {
-  if (!by) return c;
-  return c === 'high' ? 'medium' : 'low';
-}
-
-/** "Stable" is sure only when RSS did not climb at all and nothing grew beneath it. */
-function stableConfidence(rss: RssFacts, findings: CauseFinding[]): 'high' | 'medium' | 'low' {
-  const somethingGrew = findings.some((f) => f.status === 'issue' || (f.numbers.steady_bytes ?? 0) > 0);
-  if (rss.p_up < 0.05 || somethingGrew) return 'low';
-  return findings.some((f) => f.status === 'insufficient-data') ? 'medium' : 'high';
-}
-
-function confidenceOf(score: number, cause: Cause, e: Evidence): 'high' | 'medium' | 'low' {
-  if (cause === 'allocator-retention' && e.trim && e.trim.before.rss - e.trim.after.rss > 0) return score >= 0.5 ? 'high' : 'medium';
-  if (score >= 0.75) return 'high';
-  if (score >= 0.4) return 'medium';
-  return 'low';
-}
-
-/** The whole analysis: evidence in, the diagnosis document out. */
 export function diagnose(e: Evidence): Diagnosis {
   const rss = rssFacts(e);
   const censuses = [...e.censuses].sort((a, b) => a.t - b.t);

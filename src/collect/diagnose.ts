@@ -20,7 +20,7 @@ import { EVIDENCE_FORMAT, type Evidence, type MemwhyStep, type TracemallocEviden
 export { EVIDENCE_FORMAT, type Evidence, type MemwhyStep, type TracemallocEvidence };
 import { breakdownMalloc } from '../analyze/malloc.js';
 import { growthOf } from '../analyze/growth.js';
-import { pickSuspectTypes } from '../analyze/verdict.js';
+import { pickSuspectTypes } from '../analyze/suspects.js';
 
 export interface DiagnoseOptions extends AttachOptions {
   durationS: number;
