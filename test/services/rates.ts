@@ -3,13 +3,15 @@
  * as memwhy would see it: after the same warm-up as the zoo tests, VmRSS of
  * the diagnosed pid every 0.5 s for 60 s.
  *
- *   node --import tsx test/services/rates.ts [--seconds 60] [--warmup 10] [name...]
+ *   node --import tsx test/services/rates.ts [--seconds 60] [--warmup S] [name...]
+ *
+ * (--warmup defaults to the case's own: 10 s, or longer where it says so.)
  *
  * Prints per case the least-squares slope (KiB/s), its r², and the median
  * and largest absolute change of RSS from one second to the next.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SERVICE_NAMES, SERVICES, startService, vmRssKiB, type ServiceName } from '../helpers/services.js';
+import { SERVICE_NAMES, SERVICES, startService, vmRssKiB, warmupMs, type ServiceName } from '../helpers/services.js';
 
 const INTERVAL_S = 0.5;
 
@@ -51,10 +53,10 @@ export function figures(samples: number[], intervalS: number): RateFigures {
   };
 }
 
-async function measure(name: ServiceName, seconds: number, warmupS: number): Promise<RateFigures> {
+async function measure(name: ServiceName, seconds: number, warmupS: number | undefined): Promise<RateFigures> {
   const svc = await startService(name);
   try {
-    await sleep(warmupS * 1000);
+    await sleep(warmupS === undefined ? warmupMs(name) : warmupS * 1000);
     const samples: number[] = [];
     const t0 = Date.now();
     for (let i = 0; i < seconds / INTERVAL_S; i++) {
@@ -74,7 +76,7 @@ async function measure(name: ServiceName, seconds: number, warmupS: number): Pro
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let seconds = 60;
-  let warmup = 10;
+  let warmup: number | undefined;
   const names: ServiceName[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--seconds') seconds = Number(args[++i]);

@@ -1,5 +1,6 @@
 /**
- * One zoo case as a test: start the real service under load, let it warm up,
+ * One zoo case as a test: start the real service under load, let it warm up
+ * (10 s, longer for a case that needs it),
  * then run `memwhy diagnose PID --json` (default window) three times on the
  * same running service and check each verdict names the expected cause.
  * Every run's cause, confidence and top suspect go to stderr, one line each,
@@ -9,16 +10,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { memwhy } from '../helpers/cli.js';
-import { missingFramework, SERVICES, startService, type ServiceName } from '../helpers/services.js';
+import { missingFramework, SERVICES, startService, warmupMs, type ServiceName } from '../helpers/services.js';
 
-const WARMUP_MS = 10_000;
 const RUNS = 3;
 /** The default window is 30 s; attaching, censuses and the trim proof add a few more. */
 const DIAGNOSE_TIMEOUT_MS = 240_000;
 
 /** Only what the zoo reads of the diagnosis; the rest of the document may change freely. */
 interface VerdictView {
-  verdict?: { cause?: string; confidence?: string };
+  verdict?: { cause?: string; confidence?: string; summary?: string };
   suspects?: { type?: string; path?: string[] | null; site?: string | null }[];
 }
 
@@ -38,7 +38,8 @@ async function diagnoseOnce(name: ServiceName, pid: number, run: number): Promis
   const cause = d.verdict?.cause ?? '(none)';
   const line =
     `zoo ${name} run ${run}/${RUNS}: cause=${cause} confidence=${d.verdict?.confidence ?? '?'}` +
-    ` top=${top?.type ?? '-'} path=${top?.path ? top.path.join(' > ') : '-'} site=${top?.site ?? '-'}`;
+    ` top=${top?.type ?? '-'} path=${top?.path ? top.path.join(' > ') : '-'} site=${top?.site ?? '-'}` +
+    ` | ${d.verdict?.summary ?? ''}`;
   return { cause, line };
 }
 
@@ -49,7 +50,7 @@ export function zooCase(name: ServiceName): void {
     const svc = await startService(name);
     const runs: Run[] = [];
     try {
-      await sleep(WARMUP_MS);
+      await sleep(warmupMs(name));
       for (let i = 1; i <= RUNS; i++) {
         const run = await diagnoseOnce(name, svc.pid, i);
         process.stderr.write(run.line + '\n');
