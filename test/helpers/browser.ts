@@ -37,7 +37,8 @@ export async function openFile(browser: Browser, file: string, options: OpenOpti
     permissions: options.clipboard ? ['clipboard-read', 'clipboard-write'] : [],
   });
   const page = await context.newPage();
-  page.on('close', () => void context.close());
+  // The browser may be closing too (the last test's page closes as the run ends): a context it took down needs no closing.
+  page.on('close', () => void context.close().catch(() => undefined));
   const o: OpenedPage = { page, url, errors: [], requests: [], dialogs: [] };
   page.on('console', (m) => {
     if (m.type() === 'error') o.errors.push(`console: ${m.text()}`);

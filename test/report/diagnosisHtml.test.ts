@@ -18,9 +18,12 @@ const sample = load('diagnosis_sample.json');
 const sparse = load('diagnosis_sparse.json');
 /** A service's diagnosis as it really reads: venv and dist-packages paths, dotted type names, long referrer chains, 10 suspects, 25 sites. */
 const realPaths = load('report_real_paths.json');
+/** The sample with memwhy's own steps: 5 censuses, the first inside the target (it added 3.2 MiB), and a two-sentence verdict. */
+const withSteps = load('report_steps.json');
 
 /** Where the screenshot of the full report goes: one file, overwritten by each run, to look at. */
 const SCREENSHOT = path.join(tmpdir(), 'memwhy-diagnosis-report.png');
+const STEPS_SCREENSHOT = path.join(tmpdir(), 'memwhy-report-steps.png');
 
 let assets: ViewerAssets;
 let browser: Browser;
@@ -126,6 +129,135 @@ test('diagnosis report draws the verdict first, the timeline chart and the refer
 
     assert.deepEqual(o.errors, []);
     assert.deepEqual(o.requests, [o.url], 'the page fetched nothing but itself');
+  } finally {
+    await page.close();
+  }
+});
+
+test("the timeline shades each of memwhy's steps, stronger where it ran inside the target, and says what its in-target steps added", { timeout: 60_000 }, async (t) => {
+  const o = await open('steps.html', renderDiagnosisHtml(withSteps, assets));
+  const { page } = o;
+  try {
+    const steps = withSteps.rss.steps!;
+    const bands = page.locator('#timeline-chart .u-under .step-band');
+    assert.equal(await bands.count(), steps.length);
+    assert.equal(await page.locator('#timeline-chart .step-band.in-target').count(), 1);
+    const drawn = await bands.evaluateAll((els) =>
+      els.map((el) => {
+        const b = el.getBoundingClientRect();
+        const plot = el.parentElement!.getBoundingClientRect();
+        return { label: el.getAttribute('data-label'), inTarget: el.getAttribute('data-in-target'), title: el.getAttribute('title'), x: b.x - plot.x, w: b.width, h: b.height, plotH: plot.height, plotW: plot.width };
+      }),
+    );
+    assert.deepEqual(
+      drawn.map((b) => b.label),
+      [1, 2, 3, 4, 5].map((n) => `memwhy: census (${n} of 5), ${n === 1 ? 'inside the target' : 'in a forked child'}`),
+    );
+    assert.deepEqual(drawn.map((b) => b.inTarget), ['true', 'false', 'false', 'false', 'false']);
+    assert.match(drawn[1]!.title!, /^memwhy: census \(2 of 5\), in a forked child, at 75\.0 s for 600 ms$/);
+    for (const [i, b] of drawn.entries()) {
+      assert.ok(b.w >= 4 && b.h === b.plotH, `band ${i + 1} is ${b.w}x${b.h}, a visible strip the plot's height`);
+      // Where its time is: 0..300 s across the plot.
+      const at = (steps[i]!.start_s / 300) * b.plotW;
+      assert.ok(Math.abs(b.x - at) < 4, `band ${i + 1} starts at ${b.x.toFixed(1)} px, its time is at ${at.toFixed(1)} px`);
+    }
+    // The bands are under the series: the canvas covers them.
+    assert.equal(await page.locator('#timeline-chart .u-over .step-band').count(), 0);
+
+    // The key names both kinds; hovering a band names that step.
+    const key = page.locator('#timeline .steps-key');
+    assert.match(await key.innerText(), /in a forked child[^]*\(4\)[^]*inside the target[^]*\(1\)/);
+    const hover = page.locator('#timeline .steps-key .step-hover');
+    assert.equal(await hover.textContent(), '');
+    const band = await bands.nth(2).boundingBox();
+    assert.ok(band);
+    await page.mouse.move(band.x + band.width / 2, band.y + band.height / 2);
+    await page.waitForFunction(() => document.querySelector('.step-hover')?.textContent !== '');
+    assert.equal(await hover.textContent(), 'memwhy: census (3 of 5), in a forked child');
+    assert.equal(await page.locator('#timeline-chart .step-band.active').count(), 1);
+
+    assert.equal((await page.locator('#timeline .steps-note').innerText()).trim(), "memwhy's own steps added 3.2 MiB inside the target; taken out of the fitted slope");
+
+    // The two-sentence verdict: the second cause on its own line, the summary's text unchanged.
+    const summary = page.locator('#verdict .summary');
+    assert.equal(await summary.textContent(), withSteps.verdict.summary);
+    const lines = await summary.evaluate((el) => {
+      const main = el.querySelector('.main')!.getBoundingClientRect();
+      const also = el.querySelector('.also')!.getBoundingClientRect();
+      return { mainBottom: main.bottom, alsoTop: also.top, alsoText: el.querySelector('.also')!.textContent };
+    });
+    assert.ok(lines.alsoTop >= lines.mainBottom - 1, 'the second sentence starts below the first');
+    assert.match(lines.alsoText!, /^Thread leak also grows: /);
+
+    // The verdict and the timeline, the part this shows: hovering the third band, so its label is on screen.
+    const end = await box(page, '#timeline');
+    const top = await page.locator('#timeline').evaluate((el) => el.getBoundingClientRect().top + window.scrollY);
+    await page.screenshot({ path: STEPS_SCREENSHOT, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(top + end.height + 16) }, fullPage: true });
+    t.diagnostic(`screenshot: ${STEPS_SCREENSHOT}`);
+    assert.deepEqual(o.errors, []);
+    assert.deepEqual(o.requests, [o.url]);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a report from before steps were recorded draws no bands, no key and no note', { timeout: 60_000 }, async () => {
+  assert.equal(sample.rss.steps, undefined, 'the sample is an old document');
+  const none: Diagnosis = structuredClone(withSteps);
+  none.rss.steps = [];
+  none.rss.memwhy_steps_bytes = 0;
+  for (const [name, d] of [['old', sample], ['no-steps', none]] as const) {
+    const o = await open(`${name}.html`, renderDiagnosisHtml(d, assets));
+    const { page } = o;
+    try {
+      assert.ok((await box(page, '#timeline-chart canvas')).width > 300, `${name}: the chart is drawn`);
+      assert.equal(await page.locator('.step-band').count(), 0, `${name}: no bands`);
+      assert.equal(await page.locator('.steps-key').count(), 0, `${name}: no key`);
+      assert.equal(await page.locator('.steps-note').count(), 0, `${name}: no note`);
+      assert.deepEqual(o.errors, []);
+    } finally {
+      await page.close();
+    }
+  }
+});
+
+test('a long two-sentence verdict wraps inside its card at phone width, breaking at spaces and dotted names', { timeout: 60_000 }, async () => {
+  const d: Diagnosis = structuredClone(withSteps);
+  d.verdict.summary =
+    'Live Python objects grew by 12.3 MiB in 300 s, climbing in every census (41.0 KiB/s, 144.1 MiB/h); most of it sqlalchemy.orm.state.InstanceState (+48,210 objects, +2.6 MiB, +161 instances/s). ' +
+    'Thread leak also grows: threads went from 8 to 40 and never fell: each new thread costs a stack and its own allocator arena.';
+  const o = await open('verdict-narrow.html', renderDiagnosisHtml(d, assets), { width: 375 });
+  const { page } = o;
+  try {
+    const summary = page.locator('#verdict .summary');
+    assert.equal(await summary.textContent(), d.verdict.summary);
+    const fit = await page.evaluate(() => {
+      const card = document.getElementById('verdict')!.getBoundingClientRect();
+      const p = document.querySelector('#verdict .summary')!;
+      return { card: card.right, p: p.getBoundingClientRect().right, scroll: document.documentElement.scrollWidth, view: window.innerWidth };
+    });
+    assert.ok(fit.p <= fit.card + 0.5, `the summary (right edge ${fit.p}) stays in its card (${fit.card})`);
+    assert.ok(fit.scroll <= fit.view, 'the page does not scroll sideways');
+    // Every line ends at a space or a dotted name's dot, never inside a word or a number.
+    const ends = await summary.evaluate((el) => {
+      const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      const chars: { c: string; top: number }[] = [];
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        for (let i = 0; i < n.textContent!.length; i++) {
+          const r = document.createRange();
+          r.setStart(n, i);
+          r.setEnd(n, i + 1);
+          const rects = r.getClientRects();
+          if (rects.length) chars.push({ c: n.textContent![i]!, top: rects[0]!.top });
+        }
+      }
+      const out: string[] = [];
+      for (let i = 1; i < chars.length; i++) if (chars[i]!.top > chars[i - 1]!.top + 2) out.push(`${chars[i - 1]!.c}|${chars[i]!.c}`);
+      return out;
+    });
+    assert.ok(ends.length >= 4, `the summary wraps (${ends.length + 1} lines)`);
+    for (const e of ends) assert.match(e, /^(\s\|.|.\|\s|\.\|[A-Za-z_])$/, `a line breaks at "${e}"`);
+    assert.deepEqual(o.errors, []);
   } finally {
     await page.close();
   }

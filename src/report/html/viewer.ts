@@ -231,6 +231,41 @@ function header(d: Diagnosis): HTMLElement {
   );
 }
 
+/**
+ * A sentence with break opportunities only where a reader expects a line to
+ * break: after the dots of a dotted name (`app.cache._SESSIONS`), not the dot
+ * of `2.6 MiB` or a sentence's end; paths are shortened as everywhere else.
+ */
+function prose(text: string): Child[] {
+  const isName = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_]/.test(c);
+  return splitPaths(text).flatMap((piece): Child[] => {
+    if (piece.isPath) return withPaths(piece.text);
+    const out: Child[] = [];
+    let from = 0;
+    const t = piece.text;
+    for (let i = 1; i < t.length - 1; i++) {
+      if (t[i] !== '.' || !isName(t[i - 1]) || !/[A-Za-z_]/.test(t[i + 1]!)) continue;
+      out.push(t.slice(from, i + 1), h('wbr', null));
+      from = i + 1;
+    }
+    out.push(t.slice(from));
+    return out;
+  });
+}
+
+/**
+ * The verdict's summary: one sentence, or two when a second cause is close
+ * behind ("... Thread leak also grows: ..."). The second starts its own line,
+ * so each reads as a sentence; the space between them stays in the text, so a
+ * copy reads as the summary does in the JSON.
+ */
+function summaryText(summary: string): Child[] {
+  const m = /\.(\s+)(?=[A-Z][A-Za-z -]* also grows: )/.exec(summary);
+  if (!m) return prose(summary);
+  const cut = m.index + 1;
+  return [h('span', { class: 'main' }, ...prose(summary.slice(0, cut))), m[1], h('span', { class: 'also' }, ...prose(summary.slice(cut + m[1]!.length)))];
+}
+
 function verdict(d: Diagnosis): HTMLElement {
   const v = d.verdict;
   const dots = { high: '●●●', medium: '●●○', low: '●○○' }[v.confidence];
@@ -243,7 +278,7 @@ function verdict(d: Diagnosis): HTMLElement {
       causeBadge(v.cause),
       h('span', { class: `confidence ${v.confidence}`, title: 'how strongly the evidence points at this cause' }, h('span', { class: 'dots' }, dots), ` ${v.confidence} confidence`),
     ),
-    h('p', { class: 'summary' }, v.summary),
+    h('p', { class: 'summary' }, ...summaryText(v.summary)),
     v.evidence.length ? h('ul', { class: 'evidence' }, ...v.evidence.map((e) => h('li', null, ...withPaths(e)))) : null,
     v.other_causes.length
       ? h(
@@ -277,14 +312,77 @@ function timeline(d: Diagnosis, mount: (fn: () => void) => void): HTMLElement {
       : stat('Python heap', 'not measured'),
   );
   const chart = h('div', { class: 'chart', id: 'timeline-chart' });
-  if (r.samples.length >= 2) mount(() => drawTimeline(chart, r));
+  const steps = r.samples.length >= 2 ? labelSteps(r.steps ?? []) : [];
+  const key = steps.length ? stepsKey(steps) : null;
+  if (r.samples.length >= 2) mount(() => drawTimeline(chart, r, steps, key?.hover ?? null));
   else chart.append(h('p', { class: 'not-measured' }, h('strong', null, 'Too few samples to draw.'), ` ${r.samples.length} RSS sample(s) taken.`));
-  return section('timeline', 'RSS and threads over time', stats, chart);
+  // The RSS memwhy's in-target steps added is in the samples drawn, but not in the slope.
+  const added = r.memwhy_steps_bytes ?? 0;
+  const note = added
+    ? h(
+        'p',
+        { class: 'steps-note' },
+        `memwhy's own steps ${added > 0 ? `added ${formatBytes(added)}` : `changed RSS by ${formatBytes(added)}`} inside the target; taken out of the fitted slope`,
+      )
+    : null;
+  return section('timeline', 'RSS and threads over time', stats, chart, key?.el, note);
+}
+
+// --- memwhy's own steps on the timeline ----------------------------------------------------
+
+type Step = NonNullable<Diagnosis['rss']['steps']>[number];
+interface LabelledStep {
+  step: Step;
+  /** "memwhy: census (2 of 5), in a forked child" */
+  label: string;
+}
+
+const stepWhere = (st: Step): string => (st.in_target ? 'inside the target' : 'in a forked child');
+
+/** Each step with its label, numbered in time order among the steps of its kind. */
+function labelSteps(steps: readonly Step[]): LabelledStep[] {
+  const sorted = [...steps].sort((a, b) => a.start_s - b.start_s);
+  const total = new Map<string, number>();
+  for (const st of sorted) total.set(st.what, (total.get(st.what) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  return sorted.map((step) => {
+    const n = (seen.get(step.what) ?? 0) + 1;
+    seen.set(step.what, n);
+    return { step, label: `memwhy: ${step.what} (${n} of ${total.get(step.what)}), ${stepWhere(step)}` };
+  });
+}
+
+/**
+ * The key under the chart: one swatch per kind of band drawn, and a line that
+ * names the step under the cursor (the bands sit under uPlot's cursor layer,
+ * so a title alone would never show on hover).
+ */
+function stepsKey(steps: readonly LabelledStep[]): { el: HTMLElement; hover: HTMLElement } {
+  const kinds = [
+    { in_target: false, text: 'memwhy in a forked child: touched nothing in the target' },
+    { in_target: true, text: 'memwhy inside the target: may have moved its RSS' },
+  ];
+  // A line of its own that keeps its height when empty, so the page does not jump as the cursor crosses a band.
+  const hover = h('p', { class: 'step-hover', 'aria-live': 'polite' });
+  const el = h(
+    'div',
+    { class: 'steps-key' },
+    h(
+      'ul',
+      { class: 'legend' },
+      ...kinds.map((k) => {
+        const n = steps.filter((x) => x.step.in_target === k.in_target).length;
+        return n ? h('li', null, h('span', { class: `step-swatch${k.in_target ? ' in-target' : ''}` }), `${k.text} (${INT.format(n)})`) : null;
+      }),
+    ),
+    hover,
+  );
+  return { el, hover };
 }
 
 // --- the timeline chart ---------------------------------------------------------------
 
-function drawTimeline(el: HTMLElement, r: Diagnosis['rss']): void {
+function drawTimeline(el: HTMLElement, r: Diagnosis['rss'], steps: readonly LabelledStep[], hover: HTMLElement | null): void {
   const t = r.samples.map((x) => x[0]);
   const maxBytes = Math.max(1, ...r.samples.map((x) => Math.max(x[1], x[2])));
   // Plot in one unit picked from the peak, so uPlot's round ticks are round MiB, not round bytes.
@@ -306,6 +404,44 @@ function drawTimeline(el: HTMLElement, r: Diagnosis['rss']): void {
     trend,
     r.samples.map((x) => x[3]),
   ];
+  // memwhy's steps: a band each under the series (in uPlot's .u-under, which the canvas covers with its transparent plot).
+  const bands = steps.map(({ step, label }) =>
+    h('div', {
+      class: `step-band${step.in_target ? ' in-target' : ''}`,
+      'data-what': step.what,
+      'data-in-target': String(step.in_target),
+      'data-start-s': String(step.start_s),
+      'data-end-s': String(step.end_s),
+      'data-label': label,
+      title: `${label}, at ${formatSeconds(step.start_s)} for ${formatSeconds(Math.max(0, step.end_s - step.start_s))}`,
+    }),
+  );
+  // A census lasts a fraction of a second in a window of minutes: never narrower than this, or it vanishes.
+  const MIN_BAND_PX = 4;
+  const placeBands = (u: uPlot): void => {
+    const width = u.bbox.width / uPlot.pxRatio;
+    bands.forEach((band, i) => {
+      const { step } = steps[i]!;
+      let x0 = Math.max(0, Math.min(width, u.valToPos(step.start_s / tUnit, 'x')));
+      let x1 = Math.max(0, Math.min(width, u.valToPos(step.end_s / tUnit, 'x')));
+      if (x1 - x0 < MIN_BAND_PX) {
+        const mid = (x0 + x1) / 2;
+        x0 = Math.max(0, mid - MIN_BAND_PX / 2);
+        x1 = Math.min(width, x0 + MIN_BAND_PX);
+      }
+      band.style.left = `${x0}px`;
+      band.style.width = `${x1 - x0}px`;
+      if (band.parentNode !== u.under) u.under.append(band);
+    });
+  };
+  const showStepAt = (left: number): void => {
+    if (!hover) return;
+    // The cursor is on a band when it is within its drawn span (or 2 px of it: thin bands are hard to hit).
+    const on = left < 0 ? -1 : bands.findIndex((b) => left >= b.offsetLeft - 2 && left <= b.offsetLeft + b.offsetWidth + 2);
+    bands.forEach((b, i) => b.classList.toggle('active', i === on));
+    hover.textContent = on >= 0 ? steps[on]!.label : '';
+  };
+
   const bytesValue = (_u: uPlot, v: number | null): string => (v === null ? '–' : formatBytes(v * unit));
   const axisFont = '12px system-ui, "Segoe UI", "Liberation Sans", "DejaVu Sans", sans-serif';
   const axis = { stroke: '#5b6475', font: axisFont, labelFont: axisFont, grid: { stroke: '#eceef2', width: 1 }, ticks: { stroke: '#d9dde3', width: 1 } };
@@ -314,7 +450,11 @@ function drawTimeline(el: HTMLElement, r: Diagnosis['rss']): void {
     height: 300,
     cursor: { drag: { x: false, y: false }, points: { size: 7 } },
     // The legend shows the values under the cursor; before any hover, those at the end of the window.
-    hooks: { ready: [(u) => u.setLegend({ idx: t.length - 1 })] },
+    hooks: {
+      ready: [(u) => u.setLegend({ idx: t.length - 1 })],
+      draw: [(u) => placeBands(u)],
+      setCursor: [(u) => showStepAt(u.cursor.left ?? -1)],
+    },
     scales: {
       x: { time: false },
       bytes: { range: (_u, _min, max) => [0, max * 1.08] },
