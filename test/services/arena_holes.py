@@ -20,6 +20,9 @@ from request_churn import churn
 
 THREADS = 8
 _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix='ingest')
+# Full from the start (see prefill below): the bounded cache must not still
+# be filling during memwhy's window, or its growth would be a real (if
+# bounded) Python-object climb rather than the allocator's retention.
 _recent = collections.deque(maxlen=4000)
 _recent_lock = threading.Lock()
 _batches = [0]
@@ -43,5 +46,13 @@ def ingest(path):
     return b'%d' % total
 
 
+def prefill():
+    # Spread over the ingest threads, as the kept records of batches would be.
+    per_thread = _recent.maxlen * 50 // THREADS
+    for f in [_pool.submit(parse_records, per_thread, random.random()) for _ in range(THREADS)]:
+        f.result()
+
+
 if __name__ == '__main__':
+    prefill()
     serve(int(sys.argv[1]), ingest)

@@ -64,7 +64,12 @@ export function pythonObjectsFinding(
         (top
           ? `; most of it ${top.type} (+${top.count_delta.toLocaleString('en')} objects, +${formatBytes(top.bytes_delta)}, ${top.count_per_s >= 1 ? `+${top.count_per_s.toFixed(0)}` : `+${top.count_per_s.toFixed(2)}`} instances/s)`
           : '') +
-        (share !== null && rss.growing ? `; Python allocations explain ${Math.round(Math.min(share, 1) * 100)} % of the RSS growth` : '')
+        (share !== null && rss.growing ? `; Python allocations explain ${Math.round(Math.min(share, 1) * 100)} % of the RSS growth` : '') +
+        // The whole heap also moves with what requests hold for a moment: say
+        // so, or the two figures read as a contradiction.
+        (Math.abs(d.bytes - judged) > Math.max(judged, 256 * 1024)
+          ? ` (the heap as a whole changed by ${d.bytes >= 0 ? '+' : '-'}${formatBytes(Math.abs(d.bytes))} from the first census to the last, the rest of it churn)`
+          : '')
       : steadyBytes > 0
         ? `Python objects that climb steadily grew by ${formatBytes(steadyBytes)}, too little to explain the memory`
         : `no Python type climbed steadily across the ${censuses.length} censuses (the heap changed by ${formatBytes(d.bytes)})`,
