@@ -19,14 +19,8 @@ const GUNICORN = '/usr/bin/gunicorn';
 const UWSGI = '/usr/bin/uwsgi-core';
 const UWSGI_PLUGIN = '/usr/lib/uwsgi/plugins/python311_plugin.so';
 
-export type Cause =
-  | 'python-objects'
-  | 'uncollectable'
-  | 'cyclic-garbage'
-  | 'native'
-  | 'allocator-retention'
-  | 'thread-leak'
-  | 'no-growth';
+export type { Cause } from '../../src/analyze/diagnosis.js';
+import type { Cause } from '../../src/analyze/diagnosis.js';
 
 interface Load {
   /** Path and query the driver requests. */
