@@ -17,13 +17,30 @@ import gc
 import sys
 import time
 import types as _types
-from itertools import compress
+from itertools import chain, compress
 from operator import is_
 
 try:
     from itertools import imap as map, izip as zip  # Python 2: lazy
 except ImportError:
     pass
+
+try:
+    import _tracemalloc
+    _traceback_of = _tracemalloc._get_object_traceback
+    _tracing = _tracemalloc.is_tracing
+except (ImportError, AttributeError):  # 2.7
+    _traceback_of = _tracing = None
+
+
+def _traced_by_program(obj):
+    """Allocated while tracemalloc traced, by the program (not by memwhy)."""
+    tb = _traceback_of(obj)
+    if not tb:
+        return False
+    filename = tb[0][0]
+    return not (filename.startswith(('memwhy/', 'memwhy-', '<memwhy')) or '/memwhy/' in filename)
+
 
 _census = _load('census')  # noqa: F821 (injected by the agent)
 _type_name = _census['_type_name']
@@ -90,13 +107,23 @@ def _instances(name, limit):
     count = sum(mask)
     found = []
     seen = set()
+    # The instances that explain growth are the new ones: a str or an array
+    # of some library's constants says nothing about the leak. Instances
+    # tracemalloc traced (allocated in memwhy's window; diagnose reads refs
+    # in a child that keeps the traces) come first, the rest after.
+    candidates = compress(objs, mask)
+    if _traceback_of is not None and _tracing():
+        candidates = list(candidates)
+        traced = [o for o in candidates if _traced_by_program(o)]
+        candidates = chain(traced, candidates)
     # Referents can repeat (one str in many places): dedupe the few taken.
-    for obj in compress(objs, mask):
+    for obj in candidates:
         if id(obj) not in seen:
             seen.add(id(obj))
             found.append(obj)
             if len(found) >= limit:
                 break
+    candidates = None
     # On 2.7 this running frame is in `objs` (frames are tracked): a cycle
     # that, with the collector held still, would outlive the call.
     objs = mask = None

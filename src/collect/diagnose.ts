@@ -98,8 +98,22 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     };
     phase('census (start)');
     await census('first');
-    const tracing = opts.tracemalloc ? await startTracing(session, notes) : { skipped: 'turned off with --no-tracemalloc' };
+    // tracemalloc slows an allocation-heavy program by 40-60 % while it
+    // traces (BENCHMARKS.md): it runs over the window's last fifth only
+    // (6 s to 2 min), which keeps the whole window's cost near a tenth, and
+    // still catches where a steady leak allocates. Short windows (tests,
+    // the demo) trace throughout.
+    const traceS = opts.durationS < 10 ? opts.durationS : Math.min(120, Math.max(6, 0.2 * opts.durationS));
+    let tracing: TracemallocEvidence = opts.tracemalloc ? {} : { skipped: 'turned off with --no-tracemalloc' };
+    let tracingStarted: Promise<void> | null = null;
+    const beginTracing = (): Promise<void> =>
+      (tracingStarted ??= startTracing(session, notes).then((t) => {
+        tracing = t;
+        evidence.tracemalloc = t;
+        if (!t.skipped && traceS < opts.durationS) notes.push(`tracemalloc traced the window's last ${Math.round(traceS)} s (allocation sites come from those)`);
+      }));
     evidence.tracemalloc = tracing;
+    if (opts.tracemalloc && traceS >= opts.durationS) await beginTracing();
 
     // The window: RSS and threads sampled from /proc, and censuses spread
     // evenly across it, so that a type that climbs in every census is told
@@ -117,6 +131,7 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
         const elapsed = (Date.now() - windowStart) / 1000;
         const fraction = Math.min(1, elapsed / Math.max(opts.durationS, 0.001));
         phase('watching', fraction);
+        if (opts.tracemalloc && !tracingStarted && elapsed >= opts.durationS - traceS) void beginTracing();
         if (!running && next <= inner && fraction >= next / (inner + 1)) {
           const label = `${next + 1} of ${inner + 2}`;
           next += 1;
@@ -130,8 +145,12 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     if (opts.signal?.aborted) notes.push('the window was cut short (interrupted): the verdict stands on what was gathered');
     // Wait for a census still running, so the session is free.
     if (running) await running;
+    // A window cut short before tracing began: none to read.
+    if (opts.tracemalloc && !tracingStarted) tracing = evidence.tracemalloc = { skipped: 'the window ended before tracing began' };
+    if (tracingStarted) await tracingStarted;
 
-    // Suspects from the censuses so far (start and middle), for tracemalloc's per-type sites.
+    // Suspects from the censuses so far (all but the last), for tracemalloc's
+    // per-type sites and the referrer search.
     const early = censuses.length >= 2 ? pickSuspectTypes(growthOf([...censuses].sort((a, b) => a.t - b.t)), 5) : [];
     if (!tracing.skipped) {
       phase('allocation sites');
@@ -148,8 +167,16 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
           notes.push("no allocation site per type: Python 3.11's tracemalloc cannot trace objects with managed dicts back (fixed in 3.12); the sites by line still stand");
         }
       }
-      await attempt(notes, 'stopping tracemalloc', () => session.call('tracing.stop'));
     }
+    // Referrers while tracemalloc still traces: the agent then follows the
+    // instances allocated in the window (the leak's), not the first ones it
+    // meets (often some library's constants).
+    for (const type of early.slice(0, 3)) {
+      phase(`referrers of ${type}`);
+      const r = await attempt(notes, `finding referrers of ${type}`, () => collectRefs(session, { type, samples: 4, maxDepth: 20, keepTracing: true }));
+      if (r) evidence.refs.push(r);
+    }
+    if (!tracing.skipped) await attempt(notes, 'stopping tracemalloc', () => session.call('tracing.stop'));
     phase('census (end)');
     await census('last');
     censuses.sort((a, b) => a.t - b.t);
@@ -166,13 +193,6 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
       }
     } else if (!opts.trim) {
       notes.push('no trim proof: turned off with --no-trim');
-    }
-
-    const suspects = censuses.length >= 2 ? pickSuspectTypes(growthOf(censuses)) : [];
-    for (const type of suspects.slice(0, 3)) {
-      phase(`referrers of ${type}`);
-      const r = await attempt(notes, `finding referrers of ${type}`, () => collectRefs(session, { type, samples: 4, maxDepth: 20 }));
-      if (r) evidence.refs.push(r);
     }
   } finally {
     evidence.ended_at = Date.now();

@@ -57,8 +57,14 @@ export interface RefsOptions {
   type: string;
   samples: number;
   maxDepth: number;
+  /** Keep tracemalloc's traces in the child: the search then prefers instances allocated while tracing. */
+  keepTracing?: boolean;
 }
 
 export function collectRefs(session: AgentSession, opts: RefsOptions): Promise<RefsResult> {
-  return session.call<RefsResult>('refs.refs', { type: opts.type, samples: opts.samples, max_depth: opts.maxDepth }, { timeoutS: 300, fork: true });
+  return session.call<RefsResult>(
+    'refs.refs',
+    { type: opts.type, samples: opts.samples, max_depth: opts.maxDepth },
+    { timeoutS: 300, fork: true, keepTracing: opts.keepTracing === true },
+  );
 }
