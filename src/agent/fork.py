@@ -159,9 +159,14 @@ def _close_others(keep):
             _close(fd)
 
 
+# Made here, before any fork: the child allocates nothing before its call
+# (under tracemalloc its allocations would be traced as if the program's).
+_FORK_MS_BUF = ctypes.create_string_buffer(32)
+
+
 def _fork_ms(fd):
     """The fork's duration as the parent measured it, read without releasing the GIL."""
-    buf = ctypes.create_string_buffer(32)
+    buf = _FORK_MS_BUF
     got = b''
     while not got.endswith(b'\n'):
         n = _read_fd(fd, buf, 32 - len(got))

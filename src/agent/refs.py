@@ -115,6 +115,10 @@ def _instances(name, limit):
     if _traceback_of is not None and _tracing():
         candidates = list(candidates)
         traced = [o for o in candidates if _traced_by_program(o)]
+        # Oldest first (gc.get_objects lists the youngest generation first):
+        # a traced object still alive after surviving collections is the
+        # leak's; the youngest are often a request in flight.
+        traced.reverse()
         candidates = chain(traced, candidates)
     # Referents can repeat (one str in many places): dedupe the few taken.
     for obj in candidates:

@@ -113,7 +113,7 @@ export function diagnose(e: Evidence): Diagnosis {
     uncollectableFinding(e),
     cyclicGarbageFinding(e, heap),
     nativeFinding(rss, mStart, mEnd, heap),
-    retentionFinding(mEnd, e),
+    retentionFinding(mStart, mEnd, e, rss),
     threadLeakFinding(rss),
   ];
   // cyclic-garbage explains the same objects python-objects counts: when the

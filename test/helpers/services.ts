@@ -119,7 +119,7 @@ export const SERVICES = {
     // Its RSS climbs for a minute while glibc's per-thread arenas and
     // pymalloc reach their high-water marks (rates.ts from start: 30 -> 51
     // MiB in 180 s, most of it early); a busy service is judged at steady state.
-    warmupS: 60,
+    warmupS: 150,
   },
   gc_disabled_worker: {
     expected: 'cyclic-garbage',

@@ -3,23 +3,37 @@ import type { Evidence } from '../../evidence/evidence.js';
 import type { CauseFinding } from '../diagnosis.js';
 import type { MallocBreakdown } from '../malloc.js';
 import { formatBytes } from '../../util/units.js';
+import type { RssFacts } from './rss.js';
 
-export function retentionFinding(end: MallocBreakdown | null, e: Evidence): CauseFinding {
+const MiB = 1024 * 1024;
+
+/**
+ * Retention is an issue when the allocator holds much freed memory now
+ * (src/analyze/malloc.ts: 30 % of RSS and 32 MiB), when a trim proved it,
+ * or when RSS climbs and the freed-but-held memory climbs with it (at least
+ * half of the RSS growth, 1 MiB or more): fragmentation growing under a
+ * service whose live data does not (test/services arena_holes, after a trim
+ * had emptied the holes and they filled again: 200-250 KiB/s).
+ */
+export function retentionFinding(start: MallocBreakdown | null, end: MallocBreakdown | null, e: Evidence, rss: RssFacts): CauseFinding {
   if (!end) return { cause: 'allocator-retention', status: 'insufficient-data', score: 0, summary: 'the allocator was not read', numbers: {} };
   const held = end.derived.held_free;
   const share = end.derived.retention;
   const t = e.trim;
   const released = t ? t.before.rss - t.after.rss : null;
   const proven = released !== null && held !== null && held > 0 && released >= 0.25 * held;
-  const issue = end.finding.status === 'issue' || proven;
+  const heldGrowth = held !== null && start?.derived.held_free != null ? held - start.derived.held_free : null;
+  const growing = rss.growing && heldGrowth !== null && heldGrowth >= Math.max(MiB, 0.5 * rss.growth);
+  const issue = end.finding.status === 'issue' || proven || growing;
   return {
     cause: 'allocator-retention',
     status: issue ? 'issue' : end.finding.status === 'insufficient-data' ? 'insufficient-data' : 'none',
-    score: issue ? Math.min(1, (share ?? 0) + (proven ? 0.4 : 0)) : 0,
+    score: issue ? Math.min(1, Math.max(growing ? 0.6 : 0, (share ?? 0) + (proven ? 0.4 : 0))) : 0,
     summary: issue
       ? `${end.allocator.name} holds ${formatBytes(held ?? 0)} freed but not returned to the OS (${Math.round((share ?? 0) * 100)} % of RSS)` +
+        (growing ? `, ${formatBytes(heldGrowth!)} more than at the start while RSS grew ${formatBytes(rss.growth)}: the free space grows, not the live data` : '') +
         (released !== null ? `; a live malloc_trim gave back ${formatBytes(released)}` : '')
       : end.finding.summary,
-    numbers: { held_free: held, retention: share, trim_released: released, rss: end.rss },
+    numbers: { held_free: held, held_free_growth: heldGrowth, retention: share, trim_released: released, rss: end.rss },
   };
 }
