@@ -11,9 +11,11 @@ const MiB = 1024 * 1024;
  * Retention is an issue when the allocator holds much freed memory now
  * (src/analyze/malloc.ts: 30 % of RSS and 32 MiB), when a trim proved it,
  * or when RSS climbs and the freed-but-held memory climbs with it (at least
- * half of the RSS growth, 1 MiB or more): fragmentation growing under a
- * service whose live data does not (test/services arena_holes, after a trim
- * had emptied the holes and they filled again: 200-250 KiB/s).
+ * half of the RSS growth, and 4 MiB or more in the window): fragmentation
+ * growing under a service whose live data does not (test/services
+ * arena_holes, after a trim had emptied the holes and they filled again:
+ * +4.6 and +8.8 MiB held in 30 s). A busy service still settling grew its
+ * held memory by 1.4-2.9 MiB in 30 s (busy_no_leak): below it.
  */
 export function retentionFinding(start: MallocBreakdown | null, end: MallocBreakdown | null, e: Evidence, rss: RssFacts): CauseFinding {
   if (!end) return { cause: 'allocator-retention', status: 'insufficient-data', score: 0, summary: 'the allocator was not read', numbers: {} };
@@ -23,7 +25,7 @@ export function retentionFinding(start: MallocBreakdown | null, end: MallocBreak
   const released = t ? t.before.rss - t.after.rss : null;
   const proven = released !== null && held !== null && held > 0 && released >= 0.25 * held;
   const heldGrowth = held !== null && start?.derived.held_free != null ? held - start.derived.held_free : null;
-  const growing = rss.growing && heldGrowth !== null && heldGrowth >= Math.max(MiB, 0.5 * rss.growth);
+  const growing = rss.growing && heldGrowth !== null && heldGrowth >= Math.max(4 * MiB, 0.5 * rss.growth);
   const issue = end.finding.status === 'issue' || proven || growing;
   return {
     cause: 'allocator-retention',
