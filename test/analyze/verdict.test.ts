@@ -103,6 +103,16 @@ describe('real-service shapes', () => {
   });
 });
 
+describe('a window cut short', () => {
+  test('two censuses and no tracemalloc still name python-objects from the first-to-last change', () => {
+    const e = recorded('python-objects');
+    const cs = [...e.censuses].sort((a, b) => a.t - b.t);
+    const cut = { ...e, censuses: [cs[0]!, cs[cs.length - 1]!], tracemalloc: { skipped: 'the window ended before tracing began' } };
+    const d = diagnose(cut);
+    assert.equal(d.verdict.cause, 'python-objects', d.verdict.summary);
+  });
+});
+
 describe('seeded variations', () => {
   test('retention is still named without the trim proof, from the counters alone', () => {
     const e = recorded('allocator-retention');

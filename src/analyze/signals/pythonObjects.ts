@@ -40,7 +40,9 @@ export function pythonObjectsFinding(
   const steadyRate = steady.reduce((n, t) => n + Math.max(0, t.bytes_per_s), 0);
   // Shallow sizes leave out allocator overhead; what tracemalloc saw allocated
   // in the window and still live is the fuller measure when there is one.
-  const pyBytes = Math.max(steadyBytes, Math.min(d.bytes, tracedInWindow ?? 0));
+  // With fewer than 5 censuses (a window cut short), the first-to-last change stands in for the steady part.
+  const measured = censuses.length >= 5 ? steadyBytes : Math.max(steadyBytes, d.bytes);
+  const pyBytes = tracedInWindow === null ? measured : Math.max(steadyBytes, Math.min(d.bytes, tracedInWindow));
   const share = rss.growth > 0 ? pyBytes / rss.growth : null;
   // With 5+ censuses, only a steady climb counts: a batch alive at the last
   // census is not a leak. With fewer, the old rule: the first-to-last change.
