@@ -108,7 +108,7 @@ describe('the bootstrap runs only what memwhy\'s own listener sends', () => {
             hellos.push(buf.split('\n')[0]!);
             // In place of memwhy's agent: code that only leaves a mark.
             const agent = `def serve(sock, buf, modules):\n    open(${JSON.stringify(marker)}, 'w').write('ran')\n`;
-            sock.end(JSON.stringify({ agent, modules: {} }) + '\n');
+            sock.end(JSON.stringify({ agent: [[1, agent]] }) + '\n');
           });
         });
         await new Promise<void>((r) => server.listen(socketPath, r));
