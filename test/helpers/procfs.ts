@@ -26,8 +26,13 @@ export function agentDirs(pid: number): string[] {
 }
 
 /** memwhy's lock files still present under a target's /tmp. */
-export function lockFiles(pid: number): string[] {
-  return readdirSync(`/proc/${pid}/root/tmp`).filter((n) => /^\.memwhy-\d+\.lock$/.test(n));
+/**
+ * memwhy's lock files in the target's /tmp: only the one for `pid` unless
+ * `all` (a /tmp shared with other tests running at the same time holds
+ * theirs too: counting those made a test fail under a parallel run).
+ */
+export function lockFiles(pid: number, all = false): string[] {
+  return readdirSync(`/proc/${pid}/root/tmp`).filter((n) => (all ? /^\.memwhy-\d+\.lock$/.test(n) : n === `.memwhy-${pid}.lock`));
 }
 
 /**
