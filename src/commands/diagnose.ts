@@ -7,7 +7,7 @@ import { gatherEvidence } from '../collect/diagnose.js';
 import { serializeEvidence } from '../evidence/evidence.js';
 import { diagnose } from '../analyze/verdict.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { durationOption } from './parse.js';
+import { countOption, durationOption } from './parse.js';
 import { packageVersion } from '../version.js';
 import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
 import { FORCE_OPTION, parsePid, type CommandSpec } from './spec.js';
@@ -22,6 +22,7 @@ import { UserError } from '../errors.js';
 interface DiagnoseCliOptions extends AttachCliOptions {
   duration: string;
   interval: string;
+  censuses: string;
   json?: boolean;
   html?: string;
   save?: string;
@@ -39,6 +40,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
   options: [
     { flags: '--duration <duration>', description: 'how long to watch', default: '30s' },
     { flags: '--interval <duration>', description: 'RSS sampling interval', default: '1s' },
+    { flags: '--censuses <n>', description: 'heap censuses spread over the window, both ends included (each runs in a forked child)', default: '5' },
     { flags: '--html <file>', description: 'also write a self-contained HTML report' },
     { flags: '--save <dir>', description: 'keep the evidence, to re-analyse later with `memwhy report DIR`' },
     { flags: '--no-tracemalloc', description: 'do not trace allocations during the window' },
@@ -50,8 +52,9 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
   ],
   help: [
     'Causes: python-objects, uncollectable, cyclic-garbage, native, allocator-retention, thread-leak, no-growth.',
-    'The target is paused briefly for each heap census (start, middle, end); tracemalloc runs during the',
-    'window only if the program was not already tracing, and is stopped after.',
+    'Each heap census runs in a copy-on-write child of the target, which is held only for the fork',
+    '(--no-fork: in the target). tracemalloc runs over the window\'s last fifth, only if the program was',
+    'not already tracing, and is stopped after. Ctrl-C ends the window early and still gives the verdict.',
     'A pid with Python workers (a gunicorn or uWSGI master) is not attached: its workers\' RSS is watched',
     'for --workers-window, and the one that grows fastest (else the biggest) is diagnosed in its place.',
   ].join('\n'),
@@ -59,6 +62,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     const asked = parsePid(args[0]);
     const durationS = durationOption('--duration', opts.duration);
     const intervalS = durationOption('--interval', opts.interval);
+    const censuses = countOption('--censuses', opts.censuses, 2);
     // Refused outputs fail now, not after watching the target for --duration. The
     // directory is made now too, so that --html may name a file in it.
     if (opts.save) prepareEvidenceDir(opts.save, { force: opts.force });
@@ -77,6 +81,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
       ...attachSettings(opts, signal),
       durationS,
       intervalS,
+      censuses,
       tracemalloc: opts.tracemalloc,
       trim: opts.trim,
       memwhyVersion: packageVersion(),
