@@ -39,7 +39,9 @@ def _traced_by_program(obj):
     if not tb:
         return False
     filename = tb[0][0]
-    return not (filename.startswith(('memwhy/', 'memwhy-', '<memwhy')) or '/memwhy/' in filename)
+    # The names the agent compiles its code under; not 'memwhy' anywhere in a
+    # path (a program may live in a folder named memwhy).
+    return not filename.startswith(('memwhy/', 'memwhy-', '<memwhy'))
 
 
 _census = _load('census')  # noqa: F821 (injected by the agent)

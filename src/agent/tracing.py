@@ -45,7 +45,10 @@ def start(nframe=1):
 
 
 def _ours(filename):
-    return filename.startswith(_OURS) or '/memwhy/' in filename
+    # By the names the agent compiles its code under (agent.py: 'memwhy/NAME.py',
+    # boot: 'memwhy-agent'), never by 'memwhy' anywhere in a path: a program
+    # checked out in a folder named memwhy is still the program.
+    return filename.startswith(_OURS)
 
 
 def take(limit=25, types=None, per_type=200):
