@@ -28,7 +28,9 @@ interface Run {
 }
 
 async function diagnoseOnce(name: ServiceName, pid: number, run: number): Promise<Run> {
-  const r = await memwhy(['diagnose', String(pid), '--json'], { timeoutMs: DIAGNOSE_TIMEOUT_MS });
+  const r = await memwhy(['diagnose', String(pid), '--json', ...((SERVICES[name] as { diagnoseArgs?: string[] }).diagnoseArgs ?? [])], {
+    timeoutMs: DIAGNOSE_TIMEOUT_MS,
+  });
   if (r.code !== 0) {
     const line = `zoo ${name} run ${run}/${RUNS}: memwhy exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
     return { cause: `(exit ${r.code})`, line };
