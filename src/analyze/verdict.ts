@@ -116,42 +116,8 @@ export function diagnose(e: Evidence): Diagnosis {
     retentionFinding(mStart, mEnd, e, rss),
     threadLeakFinding(rss),
   ];
-  // cyclic-garbage explains the same objects python-objects counts: when the
-  // collector is off, that is the cause to name.
-  const issues = findings.filter((f) => f.status === 'issue');
-  const cyclic = issues.find((f) => f.cause === 'cyclic-garbage');
-  // gc.garbage's objects are counted by the census as live objects too: when
-  // its growth is a good part of the heap's, it is the explanation.
-  const uncollectable = issues.find((f) => f.cause === 'uncollectable');
-  const garbageGrowth = (uncollectable?.numbers.garbage_end ?? 0) - (uncollectable?.numbers.garbage_start ?? 0);
-  // What the garbage keeps alive, by bytes, decides too: a few __del__
-  // objects each holding a big payload are few objects but most of the bytes.
-  const keptGrowth = (uncollectable?.numbers.kept_end ?? 0) - (uncollectable?.numbers.kept_start ?? 0);
-  const garbageExplains =
-    heap !== null && ((heap.count > 0 && garbageGrowth >= 0.3 * heap.count) || (heap.bytes > 0 && keptGrowth >= 0.3 * heap.bytes));
-  const ranked = issues
-    .filter((f) => !((cyclic || garbageExplains) && f.cause === 'python-objects'))
-    .sort((a, b) => b.score - a.score);
-  const growthCauses = ranked.filter((f) => f.cause !== 'allocator-retention');
-  const retention = ranked.find((f) => f.cause === 'allocator-retention');
-
-  // Without a steady RSS rise, a cause that is accumulating right now (objects
-  // growing in every census, gc.garbage, threads) still comes first: RSS
-  // lags while freed space inside the allocators is reused. Otherwise
-  // retention explains memory that is high but not growing.
-  // Without growth, retention answers "why is it so big" only when it is
-  // most of the process, and a trim (if one ran) proved it: a busy service that churns
-  // keeps some free memory in glibc as a matter of course (test/services
-  // busy_no_leak: 30-40 % of RSS), and is not leaking.
-  const strongRetention =
-    retention && (retention.numbers.retention ?? 0) >= 0.5 && (retention.numbers.trim_released ?? 1) > 0 ? retention : undefined;
-  let main: CauseFinding | undefined;
-  if (rss.growing) main = growthCauses[0] ?? retention;
-  else main = growthCauses.find((f) => f.score >= 0.5 && f.cause !== 'native') ?? strongRetention;
+  const { ranked, main, runnerUp, close } = weigh(findings, rss, heap);
   const cause: Cause = main?.cause ?? 'no-growth';
-  // A second cause close behind the first: say both, and be less sure.
-  const runnerUp = ranked.find((f) => f !== main && f.cause !== 'allocator-retention');
-  const close = main !== undefined && runnerUp !== undefined && runnerUp.score >= 0.8 * main.score;
 
   const suspects: Suspect[] = (growth ? rankSuspects(growth) : [])
     .slice(0, 10)
