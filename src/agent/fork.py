@@ -50,20 +50,29 @@ except ImportError:  # 2.7
 # makes a fresh function object (a new PyDLL would make a new class: cyclic
 # garbage a program with its collector off would keep).
 _libc = ctypes.pythonapi
-_fork = _libc['fork']
-_fork.restype = ctypes.c_int
-_fork.argtypes = []
-_write = _libc['write']
-_write.restype = ctypes.c_ssize_t
-_write.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
-_prctl = _libc['prctl']
-_prctl.restype = ctypes.c_int
-_close = _libc['close']
-_close.restype = ctypes.c_int
-_close.argtypes = [ctypes.c_int]
-_read_fd = _libc['read']
-_read_fd.restype = ctypes.c_ssize_t
-_read_fd.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
+
+
+def _libc_function(name, restype, argtypes):
+    """libc's name with its C signature, or None where this libc lacks it.
+    All are looked up here, on load: under tracemalloc (tracing.take keeps it
+    on in the child) a lookup in the child made ctypes objects that were
+    traced as the program's allocations (ctypes/__init__.py in diagnose's
+    top sites)."""
+    try:
+        f = _libc[name]
+    except AttributeError:
+        return None
+    f.restype = restype
+    f.argtypes = argtypes
+    return f
+
+
+_fork = _libc_function('fork', ctypes.c_int, [])
+_write = _libc_function('write', ctypes.c_ssize_t, [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t])
+_prctl = _libc_function('prctl', ctypes.c_int, None)
+_close = _libc_function('close', ctypes.c_int, [ctypes.c_int])
+_read_fd = _libc_function('read', ctypes.c_ssize_t, [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t])
+_close_range = _libc_function('close_range', ctypes.c_int, [ctypes.c_uint, ctypes.c_uint, ctypes.c_int])  # glibc 2.34+, Linux 5.9+
 
 _PR_SET_PDEATHSIG = 1  # include/uapi/linux/prctl.h
 _SIGKILL = 9
@@ -137,15 +146,9 @@ def _write_all(fd, data):
 
 def _close_others(keep):
     """Closes every descriptor above 2 but keep, without releasing the GIL."""
-    try:
-        close_range = _libc['close_range']  # glibc 2.34+, Linux 5.9+
-    except AttributeError:
-        close_range = None
-    if close_range is not None:
-        close_range.restype = ctypes.c_int
-        close_range.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_int]
-        low = close_range(3, keep - 1, 0) if keep > 3 else 0
-        if low == 0 and close_range(keep + 1, 0xFFFFFFFF, 0) == 0:
+    if _close_range is not None:
+        low = _close_range(3, keep - 1, 0) if keep > 3 else 0
+        if low == 0 and _close_range(keep + 1, 0xFFFFFFFF, 0) == 0:
             return
     limit = 65536
     text = _read('/proc/self/limits') or ''

@@ -106,12 +106,17 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     const traceS = opts.durationS < 10 ? opts.durationS : Math.min(120, Math.max(6, 0.2 * opts.durationS));
     let tracing: TracemallocEvidence = opts.tracemalloc ? {} : { skipped: 'turned off with --no-tracemalloc' };
     let tracingStarted: Promise<void> | null = null;
-    const beginTracing = (): Promise<void> =>
-      (tracingStarted ??= startTracing(session, notes).then((t) => {
+    const beginTracing = (): Promise<void> => {
+      const start = Date.now();
+      return (tracingStarted ??= startTracing(session, notes).then((t) => {
+        // In the target: the tracing module and tracemalloc's first tables
+        // (+100 KiB at once on 3.13's steady target, a step in the RSS fit).
+        steps.push({ what: 'tracemalloc start', start, end: Date.now(), in_target: true });
         tracing = t;
         evidence.tracemalloc = t;
         if (!t.skipped && traceS < opts.durationS) notes.push(`tracemalloc traced the window's last ${Math.round(traceS)} s (allocation sites come from those)`);
       }));
+    };
     evidence.tracemalloc = tracing;
     if (opts.tracemalloc && traceS >= opts.durationS) await beginTracing();
 

@@ -1,6 +1,7 @@
 /**
  * One zoo case as a test: start the real service under load, let it warm up
- * (10 s, longer for a case that needs it),
+ * (10 s, longer for a case that needs it, and until RSS settles for a
+ * case that should show no growth),
  * then run `memwhy diagnose PID --json` (default window) three times on the
  * same running service and check each verdict names the expected cause.
  * Every run's cause, confidence and top suspect go to stderr, one line each,
@@ -8,9 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { memwhy } from '../helpers/cli.js';
-import { missingFramework, SERVICES, startService, warmupMs, type ServiceName } from '../helpers/services.js';
+import { missingFramework, SERVICES, startService, warmUp, type ServiceName } from '../helpers/services.js';
 
 const RUNS = 3;
 /** The default window is 30 s; attaching, censuses and the trim proof add a few more. */
@@ -52,7 +52,7 @@ export function zooCase(name: ServiceName): void {
     const svc = await startService(name);
     const runs: Run[] = [];
     try {
-      await sleep(warmupMs(name));
+      process.stderr.write(`zoo ${name}: ${await warmUp(svc)}\n`);
       for (let i = 1; i <= RUNS; i++) {
         const run = await diagnoseOnce(name, svc.pid, i);
         process.stderr.write(run.line + '\n');

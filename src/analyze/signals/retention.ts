@@ -14,8 +14,11 @@ const MiB = 1024 * 1024;
  * half of the RSS growth, and 4 MiB or more in the window): fragmentation
  * growing under a service whose live data does not (test/services
  * arena_holes, after a trim had emptied the holes and they filled again:
- * +4.6 and +8.8 MiB held in 30 s). A busy service still settling grew its
- * held memory by 1.4-2.9 MiB in 30 s (busy_no_leak): below it.
+ * +4.6 and +8.8 MiB held in 30 s, RSS +8 MiB). The RSS growth must be
+ * 4 MiB or more too: the held figure is read twice, at the window's ends,
+ * and on a busy service it moves by MiBs with whatever requests are in
+ * flight at those two instants (busy_no_leak, no trim, settled: held +4.7
+ * MiB while RSS grew 1.1 MiB). Slower fragmentation shows in a longer window.
  */
 export function retentionFinding(start: MallocBreakdown | null, end: MallocBreakdown | null, e: Evidence, rss: RssFacts): CauseFinding {
   if (!end) return { cause: 'allocator-retention', status: 'insufficient-data', score: 0, summary: 'the allocator was not read', numbers: {} };
@@ -25,7 +28,7 @@ export function retentionFinding(start: MallocBreakdown | null, end: MallocBreak
   const released = t ? t.before.rss - t.after.rss : null;
   const proven = released !== null && held !== null && held > 0 && released >= 0.25 * held;
   const heldGrowth = held !== null && start?.derived.held_free != null ? held - start.derived.held_free : null;
-  const growing = rss.growing && heldGrowth !== null && heldGrowth >= Math.max(4 * MiB, 0.5 * rss.growth);
+  const growing = rss.growing && rss.growth >= 4 * MiB && heldGrowth !== null && heldGrowth >= Math.max(4 * MiB, 0.5 * rss.growth);
   const issue = end.finding.status === 'issue' || proven || growing;
   return {
     cause: 'allocator-retention',
