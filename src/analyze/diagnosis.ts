@@ -12,11 +12,13 @@ export type Cause =
   | 'native'
   | 'allocator-retention'
   | 'thread-leak'
+  /** RSS climbed and no signal memwhy measures climbed with it. */
+  | 'unexplained'
   | 'no-growth';
 
 /** What one signal says, with the numbers that decided it. */
 export interface CauseFinding {
-  cause: Exclude<Cause, 'no-growth'>;
+  cause: Exclude<Cause, 'no-growth' | 'unexplained'>;
   status: 'issue' | 'none' | 'insufficient-data';
   /** Plain words with the figures: "RSS grew 212 MiB while live objects grew 3 MiB". */
   summary: string;

@@ -40,6 +40,11 @@ export function recommendationsFor(cause: Cause, e: Evidence, suspects: Suspect[
       ];
     case 'thread-leak':
       return [`Threads accumulate: see what the new ones are doing with memwhy stacks ${e.pid}, and join or pool them.`];
+    case 'unexplained':
+      return [
+        `RSS grows but no signal measured in this window grew with it: watch longer, so a slow one shows: memwhy diagnose ${e.pid} --duration 10m`,
+        `Follow the C allocator apart from Python objects: memwhy malloc ${e.pid} --json, a few minutes apart`,
+      ];
     case 'no-growth':
       return findings.some((f) => f.status === 'insufficient-data')
         ? [`Nothing grew in this window; watch longer under load: memwhy diagnose ${e.pid} --duration 5m`]

@@ -117,7 +117,9 @@ export function diagnose(e: Evidence): Diagnosis {
     threadLeakFinding(rss),
   ];
   const { ranked, main, runnerUp, close } = weigh(findings, rss, heap);
-  const cause: Cause = main?.cause ?? 'no-growth';
+  // RSS that climbs with nothing beneath it is not "no growth": saying so
+  // contradicted the summary's own numbers (issue 11).
+  const cause: Cause = main?.cause ?? (rss.growing ? 'unexplained' : 'no-growth');
 
   const suspects: Suspect[] = (growth ? rankSuspects(growth) : [])
     .slice(0, 10)

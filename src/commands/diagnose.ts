@@ -51,7 +51,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     ...ATTACH_OPTIONS,
   ],
   help: [
-    'Causes: python-objects, uncollectable, cyclic-garbage, native, allocator-retention, thread-leak, no-growth.',
+    'Causes: python-objects, uncollectable, cyclic-garbage, native, allocator-retention, thread-leak, unexplained, no-growth.',
     'Each heap census runs in a copy-on-write child of the target, which is held only for the fork',
     '(--no-fork: in the target). tracemalloc runs over the window\'s last fifth, only if the program was',
     'not already tracing, and is stopped after. Ctrl-C ends the window early and still gives the verdict.',

@@ -91,6 +91,18 @@ describe('real-service shapes', () => {
     assert.notEqual(d.verdict.confidence, 'high');
   });
 
+  test('RSS that climbs with nothing measured beneath it is unexplained, not stable', () => {
+    const e = recorded('no-growth');
+    const s0 = e.samples[0]!;
+    // +256 KiB a second for 30 s, steadily; the censuses and allocator unchanged.
+    const samples = Array.from({ length: 31 }, (_, i) => ({ ...s0, t: s0.t + i * 1000, rss: s0.rss + i * 256 * 1024 }));
+    const d = diagnose({ ...e, samples });
+    assert.equal(d.verdict.cause, 'unexplained', d.verdict.summary);
+    assert.equal(d.verdict.confidence, 'low');
+    assert.match(d.verdict.summary, /no measured signal explains it/);
+    assert.match(d.recommendations.join(' '), /--duration/);
+  });
+
   test('RSS memwhy added inside the target is taken out of the fit', () => {
     const e = recorded('no-growth');
     const s0 = e.samples[0]!;

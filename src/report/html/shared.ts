@@ -19,5 +19,6 @@ export const CAUSE_LABEL: Record<Cause, string> = {
   native: 'Native memory',
   'allocator-retention': 'Allocator retention',
   'thread-leak': 'Thread leak',
+  unexplained: 'Unexplained growth',
   'no-growth': 'No growth',
 };
