@@ -231,10 +231,27 @@ def call_in_child(resolve, params, rid, opts, write):
     why = room_for_child()
     if why is not None:
         return why
+    why = _fork_and_relay(resolve, params, rid, opts, write)
+    if why is not None and 'deadlocked' in why:
+        # One way in: another thread of the target was waiting for the GIL
+        # at the fork and had asked its holder to drop it; the child
+        # inherits the request, drops the GIL, and waits for good for that
+        # thread to take it (FORCE_SWITCHING, Python/ceval_gil.h). A second
+        # child, forked right after this thread took the GIL back, rarely
+        # inherits one.
+        why = _fork_and_relay(resolve, params, rid, opts, write)
+    return why
+
+
+def _fork_and_relay(resolve, params, rid, opts, write):
     timeout_s = float((opts or {}).get('timeout_s', 600))
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         parent = os.getpid()
+        # Let the GIL go and take it back: taking it clears any drop request
+        # another thread has made (Python/ceval_gil.h), and a child forked
+        # with one pending deadlocks (above).
+        time.sleep(0)
         t0 = time.time()
         pid = _fork()
         if pid == 0:

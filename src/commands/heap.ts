@@ -54,6 +54,8 @@ export const heapCommand: CommandSpec<HeapOptions> = {
         pause_ms: census.pause_ms,
         wall_ms: census.wall_ms,
         objects_per_s: census.objects_per_s,
+        // Whether the walk ran in a forked child (the target held only for the fork) or in the target, and why.
+        snapshot: census.snapshot ?? null,
         types: census.types.slice(0, top),
         ...(by === 'module' ? { modules: table.rows.map(({ name, count, bytes }) => ({ module: name, count, bytes })) } : {}),
       });

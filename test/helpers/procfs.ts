@@ -10,6 +10,14 @@ export function fdCount(pid: number): number {
 }
 
 /** 'R', 'S', 't' (traced/stopped), 'T' (stopped), 'Z'... */
+/** utime + stime of the process, in clock ticks. */
+export function cpuTicks(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may itself hold ') '.
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
 export function processState(pid: number): string {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);

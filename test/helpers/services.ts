@@ -140,6 +140,15 @@ export const SERVICES = {
     // which is what this case is about.
     alsoRight: ['unexplained'],
   },
+  steady_worker: {
+    // Not a zoo case: the gunicorn worker memwhy's footprint is measured on
+    // (test/reliability/footprint-worker.test.ts).
+    expected: 'no-growth',
+    command: gunicorn('steady_worker:app', 1),
+    workers: 1,
+    needs: { modules: [], files: [GUNICORN] },
+    load: { path: '/item?sku=A', rate: 20, keepalive: false },
+  },
   gc_disabled_worker: {
     expected: 'cyclic-garbage',
     command: gunicorn('gc_disabled_worker:app', 1),
