@@ -35,16 +35,17 @@ interface Window {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
 
-/** Runs a memwhy command under GNU time: its wall seconds and peak RSS in bytes. */
-async function timed(args: string[]): Promise<{ wallS: number; peak: number; stdout: string }> {
+/** Runs a memwhy command under GNU time: its wall and CPU seconds (the CPU tells more on a loaded machine) and peak RSS in bytes. */
+async function timed(args: string[]): Promise<{ wallS: number; cpuS: number; peak: number; stdout: string }> {
   const t0 = performance.now();
-  const { stdout, stderr } = await execFileP('/usr/bin/time', ['-f', 'maxrss_kib=%M', join(ROOT, 'bin', 'memwhy'), ...args], {
+  const { stdout, stderr } = await execFileP('/usr/bin/time', ['-f', 'maxrss_kib=%M cpu_s=%U+%S', join(ROOT, 'bin', 'memwhy'), ...args], {
     maxBuffer: 256 << 20,
     timeout: 3600_000,
   });
   const wallS = (performance.now() - t0) / 1000;
   const kib = Number(/maxrss_kib=(\d+)/.exec(stderr)?.[1] ?? NaN);
-  return { wallS, peak: kib * 1024, stdout };
+  const cpu = /cpu_s=([\d.]+)\+([\d.]+)/.exec(stderr);
+  return { wallS, cpuS: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN, peak: kib * 1024, stdout };
 }
 
 function rssOf(pid: number): number {
@@ -103,10 +104,10 @@ export async function run(): Promise<void> {
     console.log('|---|---|');
     console.log(`| target's rate alone / during the dump (iter per 0.5 s) | ${alone} / ${mean.toFixed(0)}: ${((100 * mean) / alone).toFixed(0)} % kept (${during.length} windows) |`);
     console.log(`| target's longest stall alone / during the dump | ${stallAlone.toFixed(0)} ms / ${Math.max(...during.map((w) => w.gapMs)).toFixed(0)} ms |`);
-    console.log(`| memwhy dump, wall (attach included) | ${dump.wallS.toFixed(1)} s; ${reply.snapshot?.forked ? `forked, held ${reply.pause_ms.toFixed(0)} ms, child ${((reply.snapshot.child_ms ?? 0) / 1000).toFixed(1)} s` : `in the target (${reply.snapshot?.why ?? '?'}), longest step ${reply.pause_ms.toFixed(0)} ms`} |`);
+    console.log(`| memwhy dump, wall (attach included) | ${dump.wallS.toFixed(1)} s (memwhy's own CPU ${dump.cpuS.toFixed(1)} s); ${reply.snapshot?.forked ? `forked, held ${reply.pause_ms.toFixed(0)} ms, child ${((reply.snapshot.child_ms ?? 0) / 1000).toFixed(1)} s` : `in the target (${reply.snapshot?.why ?? '?'}), longest step ${reply.pause_ms.toFixed(0)} ms`} |`);
     console.log(`| dump file | ${formatBytes(size)} (${(size / reply.objects).toFixed(1)} bytes per object) |`);
-    console.log(`| memwhy analyze --json | ${analyze.wallS.toFixed(1)} s, peak RSS ${formatBytes(analyze.peak)} |`);
-    console.log(`| memwhy analyze --html | ${html.wallS.toFixed(1)} s, peak RSS ${formatBytes(html.peak)}, page ${formatBytes(statSync(join(dir, 'big.html')).size)} |`);
+    console.log(`| memwhy analyze --json | ${analyze.wallS.toFixed(1)} s (${analyze.cpuS.toFixed(1)} s CPU), peak RSS ${formatBytes(analyze.peak)} |`);
+    console.log(`| memwhy analyze --html | ${html.wallS.toFixed(1)} s (${html.cpuS.toFixed(1)} s CPU), peak RSS ${formatBytes(html.peak)}, page ${formatBytes(statSync(join(dir, 'big.html')).size)} |`);
   } finally {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
