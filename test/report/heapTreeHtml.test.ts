@@ -103,6 +103,10 @@ for (const py of pythons) {
       assert.ok(await kids.locator('> .kids:not(.by-type)').isHidden());
 
       await kids.locator('.group-button').click();
+      // A session is below the share: opening it says what it holds was pruned.
+      await sessions.first().locator('.toggle').click();
+      const session = kids.locator('> .kids:not(.by-type) > .node').first();
+      assert.match((await session.locator('.row.more').first().textContent())!, /^… \d+ more objects? retaining [\d.]+ (B|KiB) \(pruned\)$/);
       await sessions.first().locator('.path-button').click();
       const steps = page.locator('#path ol.steps > li');
       const texts = await steps.allTextContents();

@@ -95,7 +95,8 @@ class Explorer {
   private row(id: number, depth: number): HTMLElement {
     const n = this.doc.nodes[id]!;
     const total = this.doc.summary.bytes;
-    const opens = n.children.length > 0 || n.byType.length > 0;
+    // A kept child below the share opens too: to say how much it holds that was pruned.
+    const opens = n.children.length > 0 || n.byType.length > 0 || n.more.count > 0;
     const toggle = h('button', { class: 'toggle', 'aria-label': opens ? 'open' : undefined, disabled: opens ? undefined : '' }, opens ? '▸' : '·');
     const pathButton = h('button', { class: 'path-button', title: 'how a root reaches it' }, 'path');
     const bar = h('span', { class: 'bar' });
