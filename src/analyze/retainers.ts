@@ -255,7 +255,7 @@ export function analyzeHeap(dump: HeapDump, groups: HeapGroups, opts: AnalyzeOpt
   return { summary: summarize(dump, groups), retainers, types: typeTotals(dump).slice(0, opts.top) };
 }
 
-function summarize(dump: HeapDump, groups: HeapGroups): HeapSummary {
+export function summarize(dump: HeapDump, groups: HeapGroups): HeapSummary {
   let bytes = 0;
   for (let v = 0; v < dump.nodeCount; v++) bytes += dump.nodeSize[v]!;
   return {
@@ -368,7 +368,7 @@ function largestParts(dump: HeapDump, groups: HeapGroups, top: number[], n: numb
 }
 
 /** How `from` refers to `to`: the writer's label, or [i] for a list's or tuple's item (they list their items in order). */
-function edgeLabelBetween(dump: HeapDump, from: number, to: number): string | undefined {
+export function edgeLabelBetween(dump: HeapDump, from: number, to: number): string | undefined {
   const first = dump.edgeStart[from]!;
   const sequence = SEQUENCE_TYPES.has(dump.typeNames[dump.nodeType[from]!]!);
   for (let e = first; e < dump.edgeStart[from + 1]!; e++) {
@@ -419,7 +419,8 @@ export const ADDRESS_REUSE_CAVEAT =
   'objects are matched by address and type; an address freed and reused by a new object of the same type ' +
   'counts as the same object, so "new" is a lower bound on what was allocated between the dumps';
 
-export function diffHeaps(a: HeapDump, ga: HeapGroups, b: HeapDump, gb: HeapGroups, opts: AnalyzeOptions): HeapDiff {
+/** Objects of b with no object of the same type at the same address in a (isNew), and a's objects that b kept (matchedA). */
+export function matchObjects(a: HeapDump, b: HeapDump): { isNew: Uint8Array; matchedA: Uint8Array } {
   // b's type index -> a's, by name.
   const aTypes = new Map<string, number>();
   a.typeNames.forEach((name, t) => {
@@ -428,14 +429,20 @@ export function diffHeaps(a: HeapDump, ga: HeapGroups, b: HeapDump, gb: HeapGrou
   const typeInA = Int32Array.from(b.typeNames, (name) => aTypes.get(name) ?? -1);
   const matchedA = new Uint8Array(a.nodeCount);
   const isNew = new Uint8Array(b.nodeCount);
+  for (let v = 0; v < b.nodeCount; v++) {
+    const u = a.nodeAt(b.address[v]!);
+    if (u >= 0 && a.nodeType[u] === typeInA[b.nodeType[v]!]) matchedA[u] = 1;
+    else isNew[v] = 1;
+  }
+  return { isNew, matchedA };
+}
+
+export function diffHeaps(a: HeapDump, ga: HeapGroups, b: HeapDump, gb: HeapGroups, opts: AnalyzeOptions, matched = matchObjects(a, b)): HeapDiff {
+  const { isNew, matchedA } = matched;
   let newCount = 0;
   let newBytes = 0;
   for (let v = 0; v < b.nodeCount; v++) {
-    const u = a.nodeAt(b.address[v]!);
-    if (u >= 0 && a.nodeType[u] === typeInA[b.nodeType[v]!]) {
-      matchedA[u] = 1;
-    } else {
-      isNew[v] = 1;
+    if (isNew[v]) {
       newCount++;
       newBytes += b.nodeSize[v]!;
     }

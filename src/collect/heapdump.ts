@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { AgentSession } from '../attach/session.js';
 import { moveOutputFile } from '../util/outputFile.js';
+import type { SnapshotInfo } from './census.js';
 
 /** What the agent's heapdump.dump returns. */
 export interface DumpReply {
@@ -17,8 +18,8 @@ export interface DumpReply {
   bytes: number;
   /**
    * The longest the target's other threads were held off at a time: the
-   * longest step of the walk (they run between steps; the switch interval
-   * is never raised).
+   * fork, for a dump written by a child; otherwise the longest step of the
+   * walk (they run between steps; the switch interval is never raised).
    */
   pause_ms: number;
   /** The dump's CPU time for the walk and labels (3.6 and 2.7: the whole process's). */
@@ -29,6 +30,8 @@ export interface DumpReply {
   /** Walk, labels and writing the file. */
   wall_ms: number;
   objects_per_s: number | null;
+  /** Where the walk ran: a copy-on-write child, or the target (and why). Absent from older agents. */
+  snapshot?: SnapshotInfo;
 }
 
 export interface HeapDumpEvidence extends DumpReply {
@@ -52,5 +55,7 @@ export async function collectHeapDump(session: AgentSession, dest: string, opts:
   // Whole or not at all, never over an unrelated file; 0600 when copied, as it
   // holds the target's dict keys and names.
   moveOutputFile(join(session.localDir, NAME), dest, { force: opts.force, mode: 0o600 });
-  return { ...reply, pid: session.target.pid, file: dest };
+  // In a child, the agent's pause_ms is the child's longest step, which held no one.
+  const pause = reply.snapshot?.forked ? (reply.snapshot.fork_ms ?? reply.pause_ms) : reply.pause_ms;
+  return { ...reply, pause_ms: pause, pid: session.target.pid, file: dest };
 }

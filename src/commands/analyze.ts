@@ -1,14 +1,27 @@
 /** `memwhy analyze FILE [FILE2]`: who holds a heap dump's memory, or what grew between two dumps. No target needed. */
-import { analyzeHeap, diffHeaps, groupHeap } from '../analyze/retainers.js';
+import { explorerTree } from '../analyze/heapTree.js';
+import { analyzeHeap, diffHeaps, groupHeap, matchObjects, summarize, type HeapDiff, type HeapGroups } from '../analyze/retainers.js';
 import { UserError } from '../errors.js';
-import { readDump } from '../heap/dumpFile.js';
+import { readDump, type HeapDump } from '../heap/dumpFile.js';
 import { renderHeapAnalysis, renderHeapDiff } from '../report/heapDump.js';
+import { checkOutputFile, writeOutputFile } from '../util/outputFile.js';
+import { packageVersion } from '../version.js';
 import { countOption } from './parse.js';
-import { printJson, type CommandSpec } from './spec.js';
+import { FORCE_OPTION, printJson, type CommandSpec } from './spec.js';
 
 interface AnalyzeCliOptions {
   top: string;
   json?: boolean;
+  html?: string;
+  force?: boolean;
+}
+
+/** The explorer page: the later dump's dominator tree, with what is new in it when there are two. */
+async function writeExplorer(path: string, dump: HeapDump, groups: HeapGroups, force: boolean | undefined, compare?: { isNew: Uint8Array; diff: HeapDiff }): Promise<void> {
+  // Loaded only when asked for, like diagnose's viewer.
+  const { loadExplorerAssets, renderHeapTreeHtml } = await import('../report/heapTreeHtml.js');
+  const tree = explorerTree({ dump, groups, summary: summarize(dump, groups), isNew: compare?.isNew, diff: compare?.diff });
+  writeOutputFile(path, renderHeapTreeHtml(tree, packageVersion(), loadExplorerAssets()), { force });
 }
 
 function progress(json: boolean | undefined): (line: string) => void {
@@ -20,6 +33,8 @@ async function run(files: string[], opts: AnalyzeCliOptions): Promise<number> {
     throw new UserError('give one heap dump to analyse, or two (earlier, later) to compare: memwhy analyze before.mwd after.mwd');
   }
   const top = countOption('--top', opts.top);
+  // Before the slow part: a refused --html should not cost a minute of reading.
+  if (opts.html) checkOutputFile(opts.html, { force: opts.force });
   const say = progress(opts.json);
   say(`reading ${files[0]}`);
   const a = readDump(files[0]!);
@@ -27,6 +42,10 @@ async function run(files: string[], opts: AnalyzeCliOptions): Promise<number> {
   const ga = groupHeap(a);
   if (files.length === 1) {
     const analysis = analyzeHeap(a, ga, { top });
+    if (opts.html) {
+      say(`writing ${opts.html}`);
+      await writeExplorer(opts.html, a, ga, opts.force);
+    }
     if (opts.json) printJson(analysis);
     else process.stdout.write(renderHeapAnalysis(analysis));
     return 0;
@@ -35,7 +54,12 @@ async function run(files: string[], opts: AnalyzeCliOptions): Promise<number> {
   const b = readDump(files[1]!);
   say(`computing dominators of ${b.nodeCount.toLocaleString('en-US')} objects`);
   const gb = groupHeap(b);
-  const diff = diffHeaps(a, ga, b, gb, { top });
+  const matched = matchObjects(a, b);
+  const diff = diffHeaps(a, ga, b, gb, { top }, matched);
+  if (opts.html) {
+    say(`writing ${opts.html}`);
+    await writeExplorer(opts.html, b, gb, opts.force, { isNew: matched.isNew, diff });
+  }
   if (opts.json) printJson(diff);
   else process.stdout.write(renderHeapDiff(diff));
   return 0;
@@ -45,17 +69,24 @@ export const analyzeCommand: CommandSpec<AnalyzeCliOptions> = {
   name: 'analyze',
   args: '<file> [file2]',
   summary: 'read a heap dump (memwhy dump): who holds the memory; with two dumps, what grew between them',
-  options: [{ flags: '--top <n>', description: 'rows in each table', default: '15' }],
+  options: [
+    { flags: '--top <n>', description: 'rows in each table', default: '15' },
+    { flags: '--html <file>', description: 'also write the dominator tree as a page to explore in a browser (with two dumps: the later one, new objects marked)' },
+    FORCE_OPTION,
+  ],
   help: [
     'Works anywhere: copy the dumps off the server and analyse them on a laptop.',
     'Each object is counted under the nearest holder with a name that keeps it alive (its',
     'dominator): a module global, a class attribute, a function, a thread\'s frame.',
     'With two dumps of one process, objects are matched by address and type; an address',
     'reused by a new object of the same type counts as old, so "new" is a lower bound.',
+    'The --html page holds every holder retaining at least 0.05 % of the heap and the five',
+    'largest objects under each; it says how much it left out.',
     '',
     'Examples:',
     '  memwhy analyze heap.mwd',
     '  memwhy analyze before.mwd after.mwd --top 30',
+    '  memwhy analyze before.mwd after.mwd --html grew.html',
   ].join('\n'),
   run,
 };

@@ -35,10 +35,13 @@ export const dumpCommand: CommandSpec<DumpCliOptions> = {
   summary: 'write every live Python object, its size and references to a file (memwhy analyze reads it)',
   options: [{ flags: '-o, --output <file>', description: 'the file to write (.mwd)' }, FORCE_OPTION, ...ATTACH_OPTIONS],
   help: [
-    "The target's other threads are held off while the agent walks the heap (the pause is",
-    'reported: about a second per million objects on 3.11+, twice that on 2.7-3.10, on a small',
-    'VM); writing the file does not hold them. The walk keeps the graph in the target\'s memory',
-    'until the file is written: count on 35-50 bytes per object there.',
+    'The heap is walked and written by a copy-on-write child of the target (forked by the',
+    'agent): the target is held only for the fork, milliseconds, and runs on while the child',
+    'works; the child costs memory only for the pages the target writes meanwhile.',
+    'Where the child could need more memory than is left (or with --no-fork, or when the',
+    'target cannot fork) the walk runs inside the target instead, in steps between which its',
+    'threads run: the longest step is reported, and the graph takes 35-50 bytes per object of',
+    "the target's memory until the file is written.",
     '',
     'Examples:',
     '  memwhy dump 4242 -o before.mwd',
@@ -51,15 +54,19 @@ export const dumpCommand: CommandSpec<DumpCliOptions> = {
     checkWritableDir(output);
     checkOutputFile(output, { force: opts.force });
     const settings = attachSettings(opts, interruptSignal());
-    settings.onProgress?.(`dumping the heap of pid ${pid} (its threads are held off during the walk)`);
+    settings.onProgress?.(`dumping the heap of pid ${pid}`);
     const evidence = await withAgent(pid, (s) => collectHeapDump(s, output, { force: opts.force }), settings);
     if (opts.json) {
       printJson(evidence);
     } else {
       const rate = evidence.objects_per_s === null ? '' : `, ${(evidence.objects_per_s / 1e6).toFixed(2)} M objects/s`;
+      const snap = evidence.snapshot;
+      const cost = snap?.forked
+        ? `the target was held ${evidence.pause_ms.toFixed(0)} ms for the fork; its copy walked the heap in ${((snap.child_ms ?? evidence.wall_ms) / 1000).toFixed(2)} s`
+        : `the walk ran inside the target${snap?.why ? ` (${snap.why})` : ''}, holding it at most ${(evidence.pause_ms / 1000).toFixed(2)} s at a time`;
       process.stdout.write(
         `wrote ${output}: ${evidence.objects.toLocaleString('en-US')} objects, ${evidence.edges.toLocaleString('en-US')} references, ` +
-          `${formatBytes(evidence.bytes)}; the target was paused ${(evidence.pause_ms / 1000).toFixed(2)} s${rate}\n`,
+          `${formatBytes(evidence.bytes)}; ${cost}${rate}\n`,
       );
     }
     return 0;

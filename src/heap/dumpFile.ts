@@ -8,7 +8,7 @@
  * object indices. References to addresses that are not objects of the dump
  * (the dump's own bookkeeping, left out on purpose) are dropped and counted.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { UserError } from '../errors.js';
 
 export const MAGIC = 'MEMWHYD1';
@@ -89,42 +89,92 @@ export class DumpFormatError extends UserError {
 interface Section {
   offset: number;
   length: number;
+  /** The header's element count (informative, except for STRS: where its offsets end). */
+  count: number;
+}
+
+/**
+ * Where the parser's bytes come from: a whole buffer (tests, fuzzing), or an
+ * open file read a section at a time, so that a multi-GiB dump never sits
+ * in memory whole next to the arrays made from it.
+ */
+interface ByteSource {
+  size: number;
+  /** `length` bytes from `offset`, in memory of their own (8-aligned, so typed arrays can view them). */
+  read(offset: number, length: number): Uint8Array;
+}
+
+function bufferSource(input: Uint8Array): ByteSource {
+  return {
+    size: input.byteLength,
+    // A copy (a Buffer's slice would be a view into a shared pool): typed arrays over it need offset 0.
+    read: (offset, length) => new Uint8Array(input.subarray(offset, offset + length)),
+  };
+}
+
+function fileSource(fd: number, size: number): ByteSource {
+  return {
+    size,
+    read(offset, length) {
+      const out = new Uint8Array(length);
+      for (let got = 0; got < length; ) {
+        const n = readSync(fd, out, got, length - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return out;
+    },
+  };
 }
 
 export function readDump(path: string): HeapDump {
-  let buf: Buffer;
+  let fd: number;
   try {
-    buf = readFileSync(path);
+    fd = openSync(path, 'r');
   } catch (err) {
     throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
   }
-  return parseDump(buf, path);
+  try {
+    return parseFrom(fileSource(fd, fstatSync(fd).size), path);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
-  // Typed-array views need aligned offsets; sections are 8-aligned in the file.
-  const buf = input.byteOffset % 8 === 0 ? input : new Uint8Array(input);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (buf.byteLength < HEADER_BYTES || new TextDecoder().decode(buf.subarray(0, 8)) !== MAGIC) {
+  return parseFrom(bufferSource(input), path);
+}
+
+/** References are resolved this many at a time: the EDGE section (8 bytes each) is never read whole. */
+const EDGE_CHUNK = 1 << 20;
+
+function parseFrom(src: ByteSource, path: string): HeapDump {
+  const head = src.read(0, Math.min(HEADER_BYTES, src.size));
+  if (head.byteLength < HEADER_BYTES || new TextDecoder().decode(head.subarray(0, 8)) !== MAGIC) {
     throw new DumpFormatError(path, `no ${MAGIC} header`);
   }
-  const version = view.getUint16(8, true);
+  const version = new DataView(head.buffer).getUint16(8, true);
   if (version !== FORMAT_VERSION) {
     throw new DumpFormatError(path, `format version ${version}; this memwhy reads version ${FORMAT_VERSION} (upgrade memwhy)`);
   }
   const sections = new Map<string, Section>();
   let pos = HEADER_BYTES;
   let complete = false;
-  while (pos + SECTION_HEADER_BYTES <= buf.byteLength) {
-    const tag = String.fromCharCode(buf[pos]!, buf[pos + 1]!, buf[pos + 2]!, buf[pos + 3]!);
-    const length = Number(view.getBigUint64(pos + 8, true));
+  while (pos + SECTION_HEADER_BYTES <= src.size) {
+    const sh = src.read(pos, SECTION_HEADER_BYTES);
+    const shView = new DataView(sh.buffer);
+    const tag = String.fromCharCode(sh[0]!, sh[1]!, sh[2]!, sh[3]!);
+    const length = Number(shView.getBigUint64(8, true));
     const offset = pos + SECTION_HEADER_BYTES;
-    if (offset + length > buf.byteLength) break;
+    if (offset + length > src.size) break;
     if (tag === 'END ') {
       complete = true;
       break;
     }
-    sections.set(tag, { offset, length });
+    sections.set(tag, { offset, length, count: shView.getUint32(4, true) });
     pos = offset + Math.ceil(length / 8) * 8;
   }
   if (!complete) throw new DumpFormatError(path, 'the file is cut short (no END section): was it copied while being written?');
@@ -135,10 +185,13 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
     return s;
   };
   // A damaged file must fail here with its tag, not as a RangeError from a typed-array view.
+  const checkLength = (tag: string, s: Section, elementBytes: number): void => {
+    if (s.length % elementBytes !== 0) throw new DumpFormatError(path, `its ${tag} section's length ${s.length} is not a multiple of ${elementBytes}`);
+  };
   const u32 = (tag: string, elementBytes = 4): Uint32Array => {
     const s = need(tag);
-    if (s.length % elementBytes !== 0) throw new DumpFormatError(path, `its ${tag} section's length ${s.length} is not a multiple of ${elementBytes}`);
-    return new Uint32Array(buf.buffer, buf.byteOffset + s.offset, s.length / 4);
+    checkLength(tag, s, elementBytes);
+    return new Uint32Array(src.read(s.offset, s.length).buffer, 0, s.length / 4);
   };
   const u64AsPairs = (tag: string): Uint32Array => u32(tag, 8);
   /** Every value of `values` below `limit`: indices are used unchecked by the analysis. */
@@ -151,7 +204,7 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
   const metaSection = need('META');
   let meta: DumpMeta;
   try {
-    meta = JSON.parse(new TextDecoder().decode(buf.subarray(metaSection.offset, metaSection.offset + metaSection.length))) as DumpMeta;
+    meta = JSON.parse(new TextDecoder().decode(src.read(metaSection.offset, metaSection.length))) as DumpMeta;
   } catch {
     throw new DumpFormatError(path, 'its META section is not JSON');
   }
@@ -159,10 +212,9 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
 
   const strs = need('STRS');
   // The header's count field says where the offsets end and the text begins.
-  const stringCount = view.getUint32(strs.offset - 12, true);
+  const stringCount = strs.count;
   if ((stringCount + 1) * 4 > strs.length) throw new DumpFormatError(path, `its STRS section is too short for ${stringCount} strings`);
-  // Copies, so the file's buffer (mostly raw edges) can be freed after parsing.
-  const stringOffsets = new Uint32Array(buf.buffer, buf.byteOffset + strs.offset, stringCount + 1).slice();
+  const stringOffsets = new Uint32Array(src.read(strs.offset, (stringCount + 1) * 4).buffer);
   const blobStart = strs.offset + (stringCount + 1) * 4;
   for (let i = 0; i < stringCount; i++) {
     if (stringOffsets[i]! > stringOffsets[i + 1]!) throw new DumpFormatError(path, `its string ${i} ends before it starts`);
@@ -170,7 +222,7 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
   if (blobStart + stringOffsets[stringCount]! > strs.offset + strs.length) {
     throw new DumpFormatError(path, 'its strings run past the STRS section');
   }
-  const blob = buf.slice(blobStart, blobStart + stringOffsets[stringCount]!);
+  const blob = src.read(blobStart, stringOffsets[stringCount]!);
   const decoder = new TextDecoder();
   const stringCache: (string | undefined)[] = new Array(stringCount);
   const string = (i: number): string => {
@@ -189,13 +241,14 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
   const nodeType = u32('OTYP');
   const size32 = u32('SIZE');
   const eoff = u32('EOFF');
-  const edgePairs = u64AsPairs('EDGE');
+  const edgeSection = need('EDGE');
+  checkLength('EDGE', edgeSection, 8);
   if (nodeType.length !== nodeCount || size32.length !== nodeCount || eoff.length !== nodeCount + 1) {
     throw new DumpFormatError(path, 'its object columns have different lengths');
   }
   indices('OTYP', nodeType, typeNames.length);
   // EOFF drives the edge loop: an offset past EDGE or going backwards would read garbage or loop 2^32 times.
-  const rawEdges = edgePairs.length / 2;
+  const rawEdges = edgeSection.length / 8;
   if (eoff[0] !== 0 || eoff[nodeCount]! > rawEdges) throw new DumpFormatError(path, `its EOFF offsets do not span the ${rawEdges} edges`);
   for (let i = 0; i < nodeCount; i++) {
     if (eoff[i]! > eoff[i + 1]!) throw new DumpFormatError(path, `its EOFF offsets go backwards at object ${i}`);
@@ -210,7 +263,7 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
     if (size32[i] === SIZE_OVERFLOW) nodeSize[i] = bigs[k + 3]! * 2 ** 32 + bigs[k + 2]!;
   }
 
-  const table = new AddressTable(addrPairs.slice(), nodeCount);
+  const table = new AddressTable(addrPairs, nodeCount);
 
   // Resolve addresses to indices, compacting out the unresolved, and carry
   // the edge labels (positions in the raw EDGE array) to the new positions.
@@ -227,11 +280,21 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
   const edgeStart = new Uint32Array(nodeCount + 1);
   let out = 0;
   let dropped = 0;
+  // The window of EDGE in memory: edges chunkStart .. chunkStart + chunk.length / 2.
+  let chunk: Uint32Array = new Uint32Array(0);
+  let chunkStart = 0;
+  const load = (e: number): void => {
+    const count = Math.min(EDGE_CHUNK, rawEdges - e);
+    chunk = new Uint32Array(src.read(edgeSection.offset + 8 * e, 8 * count).buffer);
+    chunkStart = e;
+  };
   for (let i = 0; i < nodeCount; i++) {
     edgeStart[i] = out;
     const end = eoff[i + 1]!;
     for (let e = eoff[i]!; e < end; e++) {
-      const t = table.find(edgePairs[2 * e]!, edgePairs[2 * e + 1]!);
+      if (e - chunkStart >= chunk.length / 2) load(e);
+      const k = 2 * (e - chunkStart);
+      const t = table.find(chunk[k]!, chunk[k + 1]!);
       while (nextLabel < labelCount && rawLabels[2 * labelOrder[nextLabel]!]! < e) nextLabel++;
       if (t < 0) {
         dropped++;
@@ -267,14 +330,14 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
     meta,
     nodeCount,
     typeNames,
-    nodeType: nodeType.slice(),
+    nodeType,
     nodeSize,
     address,
     edgeStart,
     edgeTarget: out === rawEdges ? edgeTarget : edgeTarget.slice(0, out),
     edgeLabelPos: posView,
     edgeLabelText: textView,
-    roots: roots.slice(),
+    roots,
     nodeLabels,
     droppedEdges: dropped,
     string,

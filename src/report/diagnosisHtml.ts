@@ -35,12 +35,12 @@ export function escapeHtml(text: string): string {
 }
 
 /** `<\/script` is the same text to JavaScript (in strings, templates, regexes and comments) but does not close the element. */
-const inlineScript = (js: string): string => js.replace(/<\/(script)/gi, '<\\/$1');
+export const inlineScript = (js: string): string => js.replace(/<\/(script)/gi, '<\\/$1');
 /** In CSS `\/` is `/`. */
-const inlineStyle = (css: string): string => css.replace(/<\/(style)/gi, '<\\/$1');
+export const inlineStyle = (css: string): string => css.replace(/<\/(style)/gi, '<\\/$1');
 
 /** Inline scripts and styles only; nothing may be fetched, not even an image. */
-const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; font-src data:";
+export const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; font-src data:";
 
 export function renderDiagnosisHtml(d: Diagnosis, assets: ViewerAssets): string {
   const cause = d.verdict.cause;

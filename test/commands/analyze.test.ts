@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 
 
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { memwhy, ROOT } from '../helpers/cli.js';
@@ -77,4 +78,14 @@ test('analyze says what is wrong with its arguments in one line', async () => {
   const top = await memwhy(['analyze', A, '--top', 'x']);
   assert.equal(top.code, 2);
   assert.equal(top.stderr, 'memwhy: --top takes a whole number of at least 1, not "x"\n');
+});
+
+test('analyze --html refuses a file memwhy did not write, in one line, before reading the dump', async () => {
+  const page = join(dir, 'notes.html');
+  writeFileSync(page, 'my notes\n');
+  const r = await memwhy(['analyze', A, '--html', page]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+  assert.match(r.stderr, /^memwhy: .*notes\.html.*--force/);
+  assert.equal(readFileSync(page, 'utf8'), 'my notes\n');
 });

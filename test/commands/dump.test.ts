@@ -26,9 +26,12 @@ for (const py of interpreters()) {
       const file = join(dir, 'heap.mwd');
       const r = await memwhy(['dump', String(target.pid), '-o', file, '--json'], { timeoutMs: 180_000 });
       assert.equal(r.code, 0, r.stderr);
-      const doc = JSON.parse(r.stdout) as { file: string; objects: number; pause_ms: number; bytes: number };
-      t.diagnostic(`${py.label}: ${doc.objects} objects, ${doc.bytes} bytes, paused ${doc.pause_ms} ms`);
+      const doc = JSON.parse(r.stdout) as { file: string; objects: number; pause_ms: number; bytes: number; snapshot?: { forked: boolean; fork_ms?: number } };
+      t.diagnostic(`${py.label}: ${doc.objects} objects, ${doc.bytes} bytes, held ${doc.pause_ms} ms, snapshot ${JSON.stringify(doc.snapshot)}`);
       assert.equal(doc.file, file);
+      // Written by a copy-on-write child: what held the target is the fork, not the child's walk.
+      assert.equal(doc.snapshot?.forked, true);
+      assert.equal(doc.pause_ms, doc.snapshot?.fork_ms);
       assert.deepEqual(readdirSync(dir), ['heap.mwd'], 'no .tmp left beside it');
       const a = await memwhy(['analyze', file, '--json', '--top', '1']);
       assert.equal(a.code, 0, a.stderr);
@@ -53,3 +56,10 @@ for (const py of interpreters()) {
     });
   });
 }
+
+test('dump --help says the heap is walked by a copy-on-write child, not at a second per million objects', async () => {
+  const r = await memwhy(['dump', '--help']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout.replace(/\s+/g, ' '), /copy-on-write child of the target .* held only for the fork/);
+  assert.doesNotMatch(r.stdout, /second per million/);
+});

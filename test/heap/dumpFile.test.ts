@@ -65,3 +65,25 @@ test('a dump at an odd offset in memory still reads', () => {
   shifted.set(bytes, 3);
   assert.equal(parseDump(shifted.subarray(3)).nodeCount, 5);
 });
+
+test('a file with more references than the reader resolves at a time reads the same as from memory', () => {
+  // 2.5 M references (the reader takes 1 M at a time from the file): a list of 3 objects' worth of items, some dropped, one labelled at the end.
+  const n = 2_500_000;
+  const refs: SyntheticDump['objects'][number]['refs'] = [];
+  for (let i = 0; i < n; i++) refs.push(i % 1000 === 999 ? { address: 0x30 } : 1 + (i % 3));
+  refs.push({ to: 2, label: '.last' });
+  const big: SyntheticDump = {
+    objects: [{ type: 'dict', size: 100, refs }, { type: 'int', size: 28 }, { type: 'str', size: 50 }, { type: 'float', size: 24 }],
+    roots: [0],
+  };
+  const bytes = encodeDump(big);
+  const file = join(tempDir('memwhy-dumpfile-'), 'big.mwd');
+  writeFileSync(file, bytes);
+  const fromFile = readDump(file);
+  const fromMemory = parseDump(bytes);
+  assert.equal(fromFile.edgeTarget.length, n - n / 1000 + 1);
+  assert.equal(fromFile.droppedEdges, n / 1000);
+  assert.deepEqual(fromFile.edgeTarget, fromMemory.edgeTarget);
+  assert.equal(fromFile.edgeTarget[1_234_567], fromMemory.edgeTarget[1_234_567]);
+  assert.equal(fromFile.edgeLabel(fromFile.edgeTarget.length - 1), '.last');
+});
