@@ -1,0 +1,108 @@
+/**
+ * The memory transport end to end, with gdb hidden from PATH as on a slim
+ * host: real targets on every CPython here, the real CLI, the real agent.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { interpreters } from '../helpers/pythons.js';
+import { startTarget, type Target } from '../helpers/target.js';
+import { memwhy } from '../helpers/cli.js';
+import { pathWithoutGdb } from '../helpers/noGdb.js';
+import { agentDirs, processState, tracerPid } from '../helpers/procfs.js';
+import { MemoryTransport } from '../../src/attach/memoryTransport.js';
+import { queueState } from '../../src/cpython/pendingQueue.js';
+import { describePython } from '../../src/target/python.js';
+import { LiveMemory } from '../../src/memory/live.js';
+
+const noGdb = { PATH: pathWithoutGdb() };
+
+/** The target's queue as memwhy reads it: entries waiting, and whether it may take one. */
+function queueOf(pid: number): { waiting: number; state: string } {
+  const plan = MemoryTransport.plan(describePython(pid));
+  const memory = LiveMemory.open(pid);
+  try {
+    const cap = plan.queue.layout.capacity;
+    const first = memory.readI32(plan.queue.first);
+    const last = memory.readI32(plan.queue.last);
+    return { waiting: (last - first + cap) % cap, state: queueState(memory, plan.queue).kind };
+  } finally {
+    memory.close();
+  }
+}
+
+interface ExecJson {
+  stdout: string;
+  attach: { transport: string; safe_point: string; stopped_ms: number };
+}
+
+async function execJson(pid: number, code: string, extra: string[] = []): Promise<ExecJson> {
+  const r = await memwhy(['exec', String(pid), '-c', code, '--json', ...extra], { env: noGdb });
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as ExecJson;
+}
+
+for (const py of interpreters()) {
+  describe(`the memory transport on ${py.label}, gdb hidden`, () => {
+    let busy: Target;
+    let sleeper: Target;
+    before(async () => {
+      // In a mount namespace of its own, as in a container.
+      busy = await startTarget(py.path, ['busy_threads.py'], { privateTmp: true });
+      sleeper = await startTarget(py.path, ['idle_sleeper.py'], { privateTmp: true });
+    });
+    after(async () => {
+      await busy.kill();
+      await sleeper.kill();
+    });
+
+    test('exec prints 42 in a busy multi-threaded target, through the queue', async () => {
+      const r = await execJson(busy.pid, 'print(6*7)');
+      assert.equal(r.stdout, '42\n');
+      assert.equal(r.attach.transport, 'memory');
+      assert.equal(r.attach.safe_point, 'queued-call');
+      assert.ok(busy.alive());
+      assert.equal(busy.stderr(), '', "nothing written to the target's stderr");
+      assert.equal(tracerPid(busy.pid), 0);
+      assert.deepEqual(agentDirs(busy.pid), []);
+      assert.equal(queueOf(busy.pid).waiting, 0, 'the queue is empty again');
+    });
+
+    test('exec prints 42 in a target whose main loop sleeps 1 s', async () => {
+      const r = await execJson(sleeper.pid, 'print(6*7)', ['--transport', 'memory']);
+      assert.equal(r.stdout, '42\n');
+      assert.equal(r.attach.transport, 'memory');
+      assert.equal(sleeper.stderr(), '');
+    });
+
+    test("the bootstrap leaves no name in the program's __main__", async () => {
+      const r = await execJson(sleeper.pid, "import __main__; print(sorted(k for k in vars(__main__) if 'memwhy' in k or k == 'f'))");
+      assert.equal(r.stdout, '[]\n');
+    });
+  });
+
+  describe(`an idle target on ${py.label}, gdb hidden`, () => {
+    let idle: Target;
+    before(async () => {
+      idle = await startTarget(py.path, ['idle_deep_sleep.py'], { privateTmp: true });
+    });
+    after(() => idle.kill());
+
+    test('memwhy says the target is idle in one line, takes its call back and leaves it running', async () => {
+      const r = await memwhy(['exec', String(idle.pid), '-c', 'print(6*7)', '--timeout', '1s'], { env: noGdb });
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /is idle: .* took its queued call back .*--timeout.* install gdb/);
+      assert.doesNotMatch(processState(idle.pid), /^[Tt]/);
+      assert.equal(tracerPid(idle.pid), 0);
+      const q = queueOf(idle.pid);
+      assert.equal(q.waiting, 0, 'no call of memwhy left queued');
+      assert.equal(q.state, 'free');
+      assert.deepEqual(agentDirs(idle.pid), []);
+      assert.ok(idle.alive());
+      assert.doesNotMatch(idle.stdout(), /woke/, 'the main thread was not woken');
+      assert.equal(idle.stderr(), '');
+    });
+  });
+}
