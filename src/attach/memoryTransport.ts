@@ -43,7 +43,7 @@ import {
   type PendingQueue,
 } from '../cpython/pendingQueue.js';
 import { ElfFile, loadBias, PT_LOAD } from '../target/elf.js';
-import { readMaps } from '../target/proc.js';
+import { isSameProcess, readMaps } from '../target/proc.js';
 import type { PythonTarget } from '../target/python.js';
 import type { InjectOptions, InjectResult, Transport } from './transport.js';
 
@@ -78,6 +78,9 @@ export class MemoryTransport implements Transport {
 
   /** Finds everything needed, without touching the target; throws MemoryTransportUnavailable with the reason. */
   static plan(target: PythonTarget): Plan {
+    if (!isSameProcess(target.pid, target.startTicks)) {
+      throw new UserError(`pid ${target.pid} is no longer the Python process memwhy examined (it exited and the pid was reused): nothing was done to it`);
+    }
     const layout = pendingCallsLayoutFor(target.version);
     const stacks = layoutFor(target.version);
     if (!layout || !stacks) throw new MemoryTransportUnavailable(`memwhy knows no pending-call queue layout for CPython ${target.version.text}`);
@@ -155,9 +158,13 @@ export class MemoryTransport implements Transport {
             if (!everyThreadHeld(pid)) return { kind: 'busy' as const, why: 'a thread had not stopped' };
             const state = queueState(memory, plan.queue);
             if (state.kind !== 'free') return state;
-            const zero = memory.read(slot[0], line.length);
-            if (!zero.every((b) => b === 0)) return { kind: 'slack-used' as const };
-            writer.write(slot[0], line);
+            const before = memory.read(slot[0], slot[1]);
+            const stale = staleLineLength(before, plan, memory, slot[0]);
+            if (stale === undefined) return { kind: 'slack-used' as const };
+            // Our line, then zeros over whatever is left of a killed memwhy's longer one.
+            const bytes = Buffer.alloc(Math.max(line.length, stale));
+            line.copy(bytes);
+            writer.write(slot[0], bytes);
             this.written = { address: slot[0], bytes: line };
             return { kind: 'queued' as const, index: enqueue(memory, writer, plan.queue, state, plan.runString, slot[0]) };
           },
@@ -286,6 +293,30 @@ export function runnerLine(path: string, major: number): string {
     return `try:exec open(${p},'rb').read() in {'__name__':'__memwhy_boot__'}\nexcept BaseException:pass\n`;
   }
   return `try:(lambda f:(exec(f.read(),{'__name__':'__memwhy_boot__'}),f.close()))(open(${p},'rb'))\nexcept BaseException:pass\n`;
+}
+
+/** How every line this transport writes starts (runnerLine), to know a killed memwhy's leftover. */
+const LINE_PREFIXES = ['try:(lambda f:(exec(', 'try:exec open('];
+
+/**
+ * 0 when the slack is all zeros; the length of the line a killed memwhy left
+ * there (it never got to zero it) when no queued call still points at it;
+ * undefined when the bytes are someone else's or still in use.
+ */
+function staleLineLength(bytes: Buffer, plan: Plan, memory: LiveMemory, address: bigint): number | undefined {
+  if (bytes.every((b) => b === 0)) return 0;
+  const end = bytes.indexOf(0);
+  if (end < 0) return undefined;
+  const text = bytes.subarray(0, end).toString('latin1');
+  if (!LINE_PREFIXES.some((p) => text.startsWith(p)) || !bytes.subarray(end).every((b) => b === 0)) return undefined;
+  const q = plan.queue;
+  const cap = q.layout.capacity;
+  const first = memory.readI32(q.first);
+  const last = memory.readI32(q.last);
+  for (let i = first; i !== last; i = (i + 1) % cap) {
+    if (memory.readPtr(q.calls + BigInt(i * q.layout.entrySize) + 8n) === address) return undefined;
+  }
+  return end + 1;
 }
 
 /** Every thread stopped, or in uninterruptible sleep (it stops before it next runs user code). */

@@ -9,26 +9,9 @@ import { startTarget, type Target } from '../helpers/target.js';
 import { memwhy } from '../helpers/cli.js';
 import { pathWithoutGdb } from '../helpers/noGdb.js';
 import { agentDirs, processState, tracerPid } from '../helpers/procfs.js';
-import { MemoryTransport } from '../../src/attach/memoryTransport.js';
-import { queueState } from '../../src/cpython/pendingQueue.js';
-import { describePython } from '../../src/target/python.js';
-import { LiveMemory } from '../../src/memory/live.js';
+import { queueOf } from '../helpers/pendingQueue.js';
 
 const noGdb = { PATH: pathWithoutGdb() };
-
-/** The target's queue as memwhy reads it: entries waiting, and whether it may take one. */
-function queueOf(pid: number): { waiting: number; state: string } {
-  const plan = MemoryTransport.plan(describePython(pid));
-  const memory = LiveMemory.open(pid);
-  try {
-    const cap = plan.queue.layout.capacity;
-    const first = memory.readI32(plan.queue.first);
-    const last = memory.readI32(plan.queue.last);
-    return { waiting: (last - first + cap) % cap, state: queueState(memory, plan.queue).kind };
-  } finally {
-    memory.close();
-  }
-}
 
 interface ExecJson {
   stdout: string;
