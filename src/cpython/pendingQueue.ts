@@ -24,8 +24,12 @@ export interface PendingQueue {
   max?: bigint;
   /** int eval_breaker (3.6-3.12) or 2.7's _Py_Ticker. */
   breaker?: bigint;
-  /** 3.13: the interpreter's thread states, each with its own eval_breaker. */
-  threadBreakers: bigint[];
+  /**
+   * 3.13: where to find the interpreter's thread states, each with its own
+   * eval_breaker. Walked while the target is stopped, never earlier: a
+   * thread that ended in between would leave a freed thread state.
+   */
+  threads?: { interp: bigint; headOffset: number; nextOffset: number; breakerOffset: number };
 }
 
 /** Why a call cannot be added right now; `busy` passes in a moment, the others do not. */
@@ -76,7 +80,6 @@ export function locatePendingQueue(
     first: addr(layout.first),
     last: addr(layout.last),
     max: layout.max && addr(layout.max),
-    threadBreakers: [],
   };
   const b = layout.breaker;
   if (b.kind === 'ticker') {
@@ -86,7 +89,7 @@ export function locatePendingQueue(
     // eval_breaker sits in the same struct as the queue (before it), or is a static.
     queue.breaker = 'offset' in b.field && layout.home.kind !== 'statics' ? base - BigInt(layout.home.pending) + BigInt(b.field.offset) : addr(b.field);
   } else if (interp !== undefined) {
-    queue.threadBreakers = threadStates(memory, interp, stacks).map((t) => t + BigInt(b.offset));
+    queue.threads = { interp, headOffset: stacks.interp.threadsHead, nextOffset: stacks.tstate.next, breakerOffset: b.offset };
   }
   return queue;
 }
@@ -103,12 +106,15 @@ function mainInterpreter(memory: MemorySource, headAddress: bigint, nextOffset: 
   throw new QueueNotFound('the interpreter list does not end');
 }
 
-function threadStates(memory: MemorySource, interp: bigint, stacks: Layout): bigint[] {
+/** The eval_breaker of every thread state of the interpreter (3.13), read now. */
+function threadBreakers(memory: MemorySource, q: PendingQueue): bigint[] {
+  const th = q.threads;
+  if (!th) return [];
   const out: bigint[] = [];
-  let t = memory.readPtr(interp + BigInt(stacks.interp.threadsHead));
+  let t = memory.readPtr(th.interp + BigInt(th.headOffset));
   while (t !== 0n && out.length < 100_000) {
-    out.push(t);
-    t = memory.readPtr(t + BigInt(stacks.tstate.next));
+    out.push(t + BigInt(th.breakerOffset));
+    t = memory.readPtr(t + BigInt(th.nextOffset));
   }
   return out;
 }
@@ -166,7 +172,7 @@ export function enqueue(memory: MemorySource, writer: MemoryWriter, q: PendingQu
     // that finds the queue empty clears its own bit again (3.13's
     // make_pending_calls), and a thread taking the GIL sets the bit itself
     // while npending is non-zero.
-    for (const t of q.threadBreakers) writer.writeU64(t, memory.readU64(t) | l.breaker.bit);
+    for (const t of threadBreakers(memory, q)) writer.writeU64(t, memory.readU64(t) | l.breaker.bit);
   }
   return i;
 }
