@@ -4,8 +4,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
-import { startTarget, type Target } from '../helpers/target.js';
+import { FIXTURES, startTarget, type Target } from '../helpers/target.js';
+import { waitFor } from '../helpers/expect.js';
 import { memwhy } from '../helpers/cli.js';
 import { pathWithoutGdb } from '../helpers/noGdb.js';
 import { agentDirs, processState, tracerPid } from '../helpers/procfs.js';
@@ -89,3 +93,56 @@ for (const py of interpreters()) {
     });
   });
 }
+
+/** The Python process under `root` (unshare, then sh): the first descendant running `python`. */
+function pythonUnder(root: number): number | undefined {
+  const queue = [root];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    try {
+      if (/python/.test(readFileSync(`/proc/${pid}/comm`, 'utf8')) && pid !== root) return pid;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+        if (kids) queue.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return undefined;
+}
+
+const debian = interpreters().find((p) => p.label.startsWith('debian')) ?? interpreters()[interpreters().length - 1]!;
+
+test('a target in a mount and pid namespace of its own is reached with gdb absent, as from a debug container', { skip: process.getuid?.() !== 0 && 'needs root to unshare' }, async () => {
+  // As in a container: its own /tmp (a tmpfs), its own /proc, its own pids;
+  // sh stays as the namespace's pid 1 so that Python is an ordinary process.
+  const child = spawn(
+    'unshare',
+    ['-m', '-p', '-f', '--mount-proc', 'sh', '-c', 'mount -t tmpfs memwhy-test /tmp && printf "%s" "$MEMWHY_FIXTURE_SOURCE" > /tmp/fixture.py && "$0" -u /tmp/fixture.py; exit 0', debian.path],
+    { env: { ...process.env, MEMWHY_FIXTURE_SOURCE: readFileSync(join(FIXTURES, 'busy_threads.py'), 'utf8') }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let pid: number | undefined;
+  try {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => out.includes('ready'), 20_000, 'the contained target ready');
+    pid = pythonUnder(child.pid!);
+    assert.ok(pid, 'the Python process found under unshare');
+    assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /NSpid:\s+\d+\s+\d+/, 'it has a pid of its own inside');
+    const r = await execJson(pid, 'import os; print(6*7, os.getpid() != %d)'.replace('%d', String(pid)));
+    assert.equal(r.stdout, '42 True\n');
+    assert.equal(r.attach.transport, 'memory');
+    assert.equal(tracerPid(pid), 0);
+    assert.deepEqual(agentDirs(pid), []);
+  } finally {
+    // The namespace's init (sh) and Python, then unshare.
+    for (const p of [pid, child.pid]) {
+      try {
+        if (p) process.kill(p, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+});
