@@ -43,7 +43,7 @@ import {
   type PendingQueue,
 } from '../cpython/pendingQueue.js';
 import { ElfFile, loadBias, PT_LOAD } from '../target/elf.js';
-import { isSameProcess, readMaps } from '../target/proc.js';
+import { isSameProcess, processAlive, readMaps } from '../target/proc.js';
 import type { PythonTarget } from '../target/python.js';
 import type { InjectOptions, InjectResult, Transport } from './transport.js';
 
@@ -198,7 +198,14 @@ export class MemoryTransport implements Transport {
       const waitS = this.queuedWaitS ?? opts.safePointTimeoutS;
       const deadline = performance.now() + waitS * 1000;
       for (;;) {
-        if (!stillQueued(memory, plan.queue, index)) break;
+        let queued: boolean;
+        try {
+          queued = stillQueued(memory, plan.queue, index);
+        } catch (err) {
+          if (!processAlive(pid)) throw new UserError(`the target (pid ${pid}) exited while memwhy was attaching`);
+          throw err;
+        }
+        if (!queued) break;
         const aborted = opts.signal?.aborted === true;
         if (aborted || performance.now() > deadline) {
           const outcome = this.takeBack(pid, target, memory, writer, plan, index);
