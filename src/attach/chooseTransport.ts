@@ -43,7 +43,8 @@ class AutoTransport implements Transport {
     try {
       MemoryTransport.plan(target);
     } catch (err) {
-      if (!(err instanceof MemoryTransportUnavailable) || !gdb) throw err;
+      if (!(err instanceof MemoryTransportUnavailable)) throw err;
+      if (!gdb) throw new UserError(`${err.message}; gdb, memwhy's other way in, is not installed: apt-get install gdb`);
       return { ...(await new GdbTransport().inject(target, bootstrap, opts)), fallback: err.message };
     }
     this.memory = new MemoryTransport(gdb ? Math.min(QUEUED_WAIT_BEFORE_GDB_S, opts.safePointTimeoutS) : undefined);
