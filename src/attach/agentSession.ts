@@ -21,7 +21,7 @@ import {
   newToken,
   type Channel,
 } from './channel.js';
-import { GdbTransport } from './gdbTransport.js';
+import { chooseTransport, type TransportChoice } from './chooseTransport.js';
 import { sweepLeftovers, targetTmpRoot } from './leftovers.js';
 import { localThreadId, threadEnded } from './agentThread.js';
 import { takeAttachLock } from './lock.js';
@@ -109,14 +109,14 @@ export interface OpenedSession extends AgentSession {
   readonly inject: InjectResult;
 }
 
-export function transportFor(target: PythonTarget): Transport {
+export function transportFor(target: PythonTarget, choice: TransportChoice = 'auto'): Transport {
   const { major, minor } = target.version;
   if (major === 3 && minor >= 14) {
     throw new UserError(
       `pid ${target.pid} runs CPython ${target.version.text}: memwhy attaches to 2.7 and 3.6-3.13 for now (3.14's PEP 768 transport is not built yet)`,
     );
   }
-  return new GdbTransport();
+  return chooseTransport(choice);
 }
 
 export async function openAgent(pid: number, opts: AttachOptions & { signal?: AbortSignal; lockWaitS?: number } = {}): Promise<OpenedSession> {
@@ -133,7 +133,7 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
   if (!isSameProcess(pid, target.startTicks)) {
     throw new UserError(`pid ${pid} is no longer the Python process memwhy examined (it exited and the pid was reused): nothing was done to it`);
   }
-  const transport = transportFor(target);
+  const transport = transportFor(target, opts.transport);
   const tmpRoot = targetTmpRoot(pid);
   sweepLeftovers(`${tmpRoot}/tmp`);
   const lock = await takeAttachLock(tmpRoot, pid, opts.lockWaitS ?? 10, opts.signal);
@@ -171,6 +171,7 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
       safePointTimeoutS: opts.safePointTimeoutS ?? 10,
       signal: opts.signal,
       onProgress: opts.onProgress,
+      privateDir: { localDir: dir.localDir, targetDir: dir.targetDir, uid, gid },
     });
     // The agent's thread needs the GIL a few times before it says hello. 2.7's
     // GIL is not fair: with busy threads a new one waits seconds for each turn.
@@ -190,10 +191,13 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
         );
       }
       throw err;
+    } finally {
+      transport.settle?.(pid);
     }
     channel.send({ agent: pieces(sources.agent) });
     return new Session(target, channel, dir, lock, inject, opts.fork !== false, sources.modules);
   } catch (err) {
+    transport.settle?.(pid);
     listener?.close();
     dir?.remove();
     lock.release();

@@ -11,6 +11,8 @@ export interface AttachOptions {
   onProgress?: (line: string) => void;
   /** Calls that ask to run in a copy-on-write child may (default true); false runs them in the target. */
   fork?: boolean;
+  /** How to run the bootstrap: the pending-call queue through memory, gdb, or (auto, the default) memory with gdb as the fallback. */
+  transport?: 'auto' | 'memory' | 'gdb';
 }
 
 export interface CallOptions {

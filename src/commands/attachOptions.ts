@@ -1,10 +1,19 @@
 /** Options every attaching command shares, from one table. */
 import type { OptionSpec } from './spec.js';
 import { durationOption } from './parse.js';
+import { parseTransportChoice } from '../attach/chooseTransport.js';
+
+export const TRANSPORT_OPTION: OptionSpec = {
+  flags: '--transport <how>',
+  description:
+    'how to run code in the target: memory (its pending-call queue, written through /proc/PID/mem; no gdb), gdb, or auto: memory, with gdb as the fallback',
+  default: 'auto',
+};
 
 export const ATTACH_OPTIONS: OptionSpec[] = [
   { flags: '--timeout <duration>', description: 'how long to wait for the target to reach a safe point', default: '10s' },
   { flags: '--wait <duration>', description: 'how long to wait for another memwhy attached to the same process', default: '10s' },
+  TRANSPORT_OPTION,
   {
     flags: '--no-fork',
     description: 'walk the heap inside the target, not in a copy-on-write child (the walk then allocates in the target and holds it longer)',
@@ -16,6 +25,7 @@ export interface AttachCliOptions {
   wait?: string;
   /** false with --no-fork. */
   fork?: boolean;
+  transport?: string;
 }
 
 /** The attach settings from the shared options, plus Ctrl-C handling and progress. */
@@ -26,6 +36,7 @@ export function attachSettings(opts: AttachCliOptions & { json?: boolean }, sign
     signal,
     onProgress: progressPrinter(opts.json),
     fork: opts.fork !== false,
+    transport: parseTransportChoice(opts.transport),
   };
 }
 

@@ -64,6 +64,7 @@ export const execCommand: CommandSpec<ExecOptions> = {
         gdb_ms: attach.gdbMs,
         safe_point_ms: attach.safePointMs,
         stopped_ms: attach.stoppedMs,
+        ...(attach.fallback === undefined ? {} : { fallback: attach.fallback }),
         total_ms: Date.now() - started,
       };
       printJson({ pid, ok: result.exception === null, ...result, attach: timing });

@@ -7,7 +7,7 @@ import { stuckVerdict, threadFindings } from '../analyze/stuck.js';
 import { renderStacks } from '../report/stacks.js';
 import { UserError } from '../errors.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { attachSettings } from './attachOptions.js';
+import { attachSettings, TRANSPORT_OPTION } from './attachOptions.js';
 import { countOption, durationOption } from './parse.js';
 import { parsePid, printJson, type CommandSpec } from './spec.js';
 
@@ -124,6 +124,7 @@ export const stacksCommand: CommandSpec<StacksOptions> = {
     { flags: '--exe <python>', description: "with --core: the interpreter (python or libpython) to take symbols from, if the core's path does not reach it" },
     { flags: '--timeout <duration>', description: "give up (and detach) after this long: gdb for --native, the agent's safe point for --via agent", default: '10s' },
     { flags: '--wait <duration>', description: 'with --via agent: how long to wait for another memwhy attached to the same process', default: '10s' },
+    { ...TRANSPORT_OPTION, description: `with --via agent: ${TRANSPORT_OPTION.description}` },
   ],
   help: [
     'Examples:',

@@ -69,13 +69,14 @@ describe(`bad input to exec (${python.label})`, () => {
     }
   });
 
-  test('gdb missing gives the install command', async () => {
+  test('gdb asked for but missing gives the install command', async () => {
     const target = await startTarget(python.path, ['idle_sleeper.py'], { privateTmp: true });
     try {
       // A PATH with node but no gdb, as on a host where gdb was never installed.
       const dir = tempDir('memwhy-badinput-');
       symlinkSync(process.execPath, join(dir, 'node'));
-      const r = await runCli(['exec', String(target.pid), '-c', 'pass'], { PATH: dir });
+      // (Without --transport gdb the memory transport needs no gdb: test/attach/memoryTransport.test.ts.)
+      const r = await runCli(['exec', String(target.pid), '-c', 'pass', '--transport', 'gdb'], { PATH: dir });
       assertOneLine(r, /gdb is not installed.*apt-get install gdb/);
       assertLeftRunning(target);
     } finally {

@@ -51,8 +51,8 @@ describe('the channel while a session is open', { skip: !isRoot && 'needs root t
     const done = new Promise<number | null>((r) => memwhy.on('close', r));
     try {
       const mine = (): string[] => readdirSync('/tmp').filter((n) => n.startsWith(`memwhy-${memwhy.pid}.`));
-      // The agent is in: its thread runs in the target and gdb has let go.
-      await waitFor(() => mine().length === 1 && threadCount(target.pid) > threads && tracerPid(target.pid) === 0, 30_000, 'agent in');
+      // The socket is there from before the bootstrap runs until the agent is in.
+      await waitFor(() => mine().length === 1 && existsSync(`/tmp/${mine()[0]}/s`), 30_000, 'socket made');
       const dir = `/tmp/${mine()[0]}`;
       assert.equal(mode(dir), 0o700, 'directory 0700');
       assert.equal(statSync(dir).uid, NOBODY, "directory owned by the target's user");
@@ -60,6 +60,8 @@ describe('the channel while a session is open', { skip: !isRoot && 'needs root t
       assert.equal(mode(`/tmp/.memwhy-${target.pid}.lock`), 0o600, 'lock 0600');
       // Another user cannot even reach the socket.
       assert.equal(connectAs(DAEMON, `${dir}/s`), 'EACCES');
+      // The agent is in: its thread runs in the target and no debugger holds it.
+      await waitFor(() => threadCount(target.pid) > threads && tracerPid(target.pid) === 0, 30_000, 'agent in');
       // Root can reach it, but the listener closed once memwhy's agent was in.
       assert.match(connectAs(0, `${dir}/s`), /^(ECONNREFUSED|ENOENT)$/);
       assert.equal(await done, 0, stderr);

@@ -18,6 +18,8 @@ import { seeded } from '../helpers/seeded.js';
 import { describePython } from '../../src/target/python.js';
 import { openAgentOn } from '../../src/attach/agentSession.js';
 import { GdbTransport } from '../../src/attach/gdbTransport.js';
+import { MemoryTransport } from '../../src/attach/memoryTransport.js';
+import { queueOf } from '../helpers/pendingQueue.js';
 import { LiveStacks } from '../../src/collect/stacks.js';
 
 const all = interpreters();
@@ -107,6 +109,11 @@ describe('a target that is stopped, a zombie, or gone', () => {
         new GdbTransport().inject(described, 'raise SystemExit', { safePointTimeoutS: 5 }),
         /pid \d+ is no longer the Python process memwhy examined \(it exited and the pid was reused\): nothing was done to it/,
       );
+      // ...the memory transport checks before it stops anything...
+      await assert.rejects(
+        new MemoryTransport().inject(described, 'raise SystemExit', { safePointTimeoutS: 5 }),
+        /pid \d+ is no longer the Python process memwhy examined \(it exited and the pid was reused\): nothing was done to it/,
+      );
       // ...and a session refuses before it starts gdb at all...
       await assert.rejects(openAgentOn(described), /no longer the Python process memwhy examined/);
       // ...and a stacks reading does not stop it (SIGSTOP) to read it.
@@ -148,7 +155,7 @@ describe('memwhy itself interrupted or killed', () => {
   test('SIGTERM while waiting for a safe point detaches and exits 143', async () => {
     const target = await startTarget(debian.path, ['gil_hog.py', '8'], { privateTmp: true });
     try {
-      const run = spawnMemwhy(['exec', String(target.pid), '--timeout', '30s', '-c', 'pass']);
+      const run = spawnMemwhy(['exec', String(target.pid), '--transport', 'gdb', '--timeout', '30s', '-c', 'pass']);
       await waitFor(() => tracerPid(target.pid) !== 0, 10_000, 'gdb attached');
       run.child.kill('SIGTERM');
       const r = await run.result;
@@ -156,6 +163,24 @@ describe('memwhy itself interrupted or killed', () => {
       assert.match(r.stderr, /interrupted; pid \d+ was left running, detached/);
       assert.doesNotMatch(r.stderr, /^\s+at /m);
       assertLeftRunning(target);
+    } finally {
+      await target.kill();
+    }
+  });
+
+  test('SIGTERM while a queued call waits takes the call back and exits 143', async () => {
+    const target = await startTarget(debian.path, ['idle_deep_sleep.py'], { privateTmp: true });
+    try {
+      const run = spawnMemwhy(['exec', String(target.pid), '--transport', 'memory', '--timeout', '30s', '-c', 'pass']);
+      await waitFor(() => queueOf(target.pid).waiting > 0, 20_000, 'the call queued');
+      run.child.kill('SIGTERM');
+      const r = await run.result;
+      assert.equal(r.code, 143, r.stderr);
+      assert.match(r.stderr, /interrupted; memwhy took its queued call back; pid \d+ was left running/);
+      assert.doesNotMatch(r.stderr, /^\s+at /m);
+      assert.equal(queueOf(target.pid).waiting, 0, 'nothing left queued');
+      assertLeftRunning(target);
+      assert.doesNotMatch(target.stdout(), /woke/);
     } finally {
       await target.kill();
     }

@@ -79,7 +79,12 @@ const SLOPE_MIN_ATTACHES = 60;
 type Op = 'exec' | 'heap' | 'malloc' | 'trim' | 'stacks --via agent' | 'stacks';
 const OPS: readonly Op[] = ['exec', 'heap', 'malloc', 'trim', 'stacks --via agent', 'stacks'];
 
-const ATTACH = { safePointTimeoutS: 10, lockWaitS: 10 };
+/** The transport every attach uses: MEMWHY_TEST_TRANSPORT (memory, gdb, or auto: memwhy's default). */
+const TRANSPORT = (process.env.MEMWHY_TEST_TRANSPORT ?? 'auto') as 'auto' | 'memory' | 'gdb';
+/** How the memory transport's line for PyRun_SimpleString starts (src/attach/memoryTransport.ts runnerLine). */
+const RUNNER_PREFIX = "try:(lambda f:(exec(f.read(),{'__name__':'__memwhy_boot__'})";
+
+const ATTACH = { safePointTimeoutS: 10, lockWaitS: 10, transport: TRANSPORT };
 
 /**
  * The program's threads, plus at most one: the previous session's agent
@@ -327,7 +332,7 @@ interpreters().forEach((py, index) => {
         const cliMs: number[] = [];
         for (const op of cliOps) {
           const started = performance.now();
-          const r = await memwhy(CLI_ARGS[op](String(pid)), { timeoutMs: 60_000 });
+          const r = await memwhy([...CLI_ARGS[op](String(pid)), ...(op === 'stacks' ? [] : ['--transport', TRANSPORT])], { timeoutMs: 60_000 });
           cliMs.push(performance.now() - started);
           if (starvable && r.code !== 0 && /did not connect back|did not answer/.test(r.stderr)) {
             starved.push(`CLI (${op}): ${r.stderr.trim()}`);
@@ -353,6 +358,8 @@ interpreters().forEach((py, index) => {
         assert.equal(target.stderr(), '', "nothing written to the target's stderr");
         // The bootstrap travels through a buffer memwhy frees (gdb's own copy of a string literal was never freed).
         assert.equal(countInMemory(pid, BOOTSTRAP_PREFIX), 0, "no bootstrap left in the target's memory");
+        // The memory transport zeroes its line once the agent has connected.
+        assert.equal(countInMemory(pid, RUNNER_PREFIX), 0, "no bootstrap line left in the target's memory");
 
         const growth = rssAfter - rssBefore;
         const perAttach = slope(rssAfterEach);
@@ -360,7 +367,7 @@ interpreters().forEach((py, index) => {
         const totalMs = [...perOp.values()].reduce((a, s) => a + s.ms, 0);
         figures.push(
           [
-            `# ${py.label} (${py.version}): ${OPS.length} warm-up + ${count} attaches in-process, ${noSafePoint.length} without a safe point, ${starved.length} gave up waiting for the agent (2.7's GIL); ${cliOps.length} CLI runs (${cliOps.join(', ')})`,
+            `# ${py.label} (${py.version}), transport ${TRANSPORT}: ${OPS.length} warm-up + ${count} attaches in-process, ${noSafePoint.length} without a safe point, ${starved.length} gave up waiting for the agent (2.7's GIL); ${cliOps.length} CLI runs (${cliOps.join(', ')})`,
             `#   mean ${mean(totalMs, count)} per attach; ${OPS.map((op) => `${op} ${perOp.get(op)!.n}x ${mean(perOp.get(op)!.ms, perOp.get(op)!.n)}`).join(', ')}; CLI ${mean(cliMs.reduce((a, b) => a + b, 0), cliMs.length)}`,
             `#   RSS before ${(rssBefore / 2 ** 20).toFixed(1)} MiB, after ${(rssAfter / 2 ** 20).toFixed(1)} MiB (${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KiB, ${(growth / count / 1024).toFixed(1)} KiB/attach; slope over attaches ${(perAttach / 1024).toFixed(1)} KiB/attach)`,
             `#   work counts at the end: ${counts.join(' ')} (churn-0..7, gil-hog); threads ${threads}, fds ${fds}`,
