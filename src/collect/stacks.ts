@@ -5,7 +5,6 @@
  * on request. Returns plain data, ready to save or render. (The agent path,
  * which runs code in the target, is in agentStacks.ts.)
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { UserError } from '../errors.js';
@@ -19,7 +18,17 @@ import { pthreadTidOffset, tidOfPthread } from '../cpython/pthread.js';
 import { StackReader, type PythonThread } from '../cpython/stacks.js';
 import { mergeStacks, nativeFrame, readBacktraces, syscallName, type NativeThread } from './native.js';
 import { ElfFile, loadBias } from '../target/elf.js';
-import { procError, readMaps, targetRootPath, type Mapping } from '../target/proc.js';
+import {
+  readMaps,
+  readStat,
+  readTaskCpuMs,
+  readTaskIds,
+  readTaskName,
+  readTaskStat,
+  readTaskSyscall,
+  targetRootPath,
+  type Mapping,
+} from '../target/proc.js';
 import {
   classifyImplementation,
   describePython,
@@ -382,11 +391,9 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function readSyscalls(pid: number, tasks: readonly { tid: number }[]): Map<number, string | null> {
   const out = new Map<number, string | null>();
   for (const { tid } of tasks) {
-    try {
-      out.set(tid, syscallName(readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'latin1')));
-    } catch {
-      out.set(tid, null); // exited, or not allowed: no system call to show
-    }
+    const line = readTaskSyscall(pid, tid);
+    // Exited, or not allowed: no system call to show.
+    out.set(tid, line === undefined ? null : syscallName(line));
   }
   return out;
 }
@@ -474,42 +481,16 @@ function sortThreads(threads: ThreadStack[]): ThreadStack[] {
   return threads.sort((a, b) => (a.tid ?? Infinity) - (b.tid ?? Infinity));
 }
 
-/** Every task (thread) of `pid` with its name and run state. */
+/** Every task (thread) of `pid` with its name, run state and time on the CPU. */
 export function readTasks(pid: number): Task[] {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch (err) {
-    throw procError(pid, 'task', err);
-  }
   const tasks: Task[] = [];
-  for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').replace(/\n$/, '');
-      tasks.push({ tid: Number(tid), name, state: runState(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)), cpuMs: cpuMs(pid, tid, stat) });
-    } catch {
-      // The thread exited since readdir.
-    }
+  for (const tid of readTaskIds(pid)) {
+    const stat = readTaskStat(pid, tid);
+    const name = readTaskName(pid, tid);
+    // Either undefined: the thread exited since the listing.
+    if (stat && name !== undefined) tasks.push({ tid, name, state: runState(stat.state), cpuMs: readTaskCpuMs(pid, tid, stat) });
   }
   return tasks;
-}
-
-/**
- * A thread's time on the CPU: schedstat's first field (ns, sched_info in
- * kernel/sched/stats.h) when the kernel keeps it, else utime + stime from
- * stat (fields 14 and 15, in clock ticks of 10 ms on Linux's USER_HZ 100).
- */
-function cpuMs(pid: number, tid: string, stat: string): number | null {
-  try {
-    const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
-    if (Number.isFinite(ns)) return Math.round(ns / 1000) / 1000;
-  } catch {
-    // No schedstat: fall back to the tick counts.
-  }
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]);
-  return Number.isFinite(ticks) ? ticks * 10 : null;
 }
 
 /**
@@ -520,15 +501,8 @@ function cpuMs(pid: number, tid: string, stat: string): number | null {
  * user's session.
  */
 function isForegroundOfTerminal(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch (err) {
-    throw procError(pid, 'stat', err);
-  }
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const [pgrp, tty, tpgid] = [Number(f[2]), Number(f[4]), Number(f[5])];
-  return tty !== 0 && tpgid === pgrp;
+  const stat = readStat(pid);
+  return stat.ttyNr !== 0 && stat.tpgid === stat.pgrp;
 }
 
 /** proc(5) states: R running, S sleeping, D disk sleep, I idle kernel thread, T/t stopped. */
