@@ -17,7 +17,7 @@ import { layoutFor, type Layout } from '../cpython/layouts.js';
 import { pthreadTidOffset, tidOfPthread } from '../cpython/pthread.js';
 import { StackReader, type PythonThread } from '../cpython/stacks.js';
 import { mergeStacks, nativeFrame, readBacktraces, syscallName, type NativeThread } from './native.js';
-import type { StackFrame, StackSample, StacksEvidence, ThreadRunState, ThreadStack } from './stackTypes.js';
+import type { StackSample, StacksEvidence, ThreadRunState, ThreadStack } from './stackTypes.js';
 import { ElfFile, loadBias } from '../target/elf.js';
 import {
   readMaps,
