@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { isDenied, isGone, parseSmapsTotals, parseStatus, procError, procPath, TargetExitedError, type SmapsTotals } from '../target/proc.js';
+import { sleep } from '../util/sleep.js';
 
 export interface MemorySample {
   /** When the sample was taken, ms since the epoch. */
@@ -95,20 +96,6 @@ export interface WatchOptions {
   onExit?: (pid: number) => void;
   /** Aborting stops sampling and returns the samples so far. */
   signal?: AbortSignal;
-}
-
-/** Resolves after `ms`, or at once when the signal aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

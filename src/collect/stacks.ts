@@ -38,6 +38,7 @@ import {
   versionFromLibpython,
   type PythonVersion,
 } from '../target/python.js';
+import { sleep } from '../util/sleep.js';
 
 export interface LiveStacksOptions {
   /** Read without stopping the target: no pause, but frames may be torn. */
@@ -285,29 +286,13 @@ export async function sampleStacks(
   const first = performance.now();
   let last: StacksEvidence | undefined;
   for (let i = 0; i < count; i++) {
-    if (i > 0) await sleep(first + i * everyMs - performance.now(), signal);
+    if (i > 0 && !(await sleep(first + i * everyMs - performance.now(), signal))) throw new UserError('interrupted', 130);
     const t = performance.now() - first;
     last = await take();
     samples.push({ t_ms: round(t), pause_ms: last.pause_ms, threads: last.threads });
   }
   if (!last) throw new Error('sampleStacks needs a count of at least 1');
   return count === 1 ? last : { ...last, samples };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new UserError('interrupted', 130));
-    const timer = setTimeout(done, Math.max(0, ms));
-    function done(): void {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort(): void {
-      clearTimeout(timer);
-      reject(new UserError('interrupted', 130));
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Each task's system call, read inside the pause: cheap (one small /proc file per thread). */
