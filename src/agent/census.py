@@ -22,7 +22,7 @@ try:
     from itertools import filterfalse
 except ImportError:  # Python 2
     from itertools import ifilterfalse as filterfalse
-from operator import attrgetter, eq, is_, not_
+from operator import eq, is_, not_
 
 try:
     # Python 2: the lazy ones (its map pads to the longest input, so
@@ -73,21 +73,12 @@ _BATCH = 20000
 _DICT_KEYS_HIDDEN = sys.version_info >= (3,)
 
 _CodeType = type((lambda: None).__code__)
-# Fields a code object stores (Include/code.h, Include/cpython/code.h per
-# version). 3.11+ computes co_code, co_varnames, co_freevars, co_cellvars
-# and co_lnotab on access and caches them: reading them would create objects.
-_CODE_FIELDS = ['co_consts', 'co_names', 'co_filename', 'co_name']
-if sys.version_info < (3, 11):
-    _CODE_FIELDS += ['co_code', 'co_varnames', 'co_freevars', 'co_cellvars']
-if sys.version_info < (3, 10):
-    _CODE_FIELDS += ['co_lnotab']
-else:
-    _CODE_FIELDS += ['co_linetable']
-if sys.version_info >= (3, 11):
-    _CODE_FIELDS += ['co_qualname', 'co_exceptiontable']
-_code_fields = attrgetter(*_CODE_FIELDS)
+_safe = _load('safe')  # noqa: F821 (injected by the agent)
+_code_fields = _safe['code_fields']
+_type_name = _safe['type_name']
 
 _object_sizeof = object.__dict__['__sizeof__']
+_ITEMSIZE = type.__dict__['__itemsize__']
 # Per walk (cleared after it): type -> its instances' one size or None, and
 # the dict types met. Module state, so batches share it without arguments.
 _sizes_by_type = {}
@@ -291,6 +282,14 @@ def _count_and_refer(counts, batch):
     return refs
 
 
+def _item_size(t):
+    """tp_itemsize through type's descriptor; 1 (not fixed) for a 2.7 old-style class."""
+    try:
+        return _ITEMSIZE.__get__(t)
+    except TypeError:
+        return 1
+
+
 def _fixed_size(t, batch, types):
     """sys.getsizeof of every instance of t if they all have one size, else None.
 
@@ -304,20 +303,16 @@ def _fixed_size(t, batch, types):
     except KeyError:
         pass
     size = None
-    if t is not type and getattr(t, '__itemsize__', 1) == 0 and _mro_lookup(t, '__sizeof__') is _object_sizeof:
-        size = sys.getsizeof(batch[types.index(t)], 0)
+    if t is not type and _item_size(t) == 0 and _mro_lookup(t, '__sizeof__') is _object_sizeof:
+        # The first object of type t: by identity (index() compares with ==, which a metaclass may define).
+        size = sys.getsizeof(next(o for o, ot in zip(batch, types) if ot is t), 0)
     _sizes_by_type[t] = size
     if isinstance(t, type) and issubclass(t, dict):
         _dict_types.add(t)
     return size
 
 
-def _mro_lookup(t, name):
-    for klass in getattr(t, '__mro__', ()):
-        found = klass.__dict__.get(name)
-        if found is not None:
-            return found
-    return None
+_mro_lookup = _safe['mro_lookup']
 
 
 def _sizes(objs):
@@ -361,27 +356,3 @@ def _summarize(counts, top, hold):
         'wall_ms': round(wall * 1000.0, 3),
         'objects_per_s': int(total_count / wall) if wall > 0 else None,
     }
-
-
-def _type_name(t):
-    """('app.models.Session', 'app.models'); builtins plainly: ('dict', 'builtins')."""
-    try:
-        module = t.__module__
-        if not isinstance(module, str):
-            module = None
-    except Exception:
-        module = None
-    name = None
-    for attr in ('__qualname__', '__name__'):
-        try:
-            name = getattr(t, attr)
-        except Exception:
-            continue
-        if isinstance(name, str):
-            break
-        name = None
-    if name is None:
-        name = '?'
-    if module is None or module in _BUILTIN_MODULES:
-        return name, 'builtins'
-    return module + '.' + name, module

@@ -17,21 +17,14 @@ except ImportError:
     pass
 from itertools import repeat
 
-try:
-    import reprlib
-except ImportError:  # Python 2
-    import repr as reprlib
-
 _census = _load('census')  # noqa: F821 (injected by the agent)
 _refs = _load('refs')  # noqa: F821
-_type_name = _census['_type_name']
-_mro_lookup = _census['_mro_lookup']
+_safe = _load('safe')  # noqa: F821
+_type_name = _safe['type_name']
+_mro_lookup = _safe['mro_lookup']
+_class_of = _safe['type_of']
+_is_a = _safe['is_a']
 _count_elements = _census['_count_elements']
-
-try:
-    from types import InstanceType as _InstanceType
-except ImportError:
-    _InstanceType = None
 
 _SAMPLES = 3
 _REPR_MAX = 80
@@ -138,7 +131,7 @@ def _kept_alive(roots):
         total += sum(map(_size, frontier))
         nxt = []
         for ref in gc.get_referents(*frontier):
-            if id(ref) in seen or isinstance(ref, stop):
+            if id(ref) in seen or _is_a(ref, stop):
                 continue
             seen.add(id(ref))
             nxt.append(ref)
@@ -248,22 +241,15 @@ def _cycle(start):
 
 
 def _opaque(obj):
-    return isinstance(obj, type) or type(obj) is type(sys) or obj is gc.garbage
-
-
-def _class_of(obj):
-    t = type(obj)
-    if _InstanceType is not None and t is _InstanceType:
-        return obj.__class__
-    return t
+    return _is_a(obj, type) or type(obj) is type(sys) or obj is gc.garbage
 
 
 def _has_del(obj):
-    t = type(obj)
     try:
-        if _InstanceType is not None and t is _InstanceType:
-            return hasattr(obj.__class__, '__del__')
-        return _mro_lookup(t, '__del__') is not None
+        cls = _class_of(obj)
+        if _is_a(cls, type):
+            return _mro_lookup(cls, '__del__') is not None
+        return hasattr(cls, '__del__')  # a 2.7 old-style class
     except Exception:
         return False
 
@@ -275,18 +261,5 @@ def _size(obj):
         return 0
 
 
-_repr = reprlib.Repr()
-_repr.maxstring = 60
-_repr.maxother = _REPR_MAX
-_repr.maxlevel = 2
-
-
 def _safe_repr(obj):
-    """repr() capped in length and depth; an exception reads as its type."""
-    try:
-        text = _repr.repr(obj)
-    except Exception as e:
-        text = '<%s; repr raised %s>' % (_type_name(_class_of(obj))[0], type(e).__name__)
-    if len(text) > _REPR_MAX:
-        text = text[:_REPR_MAX - 3] + '...'
-    return text
+    return _safe['safe_repr'](obj, _REPR_MAX)

@@ -58,15 +58,11 @@ if PY2:
     _map = itertools.imap
     _zip = itertools.izip
     _filterfalse = itertools.ifilterfalse
-    _TEXT_TYPES = (str, unicode)  # noqa: F821 (2.7 only)
-    _NUMBER_TYPES = (int, long, float, bool)  # noqa: F821
     _dict_items = dict.iteritems
 else:
     _map = map
     _zip = zip
     _filterfalse = itertools.filterfalse
-    _TEXT_TYPES = (str,)
-    _NUMBER_TYPES = (int, float, bool)
     _dict_items = dict.items
 _compress = itertools.compress
 _chain = itertools.chain.from_iterable
@@ -81,16 +77,9 @@ _repeat = itertools.repeat
 #   create objects (Include/cpython/code.h per version).
 _DICT_KEYS_HIDDEN = not PY2
 _CodeType = type((lambda: None).__code__)
-_CODE_FIELDS = ['co_consts', 'co_names', 'co_filename', 'co_name']
-if sys.version_info < (3, 11):
-    _CODE_FIELDS += ['co_code', 'co_varnames', 'co_freevars', 'co_cellvars']
-if sys.version_info < (3, 10):
-    _CODE_FIELDS += ['co_lnotab']
-else:
-    _CODE_FIELDS += ['co_linetable']
-if sys.version_info >= (3, 11):
-    _CODE_FIELDS += ['co_qualname', 'co_exceptiontable']
-_code_fields = operator.attrgetter(*_CODE_FIELDS)
+_safe = _load('safe')  # noqa: F821 (injected by the agent)
+_code_fields = _safe['code_fields']
+_is_text = _safe['is_text']
 _FrameType = type(sys._getframe())
 # Include/object.h: the type's objects take part in GC (have tp_traverse).
 _TPFLAGS_HAVE_GC = 1 << 14
@@ -127,27 +116,8 @@ def _text(s):
 
 
 def _type_name(tp):
-    """app.models.Session; builtins plain: str. Read through type's own
-    descriptors, so a metaclass's __getattribute__ does not run."""
-    try:
-        if '__qualname__' in _TYPE_ATTRS:
-            name = _TYPE_ATTRS['__qualname__'].__get__(tp)
-        else:
-            name = _TYPE_ATTRS['__name__'].__get__(tp)
-        mod = _TYPE_ATTRS['__module__'].__get__(tp)
-    except Exception:
-        return '?'
-    if not isinstance(mod, _TEXT_TYPES) or mod in ('builtins', '__builtin__'):
-        return _text(name)
-    return _text(mod) + u'.' + _text(name)
-
-
-def _oldstyle_class_name(cls):
-    d = cls.__dict__
-    mod = d.get('__module__')
-    if isinstance(mod, _TEXT_TYPES) and mod != '__builtin__':
-        return _text(mod) + u'.' + _text(cls.__name__)
-    return _text(cls.__name__)
+    """app.models.Session; builtins bare: str (src/agent/safe.py)."""
+    return _text(_safe['type_name'](tp)[0])
 
 
 def _function_name(fn):
@@ -157,26 +127,9 @@ def _function_name(fn):
         mod = fn.__globals__.get('__name__')
     except Exception:
         return None
-    if isinstance(mod, _TEXT_TYPES):
+    if _is_text(mod):
         return _text(mod) + u'.' + _text(name)
     return _text(name)
-
-
-def _short_repr(k):
-    """Text of a dict key for a path: '9f1c...' for str, 42 for numbers.
-    Only builtin types: repr of anything else could run the target's code."""
-    tk = type(k)
-    if tk in _TEXT_TYPES:
-        cut = len(k) > MAX_KEY_CHARS
-        r = repr(k[:MAX_KEY_CHARS] if cut else k)
-        if PY2 and r[:1] == 'u':
-            r = r[1:]
-        if cut:
-            r = r[:-1] + '...' + r[-1]
-        return _text(r)
-    if tk in _NUMBER_TYPES or k is None:
-        return _text(repr(k))
-    return u'<' + _type_name(tk) + u'>'
 
 
 def _module_dicts():
@@ -546,14 +499,14 @@ def _label_entries(d, strings, node, mapping, attribute_style, keyed_children):
             q += 1
         if q == stop:
             continue
-        if attribute_style and type(key) in _TEXT_TYPES:
+        if attribute_style and _is_text(key):
             text = u'.' + _text(key)
         else:
-            text = u'[' + _short_repr(key) + u']'
+            text = u'[' + _text(_safe['key_text'](key, MAX_KEY_CHARS)) + u']'
         labels.append(q)
         labels.append(strings.add(text))
         p = q + 1
-        if keyed_children is not None and isinstance(value, dict):
+        if keyed_children is not None and issubclass(type(value), dict):
             keyed_children.append(value)
 
 
@@ -587,7 +540,7 @@ def _label(d, strings, modules, frames):
         if kind == NODE_CLASS:
             for i, cls in nodes:
                 if PY2 and type(cls) is types.ClassType:
-                    name = _oldstyle_class_name(cls)
+                    name = _type_name(cls)
                 else:
                     name = _type_name(cls)
                 node_label(i, NODE_CLASS, name)
@@ -611,7 +564,7 @@ def _label(d, strings, modules, frames):
                 t = classes.get(id(cls))
                 if t is None:
                     t = len(type_objs)
-                    type_objs.append(_oldstyle_class_name(cls))
+                    type_objs.append(_type_name(cls))
                     classes[id(cls)] = t
                 otype[i] = t
         elif kind == 'dict':
@@ -764,7 +717,7 @@ def dump(path):
         walk_ms = (_clock() - wall0) * 1000.0
         d['roots'].extend(range(d['root_count']))
         _label(d, strings, modules, frames)
-        type_names = [t if isinstance(t, _TEXT_TYPES) else _type_name(t) for t in d['type_objs']]
+        type_names = [t if _is_text(t) else _type_name(t) for t in d['type_objs']]
         del seed[:]
         modules = frames = None
         d['type_objs'] = d['tmap'] = d['special'] = None

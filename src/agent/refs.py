@@ -45,14 +45,19 @@ def _traced_by_program(obj):
 
 
 _census = _load('census')  # noqa: F821 (injected by the agent)
-_type_name = _census['_type_name']
 _Hold = _census['_Hold']
+_safe = _load('safe')  # noqa: F821
+_type_name = _safe['type_name']
+_is_a = _safe['is_a']
+_is_text = _safe['is_text']
+_class_dict = _safe['class_dict']
+safe_repr = _safe['safe_repr']
 
 _FrameType = _types.FrameType
 _ModuleType = _types.ModuleType
 _CellType = type((lambda x: lambda: x)(0).__closure__[0])
-_STRINGS = (str, bytes) if sys.version_info >= (3,) else (str, unicode)  # noqa: F821
-_NUMBERS = (int, float) if sys.version_info >= (3,) else (int, long, float)  # noqa: F821
+_ClassType = getattr(_types, 'ClassType', None)  # 2.7's old-style classes
+_MemberDescriptor = _types.MemberDescriptorType
 
 # Neighbourhood graph: this many other referrers of each sample, drawn
 # beside the chain so a reader sees what else holds it.
@@ -146,8 +151,8 @@ class _Walker(object):
     def __init__(self, samples):
         self.module_dicts = {}
         for mod_name, mod in list(sys.modules.items()):
-            d = getattr(mod, '__dict__', None) if isinstance(mod, _ModuleType) else None
-            if isinstance(d, dict):
+            d = getattr(mod, '__dict__', None) if _is_a(mod, _ModuleType) else None
+            if _is_a(d, dict):
                 self.module_dicts[id(d)] = mod_name
         # Materialize the other threads' frames (3.11+ keeps them out of the
         # heap until asked), so get_referrers finds their locals. Those are
@@ -256,7 +261,7 @@ class _Walker(object):
             for x in gc.get_referents(r):
                 if id(x) in ids:
                     return id(x)
-            if isinstance(r, dict):  # 3.x: str keys are not visited
+            if _is_a(r, dict):  # 3.x: str keys are not visited
                 for k in r:
                     if id(k) in ids:
                         return id(k)
@@ -271,7 +276,7 @@ class _Walker(object):
             return 'garbage'
         if id(r) in self.frame_ids:
             return 'frame'
-        if isinstance(r, type) or (sys.version_info < (3,) and type(r).__name__ == 'classobj'):
+        if _is_a(r, type) or (_ClassType is not None and type(r) is _ClassType):
             return 'class'
         return None
 
@@ -350,14 +355,14 @@ def _collapse_dicts(hops, path):
 
 
 def _owns_dict(owner, d):
-    if type(owner) is dict or isinstance(owner, (list, tuple, set, frozenset)):
+    if type(owner) is dict or _is_a(owner, (list, tuple, set, frozenset)):
         return False
     try:
         if not any(x is d for x in gc.get_referents(owner)):
             return False
-        if isinstance(owner, type):
+        if _is_a(owner, type):
             # type.__dict__ is a read-only proxy; the dict is its one referent.
-            return any(x is d for x in gc.get_referents(owner.__dict__))
+            return any(x is d for x in gc.get_referents(_class_dict(owner)))
         return _dict_of(owner) is d
     except Exception:
         return False
@@ -366,7 +371,7 @@ def _owns_dict(owner, d):
 def _dict_of(obj):
     """An object's own attribute dict, read past any __getattribute__, or None."""
     try:
-        return object.__getattribute__(obj, '__dict__') if not isinstance(obj, type) else None
+        return object.__getattribute__(obj, '__dict__') if not _is_a(obj, type) else None
     except Exception:
         return None
 
@@ -409,21 +414,21 @@ def edge(src, dst, module_dicts=None):
 
 
 def _edge(src, dst, module_dicts):
-    if isinstance(src, dict):
+    if _is_a(src, dict):
         for k, v in src.items():
             if v is dst:
                 if id(src) in module_dicts:
                     return _key_text(k, bare=True)
-                return '[' + safe_repr(k, _REPR_MAX) + ']'
+                return '[' + _key_text(k) + ']'
             if k is dst:
                 return 'key'
         return '?'
-    if isinstance(src, (list, tuple)):
+    if _is_a(src, (list, tuple)):
         for i, x in enumerate(src):
             if x is dst:
                 return '[%d]' % i
         return '?'
-    if isinstance(src, (set, frozenset)):
+    if _is_a(src, (set, frozenset)):
         return '{member}'
     if type(src) is _FrameType:
         for k, v in src.f_locals.items():
@@ -432,12 +437,10 @@ def _edge(src, dst, module_dicts):
         return '(frame stack)'
     if type(src) is _CellType:
         return '.cell_contents'
-    if isinstance(src, type):
-        for k, v in src.__dict__.items():
+    if _is_a(src, type):
+        for k, v in _class_dict(src).items():
             if v is dst:
                 return '.' + _key_text(k, bare=True)
-        if dst is getattr(src, '__dict__', None):
-            return '.__dict__'
         return '?'
     for field in ('__self__', '__func__', '__closure__', '__defaults__', '__kwdefaults__',
                   '__wrapped__', 'f_back', 'gi_frame', 'cr_frame', '__class__'):
@@ -446,18 +449,22 @@ def _edge(src, dst, module_dicts):
                 return '.' + field
         except Exception:
             pass
-    for klass in getattr(type(src), '__mro__', ()):
-        slots = klass.__dict__.get('__slots__', ())
-        if isinstance(slots, _STRINGS):
+    for klass in _safe['mro'](type(src)):
+        slots = _class_dict(klass).get('__slots__', ())
+        if _is_text(slots):
             slots = (slots,)
         for name in slots:
+            # The slot's own descriptor: getattr(src, name) would run the class's __getattribute__.
+            slot = _class_dict(klass).get(name) if _is_text(name) else None
+            if type(slot) is not _MemberDescriptor:
+                continue
             try:
-                if getattr(src, name) is dst:
+                if slot.__get__(src) is dst:
                     return '.' + name
             except Exception:
                 pass
     d = _dict_of(src)
-    if isinstance(d, dict):
+    if _is_a(d, dict):
         if d is dst:
             return '.__dict__'
         for k, v in d.items():
@@ -467,27 +474,10 @@ def _edge(src, dst, module_dicts):
 
 
 def _key_text(k, bare=False):
-    if bare and isinstance(k, str):
+    """A key as a path shows it; `bare`: a str key as the name it is (a global, an attribute)."""
+    if bare and _is_text(k):
         return k
-    return safe_repr(k, _REPR_MAX)
-
-
-def safe_repr(obj, limit=80):
-    """repr for plain data, `<Type at 0x...>` for the rest: a user's __repr__
-    is code we would run inside their process (and it can raise)."""
-    try:
-        if obj is None or isinstance(obj, bool) or isinstance(obj, _NUMBERS) or isinstance(obj, _STRINGS):
-            text = repr(obj)
-        elif type(obj) is tuple and len(obj) <= 4 and all(
-                x is None or isinstance(x, _NUMBERS) or isinstance(x, _STRINGS) for x in obj):
-            text = repr(obj)
-        else:
-            text = '<%s at %s>' % (_type_name(type(obj))[0], _addr(obj))
-    except Exception:
-        text = '<unrepresentable>'
-    if len(text) > limit:
-        text = text[:limit - 3] + '...'
-    return text
+    return _safe['key_text'](k, _REPR_MAX)
 
 
 def _addr(obj):

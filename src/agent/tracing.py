@@ -95,8 +95,7 @@ def take(limit=25, types=None, per_type=200):
 
 def _type_sites(wanted, per_type):
     """For instances of the wanted types (tracked ones), where they were allocated."""
-    census = _load('census')  # noqa: F821 (injected by the agent)
-    type_name = census['_type_name']
+    type_name = _load('safe')['type_name']  # noqa: F821 (injected by the agent)
     names = {}
     sites = {}
     seen = {}

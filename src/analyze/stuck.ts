@@ -6,7 +6,7 @@
  * thread out, and one verdict from the findings.
  */
 import { basename } from 'node:path';
-import type { StackFrame, StackSample, ThreadStack } from '../collect/stacks.js';
+import type { StackFrame, StackSample, ThreadStack } from '../collect/stackTypes.js';
 
 /** What a thread waits for, from its innermost frames. */
 export interface Wait {

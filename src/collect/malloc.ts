@@ -4,40 +4,10 @@
  * and what its memory mappings hold, read from /proc/PID/smaps by memwhy.
  * Returns plain data (parsed counters, no raw text) ready to save or analyse.
  */
-import { readFileSync } from 'node:fs';
 import type { OpenedSession } from '../attach/agentSession.js';
-import { procError, procPath, readEnviron, readMaps } from '../target/proc.js';
+import { readEnviron, readMaps, readSmapsMappings, type SmapsMapping } from '../target/proc.js';
 import { detectAllocator, type AllocatorName, type DetectedAllocator } from './allocators.js';
 import { sampleMemory, type MemorySample } from './rss.js';
-
-// --- /proc/PID/smaps, per mapping ------------------------------------------------
-
-export interface SmapsMapping {
-  start: bigint;
-  end: bigint;
-  perms: string;
-  /** Path, pseudo-name ([heap], [stack]) or '' for anonymous memory. */
-  path: string;
-  /** Resident bytes (the Rss: line). */
-  rss: number;
-}
-
-/** Parses /proc/PID/smaps: a maps-format header line per mapping, then "Key: N kB" lines. */
-export function parseSmapsMappings(text: string): SmapsMapping[] {
-  const out: SmapsMapping[] = [];
-  let current: SmapsMapping | undefined;
-  for (const line of text.split('\n')) {
-    const head = /^([0-9a-f]+)-([0-9a-f]+)\s+(\S+)\s+[0-9a-f]+\s+\S+\s+\d+\s*(.*)$/.exec(line);
-    if (head) {
-      current = { start: BigInt('0x' + head[1]), end: BigInt('0x' + head[2]), perms: head[3]!, path: head[4]!, rss: 0 };
-      out.push(current);
-      continue;
-    }
-    const rss = /^Rss:\s+(\d+) kB$/.exec(line);
-    if (rss && current) current.rss = Number(rss[1]) * 1024;
-  }
-  return out;
-}
 
 /** Resident memory in mappings memwhy can name from their shape alone. */
 export interface MappingTotals {
@@ -294,14 +264,6 @@ export function detectTargetAllocator(pid: number): DetectedAllocator {
     readMaps(pid).map((m) => m.path),
     readEnviron(pid),
   );
-}
-
-export function readSmapsMappings(pid: number): SmapsMapping[] {
-  try {
-    return parseSmapsMappings(readFileSync(procPath(pid, 'smaps'), 'utf8'));
-  } catch (err) {
-    throw procError(pid, 'smaps', err);
-  }
 }
 
 /** Reads the agent's report into evidence (pure: the agent's reply and /proc readings in). */

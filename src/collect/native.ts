@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { UserError } from '../errors.js';
 import type { PythonFrame } from '../cpython/stacks.js';
 import type { Mapping } from '../target/proc.js';
-import type { StackFrame } from './stacks.js';
+import type { StackFrame } from './stackTypes.js';
 
 /** A C frame as gdb prints it. */
 export interface NativeFrame {

@@ -9,8 +9,8 @@
  * than an error.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { isErrno, UserError } from '../errors.js';
-import { parseStatus, procError, procPath } from '../target/proc.js';
+import { isDenied, isGone, parseSmapsTotals, parseStatus, procError, procPath, TargetExitedError, type SmapsTotals } from '../target/proc.js';
+import { sleep } from '../util/sleep.js';
 
 export interface MemorySample {
   /** When the sample was taken, ms since the epoch. */
@@ -30,71 +30,12 @@ export interface MemorySample {
   fds: number | null;
 }
 
-/** The smaps fields memwhy uses, in bytes. */
-export interface SmapsTotals {
-  rss: number;
-  pss: number;
-  privateClean: number;
-  privateDirty: number;
-  swap: number;
-  swapPss: number;
-}
-
-/** Thrown when the target is gone (or a zombie) so callers can stop cleanly. */
-export class TargetExitedError extends UserError {
-  constructor(readonly pid: number) {
-    super(`no process with pid ${pid} (it has exited): check the pid with "memwhy ps"`);
-    this.name = 'TargetExitedError';
-  }
-}
-
-/**
- * Sums the "Key: N kB" lines of /proc/PID/smaps or smaps_rollup. Both files
- * share that line format (Documentation/filesystems/proc.rst), so summing
- * every mapping of smaps gives what smaps_rollup gives in one line each;
- * only Pss differs, by rounding, because the rollup rounds once at the end.
- */
-function sumSmapsFields(text: string): SmapsTotals {
-  const totals = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^(\w+):\s+(\d+) kB$/.exec(line);
-    if (m) totals.set(m[1]!, (totals.get(m[1]!) ?? 0) + Number(m[2]) * 1024);
-  }
-  const get = (key: string): number => totals.get(key) ?? 0;
-  return {
-    rss: get('Rss'),
-    pss: get('Pss'),
-    privateClean: get('Private_Clean'),
-    privateDirty: get('Private_Dirty'),
-    swap: get('Swap'),
-    swapPss: get('SwapPss'),
-  };
-}
-
-/** Parses /proc/PID/smaps_rollup (Linux 4.14+). */
-export function parseSmapsRollup(text: string): SmapsTotals {
-  return sumSmapsFields(text);
-}
-
-/** Sums /proc/PID/smaps over every mapping: the fallback for kernels without smaps_rollup. */
-export function sumSmaps(text: string): SmapsTotals {
-  return sumSmapsFields(text);
-}
-
 let rollupSupported: boolean | undefined;
 
 /** Whether this kernel has smaps_rollup; asked of our own process, which always exists. */
 function kernelHasSmapsRollup(): boolean {
   rollupSupported ??= existsSync('/proc/self/smaps_rollup');
   return rollupSupported;
-}
-
-function isGone(err: unknown): boolean {
-  return isErrno(err, 'ENOENT') || isErrno(err, 'ESRCH');
-}
-
-function isDenied(err: unknown): boolean {
-  return isErrno(err, 'EACCES') || isErrno(err, 'EPERM');
 }
 
 /**
@@ -113,8 +54,7 @@ function readGuarded<T>(pid: number, file: string, read: () => T): T | null {
 
 function readSmaps(pid: number): SmapsTotals | null {
   const file = kernelHasSmapsRollup() ? 'smaps_rollup' : 'smaps';
-  const parse = kernelHasSmapsRollup() ? parseSmapsRollup : sumSmaps;
-  return readGuarded(pid, file, () => parse(readFileSync(procPath(pid, file), 'utf8')));
+  return readGuarded(pid, file, () => parseSmapsTotals(readFileSync(procPath(pid, file), 'utf8')));
 }
 
 /** Takes one sample. Throws TargetExitedError if the process is gone or a zombie. */
@@ -156,20 +96,6 @@ export interface WatchOptions {
   onExit?: (pid: number) => void;
   /** Aborting stops sampling and returns the samples so far. */
   signal?: AbortSignal;
-}
-
-/** Resolves after `ms`, or at once when the signal aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

@@ -5,7 +5,6 @@
  * on request. Returns plain data, ready to save or render. (The agent path,
  * which runs code in the target, is in agentStacks.ts.)
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { UserError } from '../errors.js';
@@ -18,8 +17,19 @@ import { layoutFor, type Layout } from '../cpython/layouts.js';
 import { pthreadTidOffset, tidOfPthread } from '../cpython/pthread.js';
 import { StackReader, type PythonThread } from '../cpython/stacks.js';
 import { mergeStacks, nativeFrame, readBacktraces, syscallName, type NativeThread } from './native.js';
+import type { StackSample, StacksEvidence, ThreadRunState, ThreadStack } from './stackTypes.js';
 import { ElfFile, loadBias } from '../target/elf.js';
-import { procError, readMaps, targetRootPath, type Mapping } from '../target/proc.js';
+import {
+  readMaps,
+  readStat,
+  readTaskCpuMs,
+  readTaskIds,
+  readTaskName,
+  readTaskStat,
+  readTaskSyscall,
+  targetRootPath,
+  type Mapping,
+} from '../target/proc.js';
 import {
   classifyImplementation,
   describePython,
@@ -28,84 +38,7 @@ import {
   versionFromLibpython,
   type PythonVersion,
 } from '../target/python.js';
-
-export interface StackFrame {
-  function: string;
-  /** The source file; for a native frame, the mapped object holding its pc ('[kernel]' for a system call). */
-  file: string;
-  /** null where the interpreter's line table gives the instruction no line, and for native frames. */
-  line: number | null;
-  /** With --locals: each bound local's name, type and short value. */
-  locals?: { name: string; type: string; value: string }[];
-  /** Absent for a Python frame; with --native, 'native' for a C frame (from gdb) and 'syscall' for the system call the thread is in. */
-  kind?: 'native' | 'syscall';
-  /** A native frame's pc. */
-  address?: string;
-  /** A native frame the compiler inlined into the next one (it shares that frame's pc). */
-  inlined?: true;
-  /** A native frame gdb cannot name: the pc's offset in `file`, for addr2line. */
-  offset?: string;
-  /** A native frame of an object with line information: "Python/ceval.c:3013". */
-  source?: string;
-}
-
-/** From /proc/PID/task/TID/stat just before the read: R is running, S and D idle; unknown in a core. */
-export type ThreadRunState = 'running' | 'idle' | 'stopped' | 'unknown';
-
-export interface ThreadStack {
-  /** Kernel thread id; null when it cannot be told (a pthread id that matches no thread). */
-  tid: number | null;
-  /** /proc/PID/task/TID/comm; null in a core, which does not record thread names. */
-  name: string | null;
-  /** The threading.Thread's name: the agent path (source "agent") only. */
-  thread_name?: string;
-  /** null on the agent path, whose own thread holds the GIL while it looks. */
-  holds_gil: boolean | null;
-  state: ThreadRunState;
-  /** A live thread's time on the CPU so far (ms), read just before the stacks: --samples tells a thread that ran between samples from one that slept. */
-  cpu_ms?: number | null;
-  /** A live thread's system call at the read (/proc/PID/task/TID/syscall): "futex", "clock_nanosleep"; null when in none. */
-  syscall?: string | null;
-  /** Innermost first. */
-  frames: StackFrame[];
-  /** --native: a thread with no Python thread state (a C thread); its frames are all native. */
-  native_only?: true;
-  /** --native: why the Python and native frames do not line up exactly. */
-  note?: string;
-  /** Why the frames stop early, when they do. */
-  error?: string;
-}
-
-/** One reading of every thread, for --samples. */
-export interface StackSample {
-  /** From the first sample's start. */
-  t_ms: number;
-  pause_ms: number;
-  threads: ThreadStack[];
-}
-
-export interface StacksEvidence {
-  pid: number;
-  version: string;
-  /** memory: read from /proc/PID/mem; core: from a core file; agent: sys._current_frames() run in the target. */
-  source: 'memory' | 'core' | 'agent';
-  /** True when native frames (gdb) are merged in. */
-  native: boolean;
-  /** How long the target was stopped; 0 with --nonblocking, for a core, or on the agent path. */
-  pause_ms: number;
-  /** The target was stopped already (job control, a debugger): read as it was, and left stopped. */
-  found_stopped?: boolean;
-  /** How long reading the stacks took. */
-  read_ms: number;
-  /** The core file read, for source "core". */
-  core?: string;
-  /** Things the reader had to do differently, in a sentence each (printed on stderr by the CLI). */
-  warnings: string[];
-  /** The last (or only) reading. */
-  threads: ThreadStack[];
-  /** With --samples N: every reading, the last of which is `threads`. */
-  samples?: StackSample[];
-}
+import { sleep } from '../util/sleep.js';
 
 export interface LiveStacksOptions {
   /** Read without stopping the target: no pause, but frames may be torn. */
@@ -353,7 +286,7 @@ export async function sampleStacks(
   const first = performance.now();
   let last: StacksEvidence | undefined;
   for (let i = 0; i < count; i++) {
-    if (i > 0) await sleep(first + i * everyMs - performance.now(), signal);
+    if (i > 0 && !(await sleep(first + i * everyMs - performance.now(), signal))) throw new UserError('interrupted', 130);
     const t = performance.now() - first;
     last = await take();
     samples.push({ t_ms: round(t), pause_ms: last.pause_ms, threads: last.threads });
@@ -362,31 +295,13 @@ export async function sampleStacks(
   return count === 1 ? last : { ...last, samples };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new UserError('interrupted', 130));
-    const timer = setTimeout(done, Math.max(0, ms));
-    function done(): void {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort(): void {
-      clearTimeout(timer);
-      reject(new UserError('interrupted', 130));
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** Each task's system call, read inside the pause: cheap (one small /proc file per thread). */
 export function readSyscalls(pid: number, tasks: readonly { tid: number }[]): Map<number, string | null> {
   const out = new Map<number, string | null>();
   for (const { tid } of tasks) {
-    try {
-      out.set(tid, syscallName(readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'latin1')));
-    } catch {
-      out.set(tid, null); // exited, or not allowed: no system call to show
-    }
+    const line = readTaskSyscall(pid, tid);
+    // Exited, or not allowed: no system call to show.
+    out.set(tid, line === undefined ? null : syscallName(line));
   }
   return out;
 }
@@ -474,42 +389,16 @@ function sortThreads(threads: ThreadStack[]): ThreadStack[] {
   return threads.sort((a, b) => (a.tid ?? Infinity) - (b.tid ?? Infinity));
 }
 
-/** Every task (thread) of `pid` with its name and run state. */
+/** Every task (thread) of `pid` with its name, run state and time on the CPU. */
 export function readTasks(pid: number): Task[] {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch (err) {
-    throw procError(pid, 'task', err);
-  }
   const tasks: Task[] = [];
-  for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').replace(/\n$/, '');
-      tasks.push({ tid: Number(tid), name, state: runState(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)), cpuMs: cpuMs(pid, tid, stat) });
-    } catch {
-      // The thread exited since readdir.
-    }
+  for (const tid of readTaskIds(pid)) {
+    const stat = readTaskStat(pid, tid);
+    const name = readTaskName(pid, tid);
+    // Either undefined: the thread exited since the listing.
+    if (stat && name !== undefined) tasks.push({ tid, name, state: runState(stat.state), cpuMs: readTaskCpuMs(pid, tid, stat) });
   }
   return tasks;
-}
-
-/**
- * A thread's time on the CPU: schedstat's first field (ns, sched_info in
- * kernel/sched/stats.h) when the kernel keeps it, else utime + stime from
- * stat (fields 14 and 15, in clock ticks of 10 ms on Linux's USER_HZ 100).
- */
-function cpuMs(pid: number, tid: string, stat: string): number | null {
-  try {
-    const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
-    if (Number.isFinite(ns)) return Math.round(ns / 1000) / 1000;
-  } catch {
-    // No schedstat: fall back to the tick counts.
-  }
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]);
-  return Number.isFinite(ticks) ? ticks * 10 : null;
 }
 
 /**
@@ -520,15 +409,8 @@ function cpuMs(pid: number, tid: string, stat: string): number | null {
  * user's session.
  */
 function isForegroundOfTerminal(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch (err) {
-    throw procError(pid, 'stat', err);
-  }
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const [pgrp, tty, tpgid] = [Number(f[2]), Number(f[4]), Number(f[5])];
-  return tty !== 0 && tpgid === pgrp;
+  const stat = readStat(pid);
+  return stat.ttyNr !== 0 && stat.tpgid === stat.pgrp;
 }
 
 /** proc(5) states: R running, S sleeping, D disk sleep, I idle kernel thread, T/t stopped. */

@@ -6,6 +6,7 @@
 import { parseStatus, procPath } from '../target/proc.js';
 import { findPythonWorkers, type PythonNode, type WorkerRole } from '../target/workers.js';
 import { readFileSync } from 'node:fs';
+import { sleep } from '../util/sleep.js';
 
 export interface RssPoint {
   /** ms since the epoch. */
@@ -97,15 +98,3 @@ function readRss(pid: number): number | undefined {
   return /^[ZX]/.test(status.state) ? undefined : status.vmRss;
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

@@ -9,6 +9,7 @@ import { interruptSignal } from '../util/interrupt.js';
 import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
 import { countOption, durationOption } from './parse.js';
 import { parsePid, printJson, type CommandSpec } from './spec.js';
+import { sleep } from '../util/sleep.js';
 
 interface GrowthOptions extends AttachCliOptions {
   every: string;
@@ -68,15 +69,3 @@ export const growthCommand: CommandSpec<GrowthOptions> = {
   },
 };
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -7,10 +7,9 @@
  * (SIGKILL, the OOM killer) in the middle.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { UserError, isErrno } from '../errors.js';
-import { isSameProcess, procError, readStatus } from '../target/proc.js';
+import { isSameProcess, readStatus, readTaskIds, readTaskStat, TargetExitedError } from '../target/proc.js';
 
 export interface PauseOptions {
   /** How long to wait for every thread to reach the stopped state before reading anyway. */
@@ -132,7 +131,7 @@ function signal(pid: number, name: 'SIGSTOP' | 'SIGCONT'): void {
     process.kill(pid, name);
   } catch (err) {
     if (name === 'SIGCONT' && isErrno(err, 'ESRCH')) return; // gone while stopped: nothing to continue
-    if (isErrno(err, 'ESRCH')) throw new UserError(`no process with pid ${pid}: check the pid with "memwhy ps"`);
+    if (isErrno(err, 'ESRCH')) throw new TargetExitedError(pid);
     if (isErrno(err, 'EPERM')) throw new UserError(`not allowed to stop pid ${pid}: run memwhy as the target's user or as root, or use --nonblocking`);
     throw err;
   }
@@ -150,19 +149,9 @@ function waitUntilStopped(pid: number, timeoutMs: number): boolean {
 }
 
 function everyThreadStopped(pid: number): boolean {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch (err) {
-    throw procError(pid, 'task', err);
-  }
-  return tids.every((tid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
-      return /^[Tt]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-    } catch {
-      return true; // the thread exited
-    }
+  return readTaskIds(pid).every((tid) => {
+    const state = readTaskStat(pid, tid)?.state;
+    return state === undefined || state === 'T' || state === 't'; // undefined: the thread exited
   });
 }
 

@@ -1,6 +1,6 @@
 /** The terminal rendering of `memwhy stacks`: the verdict and flagged threads first, then every thread's frames. */
 import { basename } from 'node:path';
-import type { StackFrame, StacksEvidence, ThreadStack } from '../collect/stacks.js';
+import type { StackFrame, StacksEvidence, ThreadStack } from '../collect/stackTypes.js';
 import type { StuckVerdict, ThreadFinding } from '../analyze/stuck.js';
 
 export interface StacksReport {

@@ -12,7 +12,6 @@ import {
   readCmdline,
   readExe,
   readMaps,
-  readProcFile,
   readStartTicks,
   readStatus,
   targetRootPath,

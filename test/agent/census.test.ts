@@ -54,8 +54,10 @@ for (const py of interpreters()) {
       process.stderr.write(`# ${py.label}: idle census ${a.total.count} objects; first vs second ${JSON.stringify(diff(first, a))}, second vs third ${JSON.stringify(diff(a, b))}\n`);
       const moved = Object.values(diff(a, b)).reduce((s, d) => s + Math.abs(d), 0);
       assert.ok(moved <= 5, `censuses differ by ${moved} objects: ${JSON.stringify(diff(a, b))}`);
-      // Even the first, which loads the module, is close.
-      assert.ok(Math.abs(first.total.count - a.total.count) <= 100);
+      // Even the first, which loads the modules, is close. Each module loaded
+      // leaves objects the first census sees and the second does not (3.13:
+      // 97 with census.py alone, 111 once it loads safe.py too, 14 a module).
+      assert.ok(Math.abs(first.total.count - a.total.count) <= 150, `first census ${first.total.count}, second ${a.total.count}`);
     } finally {
       await m.close();
     }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUSY_CPU_MIN_MS, stuckVerdict, threadFindings, waitOf } from '../../src/analyze/stuck.js';
-import type { StackFrame, StackSample, ThreadRunState, ThreadStack } from '../../src/collect/stacks.js';
+import type { StackFrame, StackSample, ThreadRunState, ThreadStack } from '../../src/collect/stackTypes.js';
 
 const APP = '/srv/app.py';
 const THREADING = '/usr/lib/python3.11/threading.py';

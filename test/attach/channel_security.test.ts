@@ -51,12 +51,34 @@ describe('the channel while a session is open', { skip: !isRoot && 'needs root t
     const done = new Promise<number | null>((r) => memwhy.on('close', r));
     try {
       const mine = (): string[] => readdirSync('/tmp').filter((n) => n.startsWith(`memwhy-${memwhy.pid}.`));
-      // The socket is there from before the bootstrap runs until the agent is in.
-      await waitFor(() => mine().length === 1 && existsSync(`/tmp/${mine()[0]}/s`), 30_000, 'socket made');
+      // The socket lives only until the agent connects (the listener then
+      // closes, which removes it): look at it while memwhy waits for the
+      // agent, and keep the last owner and mode seen. Looking once after the
+      // agent is in found it already gone on a machine where the agent
+      // connected sooner.
+      let socket: { mode: number; uid: number } | undefined;
+      await waitFor(
+        () => {
+          const dirs = mine();
+          if (dirs.length === 1) {
+            try {
+              const st = lstatSync(`/tmp/${dirs[0]}/s`);
+              socket = { mode: st.mode & 0o777, uid: st.uid };
+            } catch {
+              // not made yet, or already removed
+            }
+          }
+          // The agent is in: its thread runs in the target and gdb has let go.
+          return dirs.length === 1 && threadCount(target.pid) > threads && tracerPid(target.pid) === 0;
+        },
+        30_000,
+        'agent in',
+        5,
+      );
       const dir = `/tmp/${mine()[0]}`;
       assert.equal(mode(dir), 0o700, 'directory 0700');
       assert.equal(statSync(dir).uid, NOBODY, "directory owned by the target's user");
-      assert.equal(mode(`${dir}/s`), 0o600, 'socket 0600');
+      assert.deepEqual(socket, { mode: 0o600, uid: NOBODY }, "socket 0600 and the target user's, while it existed");
       assert.equal(mode(`/tmp/.memwhy-${target.pid}.lock`), 0o600, 'lock 0600');
       // Another user cannot even reach the socket.
       assert.equal(connectAs(DAEMON, `${dir}/s`), 'EACCES');

@@ -3,13 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  classifyMappings,
-  parseMallocInfo,
-  parsePymallocStats,
-  parseSmapsMappings,
-  type SmapsMapping,
-} from '../../src/collect/malloc.js';
+import { classifyMappings, parseMallocInfo, parsePymallocStats } from '../../src/collect/malloc.js';
+import { parseSmapsMappings, type SmapsMapping } from '../../src/target/proc.js';
 
 // Recorded with src/agent/mallocstats.py: pymalloc on pyenv 3.6.15 and 3.13.0
 // (idle), malloc_info from workloads/fragment.py --threads 4 --rounds 16 on

@@ -2,14 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import {
-  parseSmapsRollup,
-  sampleMemory,
-  sumSmaps,
-  TargetExitedError,
-  watchMemory,
-  type MemorySample,
-} from '../../src/collect/rss.js';
+import { sampleMemory, watchMemory, type MemorySample } from '../../src/collect/rss.js';
+import { parseSmapsTotals, TargetExitedError } from '../../src/target/proc.js';
 import { parseStatus } from '../../src/target/proc.js';
 import { startTarget, type Target } from '../helpers/target.js';
 
@@ -33,7 +27,7 @@ describe('smaps parsers on this machine /proc', () => {
   after(() => idle.kill());
 
   test('smaps_rollup of our own process parses into sizes in bytes', () => {
-    const totals = parseSmapsRollup(readFileSync('/proc/self/smaps_rollup', 'utf8'));
+    const totals = parseSmapsTotals(readFileSync('/proc/self/smaps_rollup', 'utf8'));
     assert.ok(totals.rss > 0);
     assert.equal(totals.rss % 1024, 0, 'kB were turned into bytes');
     assert.ok(totals.pss > 0 && totals.pss <= totals.rss);
@@ -42,9 +36,9 @@ describe('smaps parsers on this machine /proc', () => {
   });
 
   test('summing every mapping of smaps gives what smaps_rollup gives', () => {
-    const rollup = parseSmapsRollup(readFileSync(`/proc/${idle.pid}/smaps_rollup`, 'utf8'));
+    const rollup = parseSmapsTotals(readFileSync(`/proc/${idle.pid}/smaps_rollup`, 'utf8'));
     const smapsText = readFileSync(`/proc/${idle.pid}/smaps`, 'utf8');
-    const summed = sumSmaps(smapsText);
+    const summed = parseSmapsTotals(smapsText);
     assert.equal(summed.rss, rollup.rss);
     assert.equal(summed.privateClean, rollup.privateClean);
     assert.equal(summed.privateDirty, rollup.privateDirty);
@@ -55,7 +49,7 @@ describe('smaps parsers on this machine /proc', () => {
   });
 
   test('smaps_rollup Rss of an idle process matches VmRSS in status', () => {
-    const rollup = parseSmapsRollup(readFileSync(`/proc/${idle.pid}/smaps_rollup`, 'utf8'));
+    const rollup = parseSmapsTotals(readFileSync(`/proc/${idle.pid}/smaps_rollup`, 'utf8'));
     const status = parseStatus(readFileSync(`/proc/${idle.pid}/status`, 'utf8'));
     assert.ok(Math.abs(rollup.rss - status.vmRss) <= status.vmRss * 0.05, `${rollup.rss} vs ${status.vmRss}`);
   });
@@ -70,7 +64,7 @@ describe('smaps parsers on this machine /proc', () => {
       'THPeligible:           0',
       'VmFlags: rd mr mw me',
     ].join('\n');
-    assert.deepEqual(parseSmapsRollup(text), {
+    assert.deepEqual(parseSmapsTotals(text), {
       rss: 1616 * 1024,
       pss: 457 * 1024,
       privateClean: 84 * 1024,

@@ -1,14 +1,14 @@
 /** `memwhy stacks` end to end: the real CLI against real Python processes and their cores. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
 import { FIXTURES, startTarget } from '../helpers/target.js';
 import { memwhy } from '../helpers/cli.js';
 import { layoutFor } from '../../src/cpython/layouts.js';
-import { readStatus } from '../../src/target/proc.js';
+import { readStatus, readTaskIds, readTaskStat } from '../../src/target/proc.js';
 import { describePython } from '../../src/target/python.js';
 import { markerLines } from '../cpython/fixture-lines.js';
 import { tempDir } from '../helpers/tempDir.js';
@@ -258,10 +258,7 @@ const debian311 = interpreters().find((p) => p.label === 'debian-3.11');
 async function allThreadsAsleep(pid: number): Promise<void> {
   let streak = 0;
   for (let i = 0; i < 100 && streak < 3; i++) {
-    const states = readdirSync(`/proc/${pid}/task`).map((tid) => {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    });
+    const states = readTaskIds(pid).map((tid) => readTaskStat(pid, tid)?.state);
     streak = states.every((st) => st === 'S') ? streak + 1 : 0;
     await new Promise((r) => setTimeout(r, 100));
   }

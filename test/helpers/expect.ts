@@ -21,11 +21,11 @@ export function assertLeftRunning(target: Target): void {
   assert.deepEqual(agentDirs(target.pid), [], 'no private directory left');
 }
 
-/** Polls `cond` every 50 ms; throws when it has not held within `timeoutMs`. */
-export async function waitFor(cond: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
+/** Polls `cond` every `everyMs` (50 unless told); throws when it has not held within `timeoutMs`. */
+export async function waitFor(cond: () => boolean, timeoutMs: number, what = 'condition', everyMs = 50): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`${what} not met in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -1,5 +1,6 @@
 /** Small /proc views for asserting that a target was left as it was. */
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { parseStat } from '../../src/target/proc.js';
 
 export function threadCount(pid: number): number {
   return readdirSync(`/proc/${pid}/task`).length;
@@ -19,8 +20,7 @@ export function cpuTicks(pid: number): number {
 }
 
 export function processState(pid: number): string {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1')).state;
 }
 
 export function tracerPid(pid: number): number {

@@ -21,6 +21,7 @@ const UWSGI_PLUGIN = '/usr/lib/uwsgi/plugins/python311_plugin.so';
 
 export type { Cause } from '../../src/analyze/diagnosis.js';
 import type { Cause } from '../../src/analyze/diagnosis.js';
+import { parseStat } from '../../src/target/proc.js';
 
 interface Load {
   /** Path and query the driver requests. */
@@ -289,10 +290,8 @@ interface Stat {
 
 function readStat(pid: number): Stat | undefined {
   try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which may itself hold ') '.
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]), cpu: Number(f[11]) + Number(f[12]) };
+    const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+    return { ppid: stat.ppid, cpu: stat.utimeTicks + stat.stimeTicks };
   } catch {
     return undefined;
   }

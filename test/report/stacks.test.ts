@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderStacks } from '../../src/report/stacks.js';
 import { stuckVerdict, threadFindings } from '../../src/analyze/stuck.js';
-import type { StacksEvidence, ThreadStack } from '../../src/collect/stacks.js';
+import type { StacksEvidence, ThreadStack } from '../../src/collect/stackTypes.js';
 
 const left: ThreadStack = {
   tid: 11,
