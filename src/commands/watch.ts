@@ -98,7 +98,7 @@ function watchSettings(opts: WatchCliOptions): WatchSettings {
     }
   }
   return {
-    filter: { self: process.pid, ...(pids ? { pids } : {}), ...(match ? { match } : {}) },
+    filter: { excludeTreeOf: process.pid, ...(pids ? { pids } : {}), ...(match ? { match } : {}) },
     windowS: durationOption('--window', opts.window),
     smapsIntervalS: durationOption('--smaps-interval', opts.smapsInterval, { allowZero: true }),
     gc: opts.gc,

@@ -15,8 +15,8 @@ export interface WatchFilter {
   pids?: ReadonlySet<number>;
   /** Only processes whose command line (argv joined by spaces) matches (--match). */
   match?: RegExp;
-  /** memwhy's own pid: it and what it runs (gdb embeds libpython) are never watched. */
-  self: number;
+  /** memwhy's own pid: it and what it runs (gdb embeds libpython) are never watched. Unset in a library user that watches its own children. */
+  excludeTreeOf?: number;
 }
 
 /** Debuggers embed CPython for their scripts; `memwhy ps` hides them too. */
@@ -57,12 +57,13 @@ export class Discovery {
     return readdirSync('/proc')
       .filter((n) => /^\d+$/.test(n))
       .map(Number)
-      .filter((pid) => pid !== this.filter.self);
+      .filter((pid) => pid !== process.pid);
   }
 
   private describe(pid: number): PythonTarget | undefined {
     try {
-      if (descendsFrom(pid, this.filter.self)) return undefined;
+      if (pid === process.pid) return undefined;
+      if (this.filter.excludeTreeOf !== undefined && descendsFrom(pid, this.filter.excludeTreeOf)) return undefined;
       const target = describePython(pid);
       return EMBEDDING_TOOLS.test(basename(target.exe)) ? undefined : target;
     } catch {

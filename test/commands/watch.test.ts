@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { interpreters } from '../helpers/pythons.js';
+import { startTarget } from '../helpers/target.js';
+import { memwhy } from '../helpers/cli.js';
+import { assertOneLine } from '../helpers/expect.js';
+import { sampleValue, startWatch } from '../helpers/watch.js';
+
+test('watch refuses a bad --listen, --match, --pid or --interval in one line', async () => {
+  assertOneLine(await memwhy(['watch', '--listen', 'nowhere']), /--listen takes host:port/);
+  assertOneLine(await memwhy(['watch', '--listen', '127.0.0.1:70000']), /--listen takes host:port/);
+  assertOneLine(await memwhy(['watch', '--match', '(']), /--match: not a regular expression/);
+  assertOneLine(await memwhy(['watch', '--pid', '12,abc']), /"abc" is not a pid/);
+  assertOneLine(await memwhy(['watch', '--interval', '0s']), /--interval must be more than 0/);
+});
+
+test('watch says in one line that the port is taken', async () => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    assertOneLine(await memwhy(['watch', '--listen', `127.0.0.1:${port}`]), /address is in use/);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('watch --once prints the exposition of the pids asked for, labelled with version and command', async () => {
+  const py = interpreters().at(-1)!;
+  const target = await startTarget(py.path, ['gc_settings_then_sleep.py']);
+  try {
+    const r = await memwhy(['watch', '--once', '--pid', String(target.pid)]);
+    assert.equal(r.code, 0, r.stderr);
+    const labels = { pid: String(target.pid), python_version: py.version };
+    assert.ok(sampleValue(r.stdout, 'memwhy_process_resident_memory_bytes', labels)! > 1 << 20);
+    assert.equal(sampleValue(r.stdout, 'memwhy_python_gc_threshold', { ...labels, generation: '0' }), 123);
+    assert.equal(sampleValue(r.stdout, 'memwhy_python_gc_enabled', labels), 0);
+    assert.equal(sampleValue(r.stdout, 'memwhy_python_gc_garbage_objects', labels), 3);
+    assert.equal(sampleValue(r.stdout, 'memwhy_watch_processes', {}), 1);
+    assert.match(r.stdout, /^# TYPE memwhy_python_gc_collections_total counter$/m);
+  } finally {
+    await target.kill();
+  }
+});
+
+test('the listener serves /metrics read-only, and a process that exits leaves no series', async () => {
+  const py = interpreters()[0]!;
+  const target = await startTarget(py.path, ['idle_deep_sleep.py']);
+  const watch = await startWatch(['--pid', String(target.pid), '--interval', '300ms']);
+  try {
+    const res = await watch.get('/metrics');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+    const text = await res.text();
+    assert.ok(sampleValue(text, 'memwhy_process_threads', { pid: String(target.pid) }) === 2, text.slice(0, 2000));
+    assert.equal((await watch.get('/metrics', { method: 'POST' })).status, 405);
+    assert.equal((await watch.get('/reports/..%2F..%2Fetc/passwd')).status, 404);
+    assert.equal((await watch.get('/reports/x/../../../etc/passwd')).status, 404);
+    assert.equal((await watch.get('/attach?pid=1')).status, 404);
+    await target.kill();
+    const after = await (await watch.get('/metrics')).text();
+    assert.doesNotMatch(after, new RegExp(`pid="${target.pid}"`), 'no series for the exited process at the next scrape');
+    assert.equal(sampleValue(after, 'memwhy_watch_processes', {}), 0);
+    assert.equal(await watch.stop(), 0);
+  } finally {
+    await watch.stop();
+    await target.kill();
+  }
+});
+
+test('watch follows processes that start after it, found by --match', async () => {
+  const py = interpreters()[0]!;
+  const tag = `memwhy-watch-match-${process.pid}`;
+  const watch = await startWatch(['--match', tag, '--interval', '300ms']);
+  const target = await startTarget(py.path, ['idle_deep_sleep.py', 'sleep', tag]);
+  try {
+    let text = '';
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      text = await (await watch.get('/metrics')).text();
+      if (text.includes(`pid="${target.pid}"`)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(text, new RegExp(`memwhy_process_resident_memory_bytes\\{pid="${target.pid}"`));
+    assert.equal(sampleValue(text, 'memwhy_watch_processes', {}), 1);
+  } finally {
+    await target.kill();
+    await watch.stop();
+  }
+});
