@@ -7,10 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { UserError } from '../errors.js';
 import { formatExposition } from '../report/exposition.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { watchMetrics, type DiagnosisRecord } from '../watch/metrics.js';
+import { watchMetrics } from '../watch/metrics.js';
 import { createListener } from '../watch/server.js';
 import { Watcher, type WatchSettings } from '../watch/watcher.js';
-import { durationOption } from './parse.js';
+import { bytesOption, durationOption } from './parse.js';
+import { checkRule, type DiagnoseRule } from '../analyze/diagnoseWhen.js';
+import { Diagnoser } from '../watch/diagnoser.js';
 import { parsePid, type CommandSpec } from './spec.js';
 
 interface WatchCliOptions {
@@ -22,6 +24,12 @@ interface WatchCliOptions {
   smapsInterval: string;
   gc: boolean;
   once?: boolean;
+  diagnoseWhen?: string;
+  out?: string;
+  outMaxSize: string;
+  diagnoseDuration: string;
+  diagnoseGap: string;
+  coolDown: string;
   json?: boolean;
 }
 
@@ -37,6 +45,12 @@ export const watchCommand: CommandSpec<WatchCliOptions> = {
     { flags: '--smaps-interval <duration>', description: 'how often to read PSS/USS (smaps_rollup walks every mapping)', default: '60s' },
     { flags: '--no-gc', description: "do not read the collector's counters from the interpreters' memory" },
     { flags: '--once', description: 'print one exposition on stdout and exit, without listening' },
+    { flags: '--diagnose-when <rules>', description: 'run "memwhy diagnose" on a process that meets a rule: "growth>1MiB/s for 10m", "cgroup>80%" (comma-separated)' },
+    { flags: '--out <dir>', description: 'where --diagnose-when keeps evidence and HTML reports (served at /reports/)' },
+    { flags: '--out-max-size <size>', description: 'remove the oldest reports past this size', default: '1G' },
+    { flags: '--diagnose-duration <duration>', description: "each diagnosis's window", default: '60s' },
+    { flags: '--diagnose-gap <duration>', description: 'at least this long between two diagnoses on the host', default: '10m' },
+    { flags: '--cool-down <duration>', description: 'never diagnose the same process again within this long', default: '6h' },
   ],
   help: [
     'Examples:',
@@ -47,17 +61,22 @@ export const watchCommand: CommandSpec<WatchCliOptions> = {
     'Nothing is attached and no code runs in the watched processes: figures come from /proc and',
     "(CPython 3.7-3.13) the collector's counters in the interpreter's memory, read with the permission",
     'ptrace needs (the same user, or root, or CAP_SYS_PTRACE).',
+    '',
+    'With --diagnose-when, a process that meets a rule is diagnosed (attached, as "memwhy diagnose"',
+    'does) one at a time; each kept report is a memwhy_diagnosis_info series and a log line on stderr.',
+    'Nothing a request to the listener says can start a diagnosis: it only reads.',
   ].join('\n'),
   async run(_args, opts) {
-    const settings = watchSettings(opts);
+    const rules = opts.diagnoseWhen === undefined ? [] : parseRules(opts.diagnoseWhen);
+    if (rules.length > 0 && !opts.out) throw new UserError('--diagnose-when needs --out DIR, where the reports are kept');
+    if (rules.length > 0 && opts.once) throw new UserError('--diagnose-when watches over time: it cannot be used with --once');
+    const settings = watchSettings(opts, rules);
     const listen = opts.once ? undefined : parseListen(opts.listen);
     const intervalS = durationOption('--interval', opts.interval);
+    const diagnoser = rules.length === 0 ? undefined : makeDiagnoser(opts);
     const watcher = new Watcher(settings);
-    const diagnoses: DiagnosisRecord[] = [];
     const exposition = (): string =>
-      formatExposition(
-        watchMetrics(watcher.snapshot(), selfFigures(watcher), diagnoses),
-      );
+      formatExposition(watchMetrics(watcher.snapshot(), selfFigures(watcher), diagnoser?.records ?? []));
     if (!listen) {
       watcher.sample();
       process.stdout.write(exposition());
@@ -65,7 +84,7 @@ export const watchCommand: CommandSpec<WatchCliOptions> = {
       return 0;
     }
     watcher.sample();
-    const server = createListener({ metrics: exposition });
+    const server = createListener({ metrics: exposition, ...(opts.out ? { reportsDir: opts.out } : {}) });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(opts.listen, err)));
       server.listen(listen.port, listen.host, () => resolve());
@@ -73,13 +92,17 @@ export const watchCommand: CommandSpec<WatchCliOptions> = {
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     log(`listening on http://${host}:${address.port}/metrics, watching ${watcher.snapshot().length} Python processes`);
-    const timer = setInterval(() => watcher.sample(), intervalS * 1000);
+    const timer = setInterval(() => {
+      watcher.sample();
+      if (diagnoser) offerDiagnoses(watcher, diagnoser, rules);
+    }, intervalS * 1000);
     const signal = interruptSignal();
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
     clearInterval(timer);
+    await diagnoser?.stop();
     server.close();
     server.closeAllConnections();
     watcher.close();
@@ -87,7 +110,47 @@ export const watchCommand: CommandSpec<WatchCliOptions> = {
   },
 };
 
-function watchSettings(opts: WatchCliOptions): WatchSettings {
+/** After each sample: the first process that meets a rule is offered to the diagnoser, which may decline (busy, gap, cool-down). */
+function offerDiagnoses(watcher: Watcher, diagnoser: Diagnoser, rules: readonly DiagnoseRule[]): void {
+  if (diagnoser.busy) return;
+  const nowMs = Date.now();
+  for (const p of watcher.snapshot()) {
+    const input = { rss: watcher.rssSeries(p.identity.pid, p.identity.startTicks), nowS: nowMs / 1000, ...(p.cgroupMemory ? { cgroup: p.cgroupMemory } : {}) };
+    for (const rule of rules) {
+      const hit = checkRule(rule, input);
+      if (hit && diagnoser.offer(p.identity, hit.trigger, hit.detail, nowMs)) return;
+    }
+  }
+}
+
+function makeDiagnoser(opts: WatchCliOptions): Diagnoser {
+  return new Diagnoser({
+    outDir: opts.out!,
+    maxBytes: bytesOption('--out-max-size', opts.outMaxSize),
+    durationS: durationOption('--diagnose-duration', opts.diagnoseDuration),
+    minGapS: durationOption('--diagnose-gap', opts.diagnoseGap, { allowZero: true }),
+    coolDownS: durationOption('--cool-down', opts.coolDown, { allowZero: true }),
+    // This very memwhy: node and the CLI entry it was started with.
+    command: { file: process.execPath, args: [...process.execArgv, process.argv[1]!] },
+    log,
+  });
+}
+
+/** "growth>1MiB/s for 10m", "cgroup>80%", several separated by commas. */
+export function parseRules(text: string): DiagnoseRule[] {
+  return text.split(',').map((part) => {
+    const rule = part.trim();
+    const growth = /^growth\s*>\s*(\S+?)\/s\s+for\s+(\S+)$/.exec(rule);
+    if (growth) {
+      return { kind: 'growth', bytesPerSecond: bytesOption('--diagnose-when growth rate', growth[1]!), forS: durationOption('--diagnose-when duration', growth[2]!) };
+    }
+    const cgroup = /^cgroup\s*>\s*(\d+(?:\.\d+)?)\s*%$/.exec(rule);
+    if (cgroup && Number(cgroup[1]) > 0 && Number(cgroup[1]) < 100) return { kind: 'cgroup-share', share: Number(cgroup[1]) / 100 };
+    throw new UserError(`--diagnose-when: "${rule}" is not a rule: give "growth>1MiB/s for 10m" or "cgroup>80%" (a share below 100 %)`);
+  });
+}
+
+function watchSettings(opts: WatchCliOptions, rules: readonly DiagnoseRule[]): WatchSettings {
   const pids = opts.pid === undefined ? undefined : new Set(opts.pid.split(',').map((p) => parsePid(p.trim())));
   let match: RegExp | undefined;
   if (opts.match !== undefined) {
@@ -99,7 +162,8 @@ function watchSettings(opts: WatchCliOptions): WatchSettings {
   }
   return {
     filter: { excludeTreeOf: process.pid, ...(pids ? { pids } : {}), ...(match ? { match } : {}) },
-    windowS: durationOption('--window', opts.window),
+    // The growth rules look back over their own span: keep readings that far back too.
+    windowS: Math.max(durationOption('--window', opts.window), ...rules.map((r) => (r.kind === 'growth' ? r.forS : 0))),
     smapsIntervalS: durationOption('--smaps-interval', opts.smapsInterval, { allowZero: true }),
     gc: opts.gc,
   };

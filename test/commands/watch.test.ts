@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget } from '../helpers/target.js';
 import { memwhy } from '../helpers/cli.js';
-import { assertOneLine } from '../helpers/expect.js';
+import { assertLeftRunning, assertOneLine } from '../helpers/expect.js';
+import { tempDir } from '../helpers/tempDir.js';
 import { sampleValue, startWatch } from '../helpers/watch.js';
 
 test('watch refuses a bad --listen, --match, --pid or --interval in one line', async () => {
@@ -87,5 +88,58 @@ test('watch follows processes that start after it, found by --match', async () =
   } finally {
     await target.kill();
     await watch.stop();
+  }
+});
+
+test('watch refuses --diagnose-when rules it cannot read, and rules without --out, in one line', async () => {
+  assertOneLine(await memwhy(['watch', '--diagnose-when', 'growth>1MiB/s', '--out', '/tmp/x']), /is not a rule/);
+  assertOneLine(await memwhy(['watch', '--diagnose-when', 'cgroup>120%', '--out', '/tmp/x']), /is not a rule/);
+  assertOneLine(await memwhy(['watch', '--diagnose-when', 'cgroup>80%']), /needs --out DIR/);
+});
+
+test('--diagnose-when diagnoses the growing process only, keeps its report and serves it read-only', async () => {
+  const py = interpreters().find((p) => p.label.startsWith('debian')) ?? interpreters().at(-1)!;
+  const out = tempDir('memwhy-watch-out-');
+  // 1 MiB every 100 ms: 10 MiB/s, against a rule of 2 MiB/s held for 3 s.
+  // A private /tmp each, so what memwhy leaves there is told apart from other tests' files.
+  const leaker = await startTarget(py.path, ['grow_steadily.py', '1', '100', '600'], { privateTmp: true });
+  const steady = await startTarget(py.path, ['idle_deep_sleep.py'], { privateTmp: true });
+  const watch = await startWatch([
+    '--pid', `${leaker.pid},${steady.pid}`,
+    '--interval', '500ms',
+    '--diagnose-when', 'growth>2MiB/s for 3s',
+    '--diagnose-duration', '4s',
+    '--diagnose-gap', '0s',
+    '--out', out,
+  ]);
+  try {
+    let text = '';
+    const deadline = Date.now() + 150_000;
+    while (Date.now() < deadline) {
+      text = await (await watch.get('/metrics')).text();
+      if (text.includes('memwhy_diagnosis_info{')) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const info = text.split('\n').filter((l) => l.startsWith('memwhy_diagnosis_info{'));
+    const growth = text.split('\n').filter((l) => l.startsWith('memwhy_process_resident_memory_growth'));
+    assert.equal(info.length, 1, `one diagnosis; log:\n${watch.stderr()}\n${growth.join('\n')}`);
+    assert.match(info[0]!, new RegExp(`pid="${leaker.pid}"`));
+    assert.match(info[0]!, /trigger="growth"/);
+    assert.match(info[0]!, /cause="(python-objects|native|allocator-retention)"/);
+    const report = /report="([^"]+)"/.exec(info[0]!)![1]!;
+    const html = await watch.get(`/reports/${report}/report.html`);
+    assert.equal(html.status, 200);
+    assert.match(await html.text(), /<html/i);
+    assert.equal((await watch.get(`/reports/${report}/evidence.json`)).status, 200);
+    assert.match(await (await watch.get('/reports/')).text(), new RegExp(report));
+    assert.match(watch.stderr(), new RegExp(`pid ${leaker.pid} .*diagnosing for 4 s`));
+    assert.match(watch.stderr(), new RegExp(`pid ${leaker.pid}: diagnosis: `));
+    assert.doesNotMatch(watch.stderr(), new RegExp(`pid ${steady.pid}`));
+    assertLeftRunning(leaker);
+    assertLeftRunning(steady);
+  } finally {
+    await watch.stop();
+    await leaker.kill();
+    await steady.kill();
   }
 });
