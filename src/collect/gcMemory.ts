@@ -10,9 +10,10 @@ import { layoutFor, type Layout } from '../cpython/layouts.js';
 import { resolveLayout } from '../cpython/locate.js';
 import { gcLayoutFor, type GcLayout } from '../cpython/gcLayouts.js';
 import { locateGcState, readGcState, type GcState } from '../cpython/gcState.js';
+import { statSync } from 'node:fs';
+import { ElfFile, loadBias } from '../target/elf.js';
 import { readMaps } from '../target/proc.js';
 import type { PythonTarget } from '../target/python.js';
-import { readSymbols } from './stacks.js';
 
 export class GcMemoryProbe {
   private address: bigint | undefined;
@@ -32,11 +33,11 @@ export class GcMemoryProbe {
     const base = layoutFor(target.version);
     const gc = gcLayoutFor(target.version);
     if (!base || !gc || base.head.kind !== 'runtime') return undefined;
-    const symbols = readSymbols(target.interpreterElf, readMaps(target.pid), target.libpython ?? target.exe, base);
-    if (symbols.runtime === undefined) throw new UserError(`${target.interpreterElf} has no _PyRuntime symbol`);
+    const runtime = runtimeAddress(target);
+    if (runtime === undefined) throw new UserError(`${target.interpreterElf} has no _PyRuntime symbol`);
     const memory = LiveMemory.open(target.pid);
     try {
-      return new GcMemoryProbe(memory, resolveLayout(memory, target.version, symbols), gc, symbols.runtime);
+      return new GcMemoryProbe(memory, resolveLayout(memory, target.version, { runtime }), gc, runtime);
     } catch (err) {
       memory.close();
       throw err;
@@ -51,5 +52,34 @@ export class GcMemoryProbe {
 
   close(): void {
     this.memory.close();
+  }
+}
+
+/**
+ * _PyRuntime's link-time address, per interpreter file: loading a static
+ * build's symbol table takes tens of ms, and `watch` meets many processes of
+ * one interpreter (a pool of workers, or short-lived scripts). The load bias
+ * (program headers only) is each process's own.
+ */
+const linkTimeRuntime = new Map<string, bigint | null>();
+
+function runtimeAddress(target: PythonTarget): bigint | undefined {
+  let elf: ElfFile;
+  try {
+    elf = ElfFile.open(target.interpreterElf);
+  } catch (err) {
+    throw new UserError(`cannot read the interpreter ${target.interpreterElf}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    const st = statSync(target.interpreterElf);
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    let linked = linkTimeRuntime.get(key);
+    if (linked === undefined) {
+      linked = elf.symbol('_PyRuntime')?.value ?? null;
+      linkTimeRuntime.set(key, linked);
+    }
+    return linked === null ? undefined : linked + loadBias(elf, readMaps(target.pid), target.libpython ?? target.exe);
+  } finally {
+    elf.close();
   }
 }

@@ -429,7 +429,7 @@ export function collectCoreStacks(corePath: string, options: CoreStacksOptions =
   }
 }
 
-export function readSymbols(elfPath: string, maps: Mapping[], mappedPath: string, layout: Layout): InterpreterSymbols {
+function readSymbols(elfPath: string, maps: Mapping[], mappedPath: string, layout: Layout): InterpreterSymbols {
   let elf: ElfFile;
   try {
     elf = ElfFile.open(elfPath);

@@ -70,9 +70,9 @@ export const watchCommand: CommandSpec<WatchCliOptions> = {
     const rules = opts.diagnoseWhen === undefined ? [] : parseRules(opts.diagnoseWhen);
     if (rules.length > 0 && !opts.out) throw new UserError('--diagnose-when needs --out DIR, where the reports are kept');
     if (rules.length > 0 && opts.once) throw new UserError('--diagnose-when watches over time: it cannot be used with --once');
-    const settings = watchSettings(opts, rules);
-    const listen = opts.once ? undefined : parseListen(opts.listen);
     const intervalS = durationOption('--interval', opts.interval);
+    const settings = watchSettings(opts, rules, intervalS);
+    const listen = opts.once ? undefined : parseListen(opts.listen);
     const diagnoser = rules.length === 0 ? undefined : makeDiagnoser(opts);
     const watcher = new Watcher(settings);
     const exposition = (): string =>
@@ -150,7 +150,7 @@ export function parseRules(text: string): DiagnoseRule[] {
   });
 }
 
-function watchSettings(opts: WatchCliOptions, rules: readonly DiagnoseRule[]): WatchSettings {
+function watchSettings(opts: WatchCliOptions, rules: readonly DiagnoseRule[], intervalS: number): WatchSettings {
   const pids = opts.pid === undefined ? undefined : new Set(opts.pid.split(',').map((p) => parsePid(p.trim())));
   let match: RegExp | undefined;
   if (opts.match !== undefined) {
@@ -166,6 +166,8 @@ function watchSettings(opts: WatchCliOptions, rules: readonly DiagnoseRule[]): W
     windowS: Math.max(durationOption('--window', opts.window), ...rules.map((r) => (r.kind === 'growth' ? r.forS : 0))),
     smapsIntervalS: durationOption('--smaps-interval', opts.smapsInterval, { allowZero: true }),
     gc: opts.gc,
+    // New processes are looked for every second at most: the search reads a file of every process on the host.
+    discoverIntervalS: Math.max(1, intervalS),
   };
 }
 

@@ -23,6 +23,12 @@ export interface WatchSettings {
   smapsIntervalS: number;
   /** Read the collector's counters from memory (off: /proc figures only). */
   gc: boolean;
+  /**
+   * Look for new processes at most this often, in seconds (0: at every
+   * sample). Finding them reads a file of every process on the host; the
+   * watched ones are read at every sample regardless.
+   */
+  discoverIntervalS?: number;
 }
 
 /** Who a process is: the labels every one of its series carries. */
@@ -83,6 +89,7 @@ interface Watched {
 export class Watcher {
   private readonly discovery: Discovery;
   private readonly processes = new Map<string, Watched>();
+  private lastDiscoveryMs = -Infinity;
   readonly readErrors: Record<ReadErrorKind, number> = { proc: 0, smaps: 0, gc: 0 };
   lastSampleSeconds = 0;
 
@@ -94,18 +101,18 @@ export class Watcher {
   sample(nowMs: number = Date.now()): void {
     const started = performance.now();
     const seen = new Set<string>();
-    for (const target of this.discovery.scan()) {
-      const key = `${target.pid}:${target.startTicks}`;
-      seen.add(key);
-      let w = this.processes.get(key);
-      if (!w) {
-        w = this.adopt(target);
-        this.processes.set(key, w);
+    if (nowMs - this.lastDiscoveryMs >= (this.settings.discoverIntervalS ?? 0) * 1000) {
+      this.lastDiscoveryMs = nowMs;
+      for (const target of this.discovery.scan()) {
+        const key = `${target.pid}:${target.startTicks}`;
+        seen.add(key);
+        if (!this.processes.has(key)) this.processes.set(key, this.adopt(target));
       }
-      if (!this.read(w, nowMs)) seen.delete(key);
+    } else {
+      for (const key of this.processes.keys()) seen.add(key);
     }
     for (const [key, w] of this.processes) {
-      if (!seen.has(key)) {
+      if (!seen.has(key) || !this.read(w, nowMs)) {
         w.gcProbe?.close();
         this.processes.delete(key);
       }
