@@ -67,6 +67,7 @@ export const watchCommand: CommandSpec<WatchCliOptions> = {
     'Nothing a request to the listener says can start a diagnosis: it only reads.',
   ].join('\n'),
   async run(_args, opts) {
+    if (opts.json) throw new UserError('watch speaks the Prometheus text format: it has no --json (try --once for one exposition on stdout)');
     const rules = opts.diagnoseWhen === undefined ? [] : parseRules(opts.diagnoseWhen);
     if (rules.length > 0 && !opts.out) throw new UserError('--diagnose-when needs --out DIR, where the reports are kept');
     if (rules.length > 0 && opts.once) throw new UserError('--diagnose-when watches over time: it cannot be used with --once');

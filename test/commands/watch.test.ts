@@ -14,6 +14,7 @@ test('watch refuses a bad --listen, --match, --pid or --interval in one line', a
   assertOneLine(await memwhy(['watch', '--match', '(']), /--match: not a regular expression/);
   assertOneLine(await memwhy(['watch', '--pid', '12,abc']), /"abc" is not a pid/);
   assertOneLine(await memwhy(['watch', '--interval', '0s']), /--interval must be more than 0/);
+  assertOneLine(await memwhy(['watch', '--json']), /has no --json/);
 });
 
 test('watch says in one line that the port is taken', async () => {

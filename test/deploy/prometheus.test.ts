@@ -126,6 +126,19 @@ test('prometheus scrapes watch: the series hold the processes figures, the leak 
     assert.equal((await watch.get(`/reports/${report}/report.html`)).status, 200);
     assert.ok(existsSync(join(dir, 'reports', report, 'evidence.json')));
     assert.ok(leaker.alive() && steady.alive());
+    // Every query of the shipped Grafana dashboard is valid PromQL and finds series.
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'memwhy-watch-dashboard.json'), 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    for (const panel of dashboard.panels) {
+      for (const t of panel.targets) {
+        const expr = t.expr.replace(/\$(instance|command)/g, '.*');
+        const res = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { status: string };
+        assert.equal(res.status, 'success', `${panel.title}: ${expr}`);
+      }
+    }
+    const panelRss = await query(dashboard.panels[0]!.targets[0]!.expr.replace(/\$(instance|command)/g, '.*'));
+    assert.deepEqual(panelRss.map((v) => v.metric.pid).sort(), [L, S].sort());
   } finally {
     prometheus.kill('SIGTERM');
     await new Promise((r) => (prometheus.exitCode !== null ? r(null) : prometheus.once('exit', r)));
