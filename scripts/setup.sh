@@ -14,6 +14,8 @@ declare -A wanted=(
   [chromium]=/usr/bin/chromium
   # memwhy watch's test against a real Prometheus (and promtool for the shipped rules).
   [prometheus]=/usr/bin/prometheus
+  # go tool pprof reads back the profiles diagnose --pprof writes.
+  [golang-go]=/usr/bin/go
   # The real-service zoo (test/services): Debian's packaged frameworks.
   [python3-flask]=/usr/lib/python3/dist-packages/flask/__init__.py
   [gunicorn]=/usr/bin/gunicorn

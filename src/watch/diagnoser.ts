@@ -27,6 +27,8 @@ export interface DiagnoserSettings {
 
 /** What each kept report's directory holds beside diagnose's own files. */
 export const RECORD_FILE = 'watch.json';
+/** The allocation sites traced, as pprof (diagnose --pprof). */
+export const PROFILE_FILE = 'profile.pb.gz';
 
 export class Diagnoser {
   private running: { pid: number; child: ReturnType<typeof spawn> } | undefined;
@@ -64,6 +66,7 @@ export class Diagnoser {
       '--no-workers',
       '--save', dir,
       '--html', join(dir, 'report.html'),
+      '--pprof', join(dir, PROFILE_FILE),
       '--json',
     ];
     const child = spawn(this.settings.command.file, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -51,7 +51,9 @@ function handle(content: ListenerContent, req: IncomingMessage, res: ServerRespo
   }
   if (path === '/reports/' || path === '/reports') {
     const names = listReports(content.reportsDir);
-    const items = names.map((n) => `<li><a href="/reports/${n}/report.html">${n}</a> (<a href="/reports/${n}/evidence.json">evidence</a>)`).join('\n');
+    const items = names
+      .map((n) => `<li><a href="/reports/${n}/report.html">${n}</a> (<a href="/reports/${n}/evidence.json">evidence</a>, <a href="/reports/${n}/profile.pb.gz">pprof</a>)`)
+      .join('\n');
     send(res, 200, 'text/html; charset=utf-8', `<!doctype html><title>memwhy reports</title><ul>\n${items}\n</ul>\n`, req);
     return;
   }
