@@ -101,7 +101,6 @@ test('watch refuses --diagnose-when rules it cannot read, and rules without --ou
 test('--diagnose-when diagnoses the growing process only, keeps its report and serves it read-only', async () => {
   const py = interpreters().find((p) => p.label.startsWith('debian')) ?? interpreters().at(-1)!;
   const out = tempDir('memwhy-watch-out-');
-  // 1 MiB every 100 ms: 10 MiB/s, against a rule of 2 MiB/s held for 3 s.
   // A private /tmp each, so what memwhy leaves there is told apart from other tests' files.
   // 1 MiB every 100 ms: 10 MiB/s for 150 s, against a rule of 2 MiB/s held for 3 s.
   const leaker = await startTarget(py.path, ['grow_steadily.py', '1', '100', '1500'], { privateTmp: true });
