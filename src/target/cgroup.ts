@@ -81,11 +81,16 @@ export function readCgroupMemory(place: CgroupPlace, ownPath: string | undefined
   return undefined;
 }
 
+let own: CgroupPlace | null | undefined;
+
+/** memwhy's own cgroup, read once: `watch` asks for every process at every sample. */
 function ownCgroupPath(version: 1 | 2): string | undefined {
-  try {
-    const own = parseCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
-    return own.version === version ? own.path : undefined;
-  } catch {
-    return undefined;
+  if (own === undefined) {
+    try {
+      own = parseCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
+    } catch {
+      own = null;
+    }
   }
+  return own && own.version === version ? own.path : undefined;
 }
