@@ -5,8 +5,9 @@
  *
  *   growth>RATE/for DURATION   RSS rose faster than RATE over the last
  *                              DURATION, steadily (r² >= 0.5, so one burst
- *                              does not trip it), with readings spanning at
- *                              least 90 % of DURATION (a young process waits).
+ *                              does not trip it), fitted from the last reading
+ *                              at or before DURATION ago (a process watched
+ *                              for less than DURATION waits).
  *   cgroup>PERCENT%            the process's cgroup uses more than PERCENT of
  *                              its memory limit (memory.max, which the OOM
  *                              killer enforces); never fires without a limit.
@@ -32,8 +33,6 @@ export interface RuleHit {
 
 /** Half the variance explained: a climb, not a single jump. */
 const MIN_R2 = 0.5;
-/** The readings must cover this share of the rule's span. */
-const MIN_COVERAGE = 0.9;
 
 export function checkRule(rule: DiagnoseRule, input: RuleInput): RuleHit | undefined {
   if (rule.kind === 'cgroup-share') {
@@ -43,9 +42,14 @@ export function checkRule(rule: DiagnoseRule, input: RuleInput): RuleHit | undef
     if (share <= rule.share) return undefined;
     return { trigger: 'cgroup-share', detail: `cgroup at ${pct(share)} of its memory limit (${c.current} of ${c.limit} bytes)` };
   }
+  // From the last reading at or before the span's start, so the fit covers the whole span whatever the
+  // sampling interval; a process watched for less than the span has no such reading and waits.
   const since = input.nowS - rule.forS;
-  const recent = input.rss.filter((p) => p.t_s >= since);
-  if (recent.length < 3 || recent[recent.length - 1]!.t_s - recent[0]!.t_s < rule.forS * MIN_COVERAGE) return undefined;
+  let first = -1;
+  for (let i = 0; i < input.rss.length && input.rss[i]!.t_s <= since; i++) first = i;
+  if (first < 0) return undefined;
+  const recent = input.rss.slice(first);
+  if (recent.length < 3) return undefined;
   const fit = leastSquaresSlope(recent);
   if (!fit || fit.slope <= rule.bytesPerSecond || fit.r2 < MIN_R2) return undefined;
   return {

@@ -163,8 +163,8 @@ function watchSettings(opts: WatchCliOptions, rules: readonly DiagnoseRule[], in
   }
   return {
     filter: { excludeTreeOf: process.pid, ...(pids ? { pids } : {}), ...(match ? { match } : {}) },
-    // The growth rules look back over their own span: keep readings that far back too.
-    windowS: Math.max(durationOption('--window', opts.window), ...rules.map((r) => (r.kind === 'growth' ? r.forS : 0))),
+    // The growth rules look back over their own span, from a reading just before it: keep readings that far back too.
+    windowS: Math.max(durationOption('--window', opts.window), ...rules.map((r) => (r.kind === 'growth' ? r.forS + 2 * intervalS : 0))),
     smapsIntervalS: durationOption('--smaps-interval', opts.smapsInterval, { allowZero: true }),
     gc: opts.gc,
     // New processes are looked for every second at most: the search reads a file of every process on the host.

@@ -18,9 +18,10 @@ test('the growth rule fires on a steady climb faster than its rate over its whol
   assert.match(hit!.detail, /RSS grew 2097152 B\/s over 60 s \(r² 1\.00\)/);
 });
 
-test('the growth rule waits until the readings cover 90 % of its span', () => {
-  assert.equal(checkRule(growth, { rss: series(1010, 1060, 5, (t) => t * 2 * MiB), nowS: 1060 }), undefined);
-  assert.ok(checkRule(growth, { rss: series(1006, 1060, 6, (t) => t * 2 * MiB), nowS: 1060 }));
+test('the growth rule waits until the process has been watched for its whole span', () => {
+  assert.equal(checkRule(growth, { rss: series(1001, 1061, 6, (t) => t * 2 * MiB), nowS: 1060.5 }), undefined);
+  // Readings every 6 s: the one at 1001 is before the span's start (1000.5) and anchors the fit.
+  assert.ok(checkRule(growth, { rss: series(1001, 1061, 6, (t) => t * 2 * MiB), nowS: 1061.5 }));
 });
 
 test('the growth rule ignores a slower climb and a single jump', () => {
