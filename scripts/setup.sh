@@ -12,6 +12,10 @@ declare -A wanted=(
   [libtcmalloc-minimal4]=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
   [libmimalloc2.0]=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2
   [chromium]=/usr/bin/chromium
+  # memwhy watch's test against a real Prometheus (and promtool for the shipped rules).
+  [prometheus]=/usr/bin/prometheus
+  # go tool pprof reads back the profiles diagnose --pprof writes.
+  [golang-go]=/usr/bin/go
   # The real-service zoo (test/services): Debian's packaged frameworks.
   [python3-flask]=/usr/lib/python3/dist-packages/flask/__init__.py
   [gunicorn]=/usr/bin/gunicorn

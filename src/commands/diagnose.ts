@@ -18,6 +18,19 @@ import { watchWorkers } from '../collect/workers.js';
 import { chooseWorker } from '../analyze/workers.js';
 import { renderWorkersChoice, watchingLine, withWorkers } from '../report/workers.js';
 import { UserError } from '../errors.js';
+import { encodePprof } from '../report/pprof.js';
+import type { TracemallocEvidence } from '../evidence/evidence.js';
+
+/** The traced sites as pprof; a line on stderr instead when nothing was traced (tracemalloc off or skipped). */
+function writeProfile(t: TracemallocEvidence, file: string, force: boolean | undefined): void {
+  if (!t.top || t.top.length === 0) {
+    process.stderr.write(`memwhy: no allocation sites were traced${t.skipped ? ` (${t.skipped})` : ''}: ${file} not written\n`);
+    return;
+  }
+  const endMs = Date.now();
+  writeOutputFile(file, encodePprof(t.top, { endMs, durationMs: 0 }), { force });
+  process.stderr.write(`memwhy: allocation profile written to ${file} (go tool pprof ${file})\n`);
+}
 
 interface DiagnoseCliOptions extends AttachCliOptions {
   duration: string;
@@ -25,6 +38,7 @@ interface DiagnoseCliOptions extends AttachCliOptions {
   censuses: string;
   json?: boolean;
   html?: string;
+  pprof?: string;
   save?: string;
   tracemalloc: boolean;
   trim: boolean;
@@ -42,6 +56,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     { flags: '--interval <duration>', description: 'RSS sampling interval', default: '1s' },
     { flags: '--censuses <n>', description: 'heap censuses spread over the window, both ends included (each runs in a forked child)', default: '5' },
     { flags: '--html <file>', description: 'also write a self-contained HTML report' },
+    { flags: '--pprof <file>', description: 'also write the allocation sites traced as a gzip pprof profile (inuse_space, inuse_objects)' },
     { flags: '--save <dir>', description: 'keep the evidence, to re-analyse later with `memwhy report DIR`' },
     { flags: '--no-tracemalloc', description: 'do not trace allocations during the window' },
     { flags: '--no-trim', description: 'do not run the malloc_trim proof when retention is suspected' },
@@ -67,6 +82,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     // directory is made now too, so that --html may name a file in it.
     if (opts.save) prepareEvidenceDir(opts.save, { force: opts.force });
     if (opts.html) checkOutputFile(opts.html, { force: opts.force });
+    if (opts.pprof) checkOutputFile(opts.pprof, { force: opts.force });
     const signal = interruptSignal();
     // Workers (gunicorn, uWSGI, multiprocessing): watch their RSS, diagnose the one that grows fastest; never the master.
     const windowS = durationOption('--workers-window', opts.workersWindow);
@@ -93,6 +109,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
       writeOutputFile(join(opts.save, EVIDENCE_FILE), serializeEvidence(evidence), { force: opts.force });
       process.stderr.write(`memwhy: evidence saved in ${opts.save} (memwhy report ${opts.save})\n`);
     }
+    if (opts.pprof) writeProfile(evidence.tracemalloc, opts.pprof, opts.force);
     await emitDiagnosis(choice ? withWorkers(diagnosis, choice, windowS) : diagnosis, opts);
     return 0;
   },

@@ -19,6 +19,7 @@ import { gcCommand } from './gc.js';
 import { refsCommand } from './refs.js';
 import { dumpCommand } from './dump.js';
 import { analyzeCommand } from './analyze.js';
+import { watchCommand } from './watch.js';
 
 export const COMMANDS: CommandSpec<never>[] = [
   diagnoseCommand,
@@ -40,4 +41,5 @@ export const COMMANDS: CommandSpec<never>[] = [
   refsCommand,
   dumpCommand,
   analyzeCommand,
+  watchCommand,
 ];

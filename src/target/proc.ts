@@ -362,3 +362,43 @@ export function namespaceOf(pid: number | 'self', kind: string): string | undefi
     return undefined;
   }
 }
+
+/** Proportional and unique set sizes from /proc/PID/smaps_rollup (Linux 4.14+), in bytes. */
+export interface SmapsRollup {
+  rss: number;
+  /** Each page's size over the number of processes that map it. */
+  pss: number;
+  /** Pages mapped by this process alone (Private_Clean + Private_Dirty): what killing it would free. */
+  uss: number;
+  swap: number;
+  /** Swapped pages shared like Pss (Linux 4.15+; 0 where absent). */
+  swapPss: number;
+}
+
+export function parseSmapsRollup(text: string): SmapsRollup {
+  const kib = new Map<string, number>();
+  for (const m of text.matchAll(/^(\w+):\s+(\d+) kB$/gm)) kib.set(m[1]!, Number(m[2]) * 1024);
+  if (!kib.has('Pss')) throw new Error('unreadable smaps_rollup: no Pss line');
+  const get = (key: string): number => kib.get(key) ?? 0;
+  return {
+    rss: get('Rss'),
+    pss: get('Pss'),
+    uss: get('Private_Clean') + get('Private_Dirty'),
+    swap: get('Swap'),
+    swapPss: get('SwapPss'),
+  };
+}
+
+/** Walks every mapping in the kernel: a few ms for a big process, so callers read it less often than status. */
+export function readSmapsRollup(pid: number): SmapsRollup {
+  return parseSmapsRollup(readProcFile(pid, 'smaps_rollup'));
+}
+
+/** How many file descriptors the process has open (entries of /proc/PID/fd). */
+export function countOpenFds(pid: number): number {
+  try {
+    return readdirSync(procPath(pid, 'fd')).length;
+  } catch (err) {
+    throw procError(pid, 'fd', err);
+  }
+}

@@ -278,11 +278,25 @@ function staticInterpreter(pid: number, exe: string, maps: Mapping[]): Classific
   }
 }
 
-function detectVersion(
-  elfPath: string,
-  libpython: string | undefined,
-  exe: string,
-): { version: PythonVersion; source: PythonTarget['versionSource'] } | undefined {
+type DetectedVersion = { version: PythonVersion; source: PythonTarget['versionSource'] };
+
+/**
+ * Keyed by the interpreter file (and the names the answer may come from):
+ * loading a static build's symbol table takes tens of ms, and `memwhy watch`
+ * meets many processes of one interpreter.
+ */
+const detectedVersions = new Map<string, DetectedVersion | null>();
+
+function detectVersion(elfPath: string, libpython: string | undefined, exe: string): DetectedVersion | undefined {
+  const key = `${fileKey(elfPath)}\0${libpython ?? ''}\0${basename(exe)}`;
+  const cached = detectedVersions.get(key);
+  if (cached !== undefined) return cached ?? undefined;
+  const found = detectVersionUncached(elfPath, libpython, exe);
+  detectedVersions.set(key, found ?? null);
+  return found;
+}
+
+function detectVersionUncached(elfPath: string, libpython: string | undefined, exe: string): DetectedVersion | undefined {
   const elf = tryOpen(elfPath);
   try {
     const symbol = elf?.symbol('Py_Version');
