@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { interpreters } from '../helpers/pythons.js';
-import { tempDir } from '../helpers/tempDir.js';
+import { probeSkip, runProbe } from '../helpers/headerProbe.js';
 import { GC_LAYOUTS, gcLayoutFor, type GcLayout } from '../../src/cpython/gcLayouts.js';
 
 const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'gc_layout_probe.c');
@@ -29,39 +27,10 @@ function flatten(l: GcLayout): Record<string, number> {
   };
 }
 
-function hasCompiler(): boolean {
-  try {
-    execFileSync('cc', ['--version'], { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const compiler = hasCompiler();
-
 for (const py of interpreters()) {
   const layout = gcLayoutFor(py);
-  const include = execFileSync(py.path, ['-c', 'import sysconfig; print(sysconfig.get_paths()["include"])'], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  }).trim();
-  const skip = !layout
-    ? `no collector layout for ${py.version} (2.7 and 3.6 keep it in static variables)`
-    : !compiler
-      ? 'no C compiler'
-      : !existsSync(join(include, 'internal'))
-        ? `no internal headers at ${include}`
-        : false;
-  test(`the collector layout matches offsetof() in ${py.label}'s headers`, { skip }, () => {
-    const dir = tempDir('memwhy-gc-probe-');
-    try {
-      const exe = join(dir, 'probe');
-      execFileSync('cc', ['-w', `-I${include}`, `-I${join(include, 'internal')}`, '-o', exe, PROBE], { timeout: 60_000 });
-      assert.deepEqual(flatten(layout!), JSON.parse(execFileSync(exe, { encoding: 'utf8' })) as Record<string, number>);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  test(`the collector layout matches offsetof() in ${py.label}'s headers`, { skip: probeSkip(py, !layout && `no collector layout for ${py.version} (2.7 and 3.6 keep it in static variables)`, 'internal') }, () => {
+    assert.deepEqual(flatten(layout!), runProbe(PROBE, py));
   });
 }
 

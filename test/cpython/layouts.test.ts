@@ -1,12 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { interpreters } from '../helpers/pythons.js';
+import { probeSkip, runProbe } from '../helpers/headerProbe.js';
 import { LAYOUTS, layoutFor, OB_TYPE, type Layout } from '../../src/cpython/layouts.js';
-import { tempDir } from '../helpers/tempDir.js';
 
 const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'layout_probe.c');
 
@@ -86,40 +84,10 @@ function flatten(l: Layout): Record<string, number> {
   return out;
 }
 
-function hasCompiler(): boolean {
-  try {
-    execFileSync('cc', ['--version'], { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const compiler = hasCompiler();
-
 for (const py of interpreters()) {
   const layout = layoutFor(py);
-  const include = execFileSync(py.path, ['-c', 'import sysconfig; print(sysconfig.get_paths()["include"])'], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  }).trim();
-  const skip = !layout
-    ? `no layout for ${py.version}`
-    : !compiler
-      ? 'no C compiler'
-      : !existsSync(join(include, 'Python.h'))
-        ? `no headers at ${include}`
-        : false;
-  test(`the layout table matches offsetof() in ${py.label}'s headers`, { skip }, () => {
-    const dir = tempDir('memwhy-probe-');
-    try {
-      const exe = join(dir, 'probe');
-      execFileSync('cc', ['-w', `-I${include}`, `-I${join(include, 'internal')}`, '-o', exe, PROBE], { timeout: 60_000 });
-      const fromHeaders = JSON.parse(execFileSync(exe, { encoding: 'utf8' })) as Record<string, number>;
-      assert.deepEqual(flatten(layout!), fromHeaders);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  test(`the layout table matches offsetof() in ${py.label}'s headers`, { skip: probeSkip(py, !layout && `no layout for ${py.version}`, 'Python.h') }, () => {
+    assert.deepEqual(flatten(layout!), runProbe(PROBE, py));
   });
 }
 
