@@ -1,6 +1,6 @@
 /**
  * `memwhy analyze DUMP --html FILE`: the dominator-tree explorer as one
- * static page, built like diagnose's report (diagnosisHtml.ts): the pruned
+ * static page, built like diagnose's report (htmlPage.ts): the pruned
  * tree in a JSON block, the explorer bundled at package build time
  * (dist/heap-explorer.*) inlined beside it, and a CSP that forbids fetches.
  */
@@ -8,31 +8,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { HeapTree } from '../analyze/heapTree.js';
 import { UserError } from '../errors.js';
-import { CSP, escapeHtml, inlineScript, inlineStyle, jsonForScript, type ViewerAssets } from './diagnosisHtml.js';
-import { DATA_ELEMENT_ID, ROOT_ELEMENT_ID } from './html/shared.js';
+import { selfContainedPage, type ViewerAssets } from './htmlPage.js';
+import { DATA_ELEMENT_ID } from './html/shared.js';
 import { formatBytes } from '../util/units.js';
 
 export function renderHeapTreeHtml(tree: HeapTree, version: string, assets: ViewerAssets): string {
   const s = tree.summary;
   const title = `memwhy: heap of pid ${s.pid}, ${formatBytes(s.bytes)}${tree.diff ? ' (what grew)' : ''}`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="memwhy ${escapeHtml(version)}">
-<title>${escapeHtml(title)}</title>
-<style>${inlineStyle(assets.css)}</style>
-</head>
-<body>
-<noscript><p>This page draws the dominator tree with JavaScript; the data is in the page source, in the #${DATA_ELEMENT_ID} block.</p></noscript>
-<div id="${ROOT_ELEMENT_ID}"></div>
-<script type="application/json" id="${DATA_ELEMENT_ID}">${jsonForScript(tree)}</script>
-<script>${inlineScript(assets.js)}</script>
-</body>
-</html>
-`;
+  return selfContainedPage({
+    title,
+    version,
+    noscript: `This page draws the dominator tree with JavaScript; the data is in the page source, in the #${DATA_ELEMENT_ID} block.`,
+    data: tree,
+    assets,
+  });
 }
 
 /** Reads the built explorer: beside dist/report/ when installed, the checkout's dist/ when run from src/ (tsx). */

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openFile, type OpenedPage, type OpenOptions } from '../helpers/browser.js';
 import type { Diagnosis } from '../../src/analyze/diagnosis.js';
-import { jsonForScript, loadViewerAssets, renderDiagnosisHtml, type ViewerAssets } from '../../src/report/diagnosisHtml.js';
+import { loadViewerAssets, renderDiagnosisHtml } from '../../src/report/diagnosisHtml.js';
+import { jsonForScript, type ViewerAssets } from '../../src/report/htmlPage.js';
 // @ts-expect-error: a plain ES module without types; it returns { js, css }.
 import { buildViewer } from '../../scripts/build-viewer.mjs';
 import { tempDir } from '../helpers/tempDir.js';
