@@ -18,15 +18,27 @@ _compiler = codeop.CommandCompiler()
 
 
 class _ThreadOutput(object):
-    """Stands in for sys.stdout/stderr: this thread's writes are captured."""
+    """Stands in for sys.stdout/stderr: this thread's writes are captured.
+
+    Everything it needs is on the instance, not in this module's globals:
+    the agent clears its modules when its session ends, and an instance can
+    outlive that as the `original` of another memwhy's stand-in (a killed
+    memwhy's agent still running a call while the next memwhy's runs one:
+    the second restored the first's stand-in as sys.stdout, whose write then
+    failed on a cleared global and killed the program's next print). Once
+    its call has returned it only passes writes on (`_memwhy_done`).
+    """
 
     def __init__(self, original, parts):
-        self.__dict__['_original'] = original
-        self.__dict__['_parts'] = parts
-        self.__dict__['_ident'] = _get_ident()
+        d = self.__dict__
+        d['_original'] = original
+        d['_parts'] = parts
+        d['_get_ident'] = _get_ident
+        d['_ident'] = _get_ident()
+        d['_memwhy_done'] = False
 
     def write(self, text):
-        if _get_ident() == self._ident:
+        if not self._memwhy_done and self._get_ident() == self._ident:
             self._parts.append(text)
             return len(text)
         return self._original.write(text)
@@ -36,7 +48,7 @@ class _ThreadOutput(object):
             self.write(line)
 
     def flush(self):
-        if _get_ident() != self._ident and self._original is not None:
+        if (self._memwhy_done or self._get_ident() != self._ident) and self._original is not None:
             self._original.flush()
 
     def __getattr__(self, name):
@@ -68,15 +80,22 @@ def _run(code):
     """Runs a compiled code object with output captured; returns the result dict."""
     out, err = [], []
     saved = sys.stdout, sys.stderr, sys.displayhook
-    sys.stdout = _ThreadOutput(saved[0], out)
-    sys.stderr = _ThreadOutput(saved[1], err)
+    ours = _ThreadOutput(saved[0], out), _ThreadOutput(saved[1], err)
+    sys.stdout, sys.stderr = ours
+
+    namespace = _namespace
 
     def display(value):
-        # The REPL's echo, without touching builtins._ in the target.
+        # The REPL's echo, without touching builtins._ in the target. Like
+        # the stand-ins, it may outlive this module: nothing global in it.
+        state = display.__dict__
+        if state['_memwhy_done']:
+            return state['_original'](value)
         if value is not None:
             out.append(repr(value) + '\n')
-            _namespace['_'] = value
+            namespace['_'] = value
 
+    display.__dict__.update(_memwhy_done=False, _original=saved[2])
     sys.displayhook = display
     exception = None
     try:
@@ -89,14 +108,31 @@ def _run(code):
                      'message': _safe_str(value), 'traceback': ''.join(lines)}
         etype = value = tb = None
     finally:
-        # Restore only what is still ours: the program may have replaced them meanwhile.
-        if isinstance(sys.stdout, _ThreadOutput):
-            sys.stdout = saved[0]
-        if isinstance(sys.stderr, _ThreadOutput):
-            sys.stderr = saved[1]
+        # Restore only what is still ours: the program, or another memwhy,
+        # may have replaced them meanwhile. What we restore skips stand-ins
+        # whose calls have returned (another memwhy's, see _ThreadOutput).
+        for mine in ours + (display,):
+            mine.__dict__['_memwhy_done'] = True
+        if sys.stdout is ours[0]:
+            sys.stdout = _unwrap(saved[0])
+        if sys.stderr is ours[1]:
+            sys.stderr = _unwrap(saved[1])
         if sys.displayhook is display:
-            sys.displayhook = saved[2]
+            sys.displayhook = _unwrap(saved[2])
     return {'stdout': _text(out), 'stderr': _text(err), 'exception': exception}
+
+
+def _unwrap(stream):
+    """stream, or what it stands in for when it is a finished memwhy stand-in."""
+    for _ in range(16):
+        try:
+            d = object.__getattribute__(stream, '__dict__')
+        except BaseException:
+            return stream
+        if type(d) is not dict or d.get('_memwhy_done') is not True or '_original' not in d:
+            return stream
+        stream = d['_original']
+    return stream
 
 
 def _safe_str(value):

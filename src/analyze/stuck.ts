@@ -144,8 +144,14 @@ function finding(thread: ThreadStack, seen: { t: number; thread: ThreadStack }[]
   const numbers = { samples: seen.length, same_stack: sameStack, running, span_ms: spanMs, cpu_ms: cpuMs };
   let activity: Activity = 'unknown';
   if (seen.length >= 2) {
-    if (running > 0 || sameStack < seen.length || ranBetween(numbers)) activity = 'busy';
-    else if (seen.every((s) => s.thread.state === 'idle')) activity = 'stuck';
+    // With its CPU time known, a thread that kept its stack and spent next
+    // to none did not run, whatever state one sample caught: a wait that the
+    // sampler's own attach interrupted restarts, and on a loaded machine it
+    // sits runnable ('R') until it gets a CPU back (seen: a consumer in
+    // queue.get() "running in 1 of 3 samples" with 0.24 ms of CPU in 442 ms).
+    const cpuKnown = numbers.cpu_ms !== null;
+    if (sameStack < seen.length || ranBetween(numbers) || (!cpuKnown && running > 0)) activity = 'busy';
+    else if (cpuKnown || seen.every((s) => s.thread.state === 'idle')) activity = 'stuck';
   }
   const blocking = wait !== null && wait.kind !== 'gil';
   const status: ThreadFinding['status'] =
@@ -176,7 +182,7 @@ function summarize(thread: ThreadStack, wait: Wait | null, activity: Activity, n
   const over = `${n.samples} samples over ${formatSeconds(n.span_ms)}`;
   const asleep = thread.syscall ? `asleep in ${thread.syscall}` : 'asleep';
   const cpu = n.cpu_ms === null ? '' : `, ${formatCpu(n.cpu_ms)} on the CPU`;
-  if (activity === 'stuck') parts.push(`stuck: the same stack in all ${over}, ${asleep} each time${cpu}`);
+  if (activity === 'stuck') parts.push(`stuck: the same stack in all ${over}, ${n.running > 0 ? `${asleep} or waiting for a CPU` : `${asleep} each time`}${cpu}`);
   else if (activity === 'busy') {
     parts.push(
       n.running > 0

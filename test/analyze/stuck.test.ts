@@ -84,6 +84,16 @@ test('a thread that was running in any sample is busy, even with the same stack'
   assert.equal(f!.summary, 'busy: running in 1 of 3 samples over 400 ms');
 });
 
+test('a thread caught runnable once but with no CPU time between samples is stuck: its wait was interrupted by the sampling', () => {
+  const wait = (state: ThreadRunState, cpu: number): ThreadStack => thread(1, 'consumer', state, [py('Condition.wait', THREADING, 320)], { cpu_ms: cpu });
+  const [f] = threadFindings(samples([wait('idle', 50)], [wait('running', 50.1)], [wait('idle', 50.2)]));
+  assert.equal(f!.activity, 'stuck');
+  assert.match(f!.summary, /stuck: the same stack in all 3 samples over 400 ms, asleep in futex or waiting for a CPU, 0\.2 ms on the CPU$/);
+  // The same thread spending CPU between samples is busy.
+  const [g] = threadFindings(samples([wait('idle', 50)], [wait('running', 60)], [wait('idle', 70)]));
+  assert.equal(g!.activity, 'busy');
+});
+
 test('a thread whose stack changes between samples is busy, though asleep each time', () => {
   const at = (line: number): ThreadStack => thread(1, 'w', 'idle', [py('step', APP, line)]);
   const [f] = threadFindings(samples([at(10)], [at(11)], [at(10)]));

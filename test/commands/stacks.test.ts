@@ -281,12 +281,12 @@ for (const py of nativeRuns) {
         const f = finding(doc, name);
         assert.equal(f.wait?.kind, 'lock', JSON.stringify(f));
         assert.equal(f.wait?.seen_in, 'native');
-        assert.equal(f.activity, 'stuck');
+        assert.equal(f.activity, 'stuck', JSON.stringify(f));
         assert.equal(f.status, 'issue');
       }
       // The other two wait for threads, not on a lock: no part of the deadlock.
       assert.equal(finding(doc, 'consumer').wait?.kind, 'wait');
-      assert.equal(finding(doc, 'consumer').activity, 'stuck');
+      assert.equal(finding(doc, 'consumer').activity, 'stuck', JSON.stringify(finding(doc, 'consumer')));
       const left = doc.threads.find((t) => t.name === 'left')!;
       const right = doc.threads.find((t) => t.name === 'right')!;
       assert.deepEqual(doc.verdict.deadlocked.sort(), [left.tid, right.tid].sort());
