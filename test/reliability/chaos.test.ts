@@ -217,6 +217,30 @@ describe('memwhy itself interrupted or killed', () => {
     });
   }
 
+  test("a killed memwhy's agent still running exec while the next memwhy runs one: the program's output goes on, as it was", async () => {
+    // The target died so once (a NameError from a stand-in for sys.stdout
+    // whose module the agent had cleared): src/agent/repl.py.
+    const target = await startTarget(debian.path, ['tick_while_sleeping.py'], { privateTmp: true });
+    try {
+      const threads = threadCount(target.pid);
+      const run = spawnMemwhy(['exec', String(target.pid), '-c', 'import time; time.sleep(1)']);
+      await waitFor(() => agentDirs(target.pid).length > 0 && tracerPid(target.pid) === 0 && threadCount(target.pid) > threads, 30_000, 'agent busy');
+      run.child.kill('SIGKILL');
+      await run.result;
+      // Started while the first call still sleeps, it ends after it: it then
+      // puts back the stand-in the first agent made, which has finished.
+      const second = await memwhy(['exec', String(target.pid), '--wait', '0s', '-c', 'import time; time.sleep(2); print(6*7)']);
+      assert.equal(second.stdout, '42\n', second.stderr);
+      await waitFor(() => threadCount(target.pid) === threads, 15_000, 'both agent threads gone');
+      await assertStillTicking(target);
+      const beneath = await memwhy(['exec', String(target.pid), '-c', "import sys; print(type(sys.stdout.__dict__['_original']).__name__, type(sys.stderr.__dict__['_original']).__name__)"]);
+      assert.equal(beneath.stdout, 'TextIOWrapper TextIOWrapper\n', beneath.stderr);
+      assertLeftRunning(target);
+    } finally {
+      await target.kill();
+    }
+  });
+
   test('SIGKILL of memwhy while its agent is busy: the agent ends, the next memwhy removes what was left', async () => {
     const target = await startTarget(debian.path, ['tick_while_sleeping.py'], { privateTmp: true });
     try {
