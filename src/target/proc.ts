@@ -178,6 +178,8 @@ export interface ProcStat {
   ttyNr: number;
   /** Field 8: the foreground process group of that terminal. */
   tpgid: number;
+  /** Field 9: the kernel's PF_* flags (include/linux/sched.h). */
+  flags: number;
   /** Fields 14 and 15: time on the CPU in user and kernel mode, in clock ticks (USER_HZ, 100 on Linux). */
   utimeTicks: number;
   stimeTicks: number;
@@ -200,6 +202,7 @@ export function parseStat(text: string): ProcStat {
     pgrp: field(5),
     ttyNr: field(7),
     tpgid: field(8),
+    flags: field(9),
     utimeTicks: field(14),
     stimeTicks: field(15),
     startTicks: field(22),
@@ -225,10 +228,15 @@ export function isSameProcess(pid: number, startTicks: number): boolean {
   }
 }
 
+const PF_EXITING = 0x4; // include/linux/sched.h
+
 /** Alive and not a zombie: a zombie has exited and only waits for its parent. */
 export function processAlive(pid: number): boolean {
   try {
-    return parseStat(readFileSync(procPath(pid, 'stat'), 'latin1')).state !== 'Z';
+    // PF_EXITING: killed and tearing down. Its sockets close before it is a
+    // zombie, so a closed agent connection found it 'R' with the flag set.
+    const stat = parseStat(readFileSync(procPath(pid, 'stat'), 'latin1'));
+    return stat.state !== 'Z' && stat.state !== 'X' && (stat.flags & PF_EXITING) === 0;
   } catch {
     return false;
   }
