@@ -109,7 +109,7 @@ export function diagnose(e: Evidence): Diagnosis {
   const mEnd = e.malloc.end ? breakdownMalloc(e.malloc.end) : null;
 
   const findings: CauseFinding[] = [
-    pythonObjectsFinding(rss, censuses, growth, e.tracemalloc.already_tracing ? null : (e.tracemalloc.traced_total ?? null)),
+    pythonObjectsFinding(rss, censuses, growth, e.tracemalloc.already_tracing ? null : (e.tracemalloc.traced_total ?? null), e.refs),
     uncollectableFinding(e),
     cyclicGarbageFinding(e, heap),
     nativeFinding(rss, mStart, mEnd, heap),

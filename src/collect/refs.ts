@@ -25,6 +25,13 @@ export interface Chain {
   complete: boolean;
   /** From the root to the sample. */
   hops: Hop[];
+  /**
+   * Shallow bytes of the sample and of what only it keeps alive (objects
+   * whose one reference comes from one already counted); absent in evidence
+   * from before memwhy measured it.
+   */
+  kept_bytes?: number;
+  kept_objects?: number;
 }
 
 export interface GraphNode {

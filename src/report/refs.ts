@@ -1,5 +1,6 @@
 /** Renders `memwhy refs`: who holds instances of a type, one chain per sample, verdict first. */
 import type { Chain, RefsResult } from '../collect/refs.js';
+import { formatBytes } from '../util/units.js';
 
 export function renderRefs(pid: number, r: RefsResult): string {
   const name = r.matched.length === 1 ? r.matched[0]! : r.type;
@@ -8,7 +9,8 @@ export function renderRefs(pid: number, r: RefsResult): string {
   out += roots ? `; ${roots}\n` : '\n';
   if (r.matched.length > 1) out += `matched ${r.matched.join(', ')}\n`;
   r.chains.forEach((c, i) => {
-    out += `\nsample ${i + 1} (${c.sample})${c.complete ? '' : ': no root within reach; the deepest path found'}:\n`;
+    const kept = c.kept_bytes === undefined ? '' : `, keeps ${formatBytes(c.kept_bytes)} alive in ${(c.kept_objects ?? 1).toLocaleString('en')} object${c.kept_objects === 1 ? '' : 's'}`;
+    out += `\nsample ${i + 1} (${c.sample}${kept})${c.complete ? '' : ': no root within reach; the deepest path found'}:\n`;
     out += '  ' + c.hops.map((h) => h.label).join('\n    -> ') + '\n';
   });
   out += `\n(walked in ${r.elapsed_ms.toFixed(0)} ms)\n`;

@@ -49,6 +49,22 @@ for (const py of interpreters()) {
     }
   });
 
+  test(`refs measures what each sample keeps alive: its own list and strings, not what it shares (${py.label})`, async () => {
+    const m = await startAgentModules(py.path, ['fixtures_kept']);
+    try {
+      const r = await m.call<RefsResult>('refs.refs', { type: 'fixtures_kept.Record', samples: 3 });
+      assert.equal(r.chains.length, 3);
+      for (const c of r.chains) {
+        // The record, its list, 50 strings of 100 characters (+ a __dict__ on versions that keep one apart).
+        assert.ok(c.kept_objects === 52 || c.kept_objects === 53, `kept_objects ${c.kept_objects}`);
+        const strings = 50 * (100 + (py.major === 2 ? 37 : 49));
+        assert.ok(c.kept_bytes! >= strings && c.kept_bytes! < strings + 2048, `kept_bytes ${c.kept_bytes} for ${strings} of strings`);
+      }
+    } finally {
+      await m.close();
+    }
+  });
+
   test(`refs finds nothing for a type with no instances (${py.label})`, async () => {
     const m = await startAgentModules(py.path);
     try {

@@ -103,6 +103,31 @@ describe('real-service shapes', () => {
     assert.match(d.recommendations.join(' '), /--duration/);
   });
 
+  test('a record of a few dozen bytes that keeps kilobytes alive is python-objects, sized by what it keeps', () => {
+    // uwsgi_leak's shape: +6 audit records a second, 56 bytes each, each with
+    // its own list of 80 strings; the strings are also a request's transient
+    // working set, so str does not climb in every census and only the
+    // records and their lists do.
+    const e = recorded('no-growth');
+    const s0 = e.samples[0]!;
+    const samples = Array.from({ length: 31 }, (_, i) => ({ ...s0, t: s0.t + i * 1000, rss: s0.rss + i * 180 * 1024 }));
+    const ev: Evidence = { ...e, samples, censuses: [], refs: [], tracemalloc: { ...e.tracemalloc, already_tracing: false, traced_total: 2 * MiB } };
+    ev.censuses = censusesWith(ev, 'app.audit.AuditRecord', [0, 1, 2, 3, 4].map((i) => i * 45), 56);
+    const chain = (kept_bytes: number) => ({ sample: '0x1', root: 'module' as const, complete: true, hops: [], kept_bytes, kept_objects: 83 });
+    const refs = [{ type: 'app.audit.AuditRecord', matched: ['app.audit.AuditRecord'], instances: 180, chains: [chain(8000), chain(8200), chain(8400), chain(3_000_000)], graph: { nodes: [], edges: [] }, elapsed_ms: 5 }];
+
+    assert.equal(diagnose(ev).verdict.cause, 'unexplained', 'without what each record keeps, 10 KiB of records explain nothing');
+    const d = diagnose({ ...ev, refs });
+    assert.equal(d.verdict.cause, 'python-objects', d.verdict.summary);
+    // The median, not the one sample that was a request's big body: 180 x 8.3 KB.
+    assert.match(d.verdict.summary, /each new app\.audit\.AuditRecord keeps about 8\.\d KiB alive/);
+    const f = d.findings.find((x) => x.cause === 'python-objects')!;
+    assert.equal(f.numbers.kept_by_new_instances, 180 * 8300);
+    // Never more than the heap and tracemalloc measured growing.
+    const capped = diagnose({ ...ev, refs, tracemalloc: { ...ev.tracemalloc, traced_total: 1 * MiB } });
+    assert.equal(capped.findings.find((x) => x.cause === 'python-objects')!.numbers.kept_by_new_instances, 1 * MiB);
+  });
+
   test('RSS memwhy added inside the target is taken out of the fit', () => {
     const e = recorded('no-growth');
     const s0 = e.samples[0]!;

@@ -1,5 +1,6 @@
 /** The python-objects signal: Python types that climb steadily across the censuses. Pure. */
 import type { Census } from '../../collect/census.js';
+import type { RefsResult } from '../../collect/refs.js';
 import type { CauseFinding } from '../diagnosis.js';
 import type { GrowthFinding } from '../growth.js';
 import { rankSuspects } from '../suspects.js';
@@ -30,6 +31,49 @@ const STEADY_HEAP_BYTES = 128 * 1024;
  */
 const STEADY_MIN_OBJECTS = 16;
 
+/** What the new instances of one steady type keep alive, from its sampled instances. */
+export interface KeptEstimate {
+  type: string;
+  /** Median over the samples of what one instance keeps alive, itself included. */
+  per_instance: number;
+  samples: number;
+  /** per_instance times the type's growth, capped by the heap's measured growth. */
+  bytes: number;
+}
+
+/**
+ * A steady type's shallow bytes undercount a leak whose records own big
+ * parts (an audit record of 56 bytes keeping a list of 80 strings): when
+ * those parts' own type does not climb in every census (the same type is
+ * also a request's transient working set), the steady bytes alone fall
+ * under the bar and a real leak read as unexplained growth (CI, uwsgi_leak).
+ * The referrer probe's samples say what one instance keeps alive; the
+ * median of them times the type's growth, never more than the heap or
+ * tracemalloc measured growing, is the leak's size.
+ */
+export function keptByNewInstances(
+  steady: readonly { type: string; count_delta: number }[],
+  refs: readonly RefsResult[],
+  cap: number,
+): KeptEstimate | null {
+  let best: KeptEstimate | null = null;
+  for (const t of steady) {
+    const r = refs.find((x) => x.type === t.type);
+    const kept = (r?.chains ?? []).map((c) => c.kept_bytes).filter((b): b is number => typeof b === 'number' && b > 0);
+    if (kept.length === 0) continue;
+    const per_instance = median(kept);
+    const bytes = Math.max(0, Math.min(per_instance * t.count_delta, cap));
+    if (!best || bytes > best.bytes) best = { type: t.type, per_instance, samples: kept.length, bytes };
+  }
+  return best;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 /** "about +12 MiB an hour at this rate". */
 export function hourly(bytesPerS: number): string {
   return `about ${bytesPerS >= 0 ? '+' : '-'}${formatBytes(Math.abs(bytesPerS) * 3600)} an hour at this rate`;
@@ -40,6 +84,7 @@ export function pythonObjectsFinding(
   censuses: readonly Census[],
   growth: GrowthFinding | null,
   tracedInWindow: number | null,
+  refs: readonly RefsResult[] = [],
 ): CauseFinding {
   const d = heapDelta(censuses);
   if (!d || !growth) {
@@ -48,15 +93,17 @@ export function pythonObjectsFinding(
   const steady = growth.types.filter((t) => t.steady && t.bytes_delta > 0 && t.count_delta >= STEADY_MIN_OBJECTS);
   const steadyBytes = steady.reduce((n, t) => n + t.bytes_delta, 0);
   const steadyRate = steady.reduce((n, t) => n + Math.max(0, t.bytes_per_s), 0);
+  const kept = keptByNewInstances(steady, refs, Math.max(d.bytes, tracedInWindow ?? 0));
+  const steadyOrKept = Math.max(steadyBytes, kept?.bytes ?? 0);
   // Shallow sizes leave out allocator overhead; what tracemalloc saw allocated
   // in the window and still live is the fuller measure when there is one.
   // With fewer than 5 censuses (a window cut short), the first-to-last change stands in for the steady part.
-  const measured = censuses.length >= 5 ? steadyBytes : Math.max(steadyBytes, d.bytes);
-  const pyBytes = tracedInWindow === null ? measured : Math.max(steadyBytes, Math.min(d.bytes, tracedInWindow));
+  const measured = censuses.length >= 5 ? steadyOrKept : Math.max(steadyOrKept, d.bytes);
+  const pyBytes = tracedInWindow === null ? measured : Math.max(steadyOrKept, Math.min(d.bytes, tracedInWindow));
   const share = rss.growth > 0 ? pyBytes / rss.growth : null;
   // With 5+ censuses, only a steady climb counts: a batch alive at the last
   // census is not a leak. With fewer, the old rule: the first-to-last change.
-  const judged = censuses.length >= 5 ? steadyBytes : Math.max(steadyBytes, d.bytes);
+  const judged = censuses.length >= 5 ? steadyOrKept : Math.max(steadyOrKept, d.bytes);
   // Shallow bytes undercount what a leaked record costs (a pending asyncio
   // task's coroutine frame, a handler's buffers): a steady climb counts even
   // when it explains little of the RSS growth; the score says how much.
@@ -76,6 +123,9 @@ export function pythonObjectsFinding(
         (top
           ? `; most of it ${top.type} (+${top.count_delta.toLocaleString('en')} objects, +${formatBytes(top.bytes_delta)}, ${top.count_per_s >= 1 ? `+${top.count_per_s.toFixed(0)}` : `+${top.count_per_s.toFixed(2)}`} instances/s)`
           : '') +
+        (kept && kept.bytes > steadyBytes
+          ? `; each new ${kept.type} keeps about ${formatBytes(kept.per_instance)} alive with it (median of ${kept.samples} sampled), ${formatBytes(kept.bytes)} for the ones added`
+          : '') +
         (share !== null && rss.growing ? `; Python allocations explain ${Math.round(Math.min(share, 1) * 100)} % of the RSS growth` : '') +
         // The whole heap also moves with what requests hold for a moment: say
         // so, or the two figures read as a contradiction.
@@ -90,6 +140,7 @@ export function pythonObjectsFinding(
       heap_count_delta: d.count,
       steady_bytes: steadyBytes,
       steady_bytes_per_s: steadyRate,
+      kept_by_new_instances: kept?.bytes ?? null,
       traced_in_window: tracedInWindow,
       share_of_rss_growth: share,
       steady_types: steady.length,
