@@ -95,6 +95,8 @@ export function pythonObjectsFinding(
   const steadyRate = steady.reduce((n, t) => n + Math.max(0, t.bytes_per_s), 0);
   const kept = keptByNewInstances(steady, refs, Math.max(d.bytes, tracedInWindow ?? 0));
   const steadyOrKept = Math.max(steadyBytes, kept?.bytes ?? 0);
+  // The rate said beside the size: of what the leak keeps when that is the larger measure.
+  const rate = kept && kept.bytes > steadyBytes && growth.elapsed_s > 0 ? kept.bytes / growth.elapsed_s : steadyRate;
   // Shallow sizes leave out allocator overhead; what tracemalloc saw allocated
   // in the window and still live is the fuller measure when there is one.
   // With fewer than 5 censuses (a window cut short), the first-to-last change stands in for the steady part.
@@ -119,7 +121,7 @@ export function pythonObjectsFinding(
     score,
     summary: issue
       ? `live Python objects grew by ${formatBytes(judged)} in ${growth.elapsed_s.toFixed(0)} s` +
-        (steady.length > 0 ? `, climbing in every census (${formatRate(steadyRate)}, ${hourly(steadyRate)})` : '') +
+        (steady.length > 0 ? `, climbing in every census (${formatRate(rate)}, ${hourly(rate)})` : '') +
         (top
           ? `; most of it ${top.type} (+${top.count_delta.toLocaleString('en')} objects, +${formatBytes(top.bytes_delta)}, ${top.count_per_s >= 1 ? `+${top.count_per_s.toFixed(0)}` : `+${top.count_per_s.toFixed(2)}`} instances/s)`
           : '') +
