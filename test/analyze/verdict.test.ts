@@ -81,6 +81,19 @@ describe('real-service shapes', () => {
     assert.notEqual(d.verdict.cause, 'python-objects', d.verdict.summary);
   });
 
+  test('a step and a flat line is not a climb: transient rows alive at every census but the first', () => {
+    const e = recorded('no-growth');
+    const ev = { ...e, censuses: [] as Census[] };
+    // busy_no_leak's shape: 3,000 row dicts of requests in flight from the
+    // second census on, a few more each time; every pair in order.
+    ev.censuses = censusesWith(ev, 'dict', [0, 3000, 3001, 3002, 3003], 184);
+    const d = diagnose(ev);
+    assert.equal(d.verdict.cause, 'no-growth', d.verdict.summary);
+    // The same growth spread through the window is a climb.
+    ev.censuses = censusesWith(ev, 'dict', [0, 750, 1500, 2250, 3003], 184);
+    assert.equal(diagnose(ev).verdict.cause, 'python-objects');
+  });
+
   test('a stable verdict is not sure of itself when Python objects climbed underneath', () => {
     const e = recorded('no-growth');
     const ev = { ...e, censuses: [] as Census[] };

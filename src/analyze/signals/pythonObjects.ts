@@ -31,6 +31,20 @@ const STEADY_HEAP_BYTES = 128 * 1024;
  */
 const STEADY_MIN_OBJECTS = 16;
 
+/**
+ * A leak climbs through the window: its robust slope accounts for a good
+ * part of its first-to-last change. One step and a flat line after it (a
+ * busy service's 3,000 transient rows alive in four requests at every
+ * census but the first, each census a few more) passes the rank test, since
+ * every pair is in order, but its slope says a handful of objects; CI saw
+ * busy_no_leak called python-objects from it. A third leaves room for a
+ * transient batch at either end of a real climb.
+ */
+function climbsThroughout(t: { count_delta: number; count_per_s: number }, elapsedS: number): boolean {
+  const implied = t.count_per_s * elapsedS;
+  return implied >= STEADY_MIN_OBJECTS && implied >= t.count_delta / 3;
+}
+
 /** What the new instances of one steady type keep alive, from its sampled instances. */
 export interface KeptEstimate {
   type: string;
@@ -90,7 +104,7 @@ export function pythonObjectsFinding(
   if (!d || !growth) {
     return { cause: 'python-objects', status: 'insufficient-data', score: 0, summary: 'no two heap censuses to compare', numbers: {} };
   }
-  const steady = growth.types.filter((t) => t.steady && t.bytes_delta > 0 && t.count_delta >= STEADY_MIN_OBJECTS);
+  const steady = growth.types.filter((t) => t.steady && t.bytes_delta > 0 && t.count_delta >= STEADY_MIN_OBJECTS && climbsThroughout(t, growth.elapsed_s));
   const steadyBytes = steady.reduce((n, t) => n + t.bytes_delta, 0);
   const steadyRate = steady.reduce((n, t) => n + Math.max(0, t.bytes_per_s), 0);
   const kept = keptByNewInstances(steady, refs, Math.max(d.bytes, tracedInWindow ?? 0));
