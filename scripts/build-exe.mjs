@@ -18,17 +18,16 @@
 // and node give the same bytes.
 //
 //   node scripts/build-exe.mjs      writes dist-exe/memwhy, prints its size and the build time
-//   buildExe()                      the same, returns { file, bytes, seconds } (the test uses it)
+//   buildExe({ outDir })            the same into outDir, returns { file, bytes, seconds } (the test uses it)
+//   exeBuildUnavailable()           why this node cannot build it, or undefined
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildExplorer, buildViewer } from './build-viewer.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = path.join(root, 'dist-exe');
-const work = path.join(outDir, 'build');
 
 // Node's SEA fuse: the string postject flips so the binary looks for its blob
 // (node/src/node_sea.cc, SEA_SENTINEL in the Node docs' postject step).
@@ -37,9 +36,11 @@ const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const MANIFEST = 'sea-manifest.json';
 
 /** @returns {Promise<{ file: string; bytes: number; seconds: number }>} */
-export async function buildExe({ log = (/** @type {string} */ line) => console.log(line) } = {}) {
+export async function buildExe({ outDir = path.join(root, 'dist-exe'), log = (/** @type {string} */ line) => console.log(line) } = {}) {
   const started = process.hrtime.bigint();
-  checkNode();
+  const unavailable = exeBuildUnavailable();
+  if (unavailable) throw new Error(unavailable);
+  const work = path.join(outDir, 'build');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
 
@@ -48,6 +49,8 @@ export async function buildExe({ log = (/** @type {string} */ line) => console.l
   // createRequire (to reach node:sea) when running as the executable.
   const bundled = await build({
     entryPoints: [path.join(root, 'src/cli.ts')],
+    // Paths in the bundle's comments are then the package's, wherever the build runs.
+    absWorkingDir: root,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -88,19 +91,29 @@ export async function buildExe({ log = (/** @type {string} */ line) => console.l
   put('package.json', JSON.stringify({ name: pkg.name, version: pkg.version }) + '\n');
   put(MANIFEST, JSON.stringify({ files: Object.keys(assets).sort() }) + '\n');
 
-  // 3. The blob, injected into a copy of this node.
+  // 3. The blob, injected into a copy of this node. The blob keeps main's
+  // path as given (for stack traces): relative to the work directory, so the
+  // same sources give the same bytes wherever they are built.
+  const rel = (/** @type {string} */ file) => path.relative(work, file);
   const blob = path.join(work, 'memwhy.blob');
   const config = path.join(work, 'sea-config.json');
   writeFileSync(
     config,
     JSON.stringify(
-      { main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets },
+      {
+        main: rel(main),
+        output: rel(blob),
+        disableExperimentalSEAWarning: true,
+        useSnapshot: false,
+        useCodeCache: false,
+        assets: Object.fromEntries(Object.entries(assets).map(([key, file]) => [key, rel(file)])),
+      },
       null,
       2,
     ) + '\n',
   );
   // It says "Wrote single executable preparation blob" on stderr: shown only if it fails.
-  execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(process.execPath, ['--experimental-sea-config', rel(config)], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
   const exe = path.join(outDir, 'memwhy');
   rmSync(exe, { force: true });
   copyFileSync(process.execPath, exe);
@@ -118,19 +131,25 @@ export async function buildExe({ log = (/** @type {string} */ line) => console.l
 
   const bytes = statSync(exe).size;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  log(`memwhy executable: ${path.relative(process.cwd(), exe) || exe}, ${(bytes / 2 ** 20).toFixed(1)} MiB (node ${process.version} ${process.platform}-${process.arch}), built in ${seconds.toFixed(1)} s`);
+  const shown = path.relative(process.cwd(), exe).startsWith('..') ? exe : path.relative(process.cwd(), exe);
+  log(`memwhy executable: ${shown}, ${(bytes / 2 ** 20).toFixed(1)} MiB (node ${process.version} ${process.platform}-${process.arch}), built in ${seconds.toFixed(1)} s`);
   return { file: exe, bytes, seconds };
 }
 
-/** The node running this must be able to make a SEA with assets (Node >= 20.12) and carry the fuse. */
-function checkNode() {
+/**
+ * Why the executable cannot be built here, or undefined: the node running
+ * this must make SEAs with assets (Node >= 20.12) and carry the fuse (some
+ * distributions' builds leave SEA out), and postject must be installed.
+ * @returns {string | undefined}
+ */
+export function exeBuildUnavailable() {
   const [major, minor] = process.versions.node.split('.').map(Number);
-  if (major < 20 || (major === 20 && minor < 12)) {
-    throw new Error(`building the executable needs Node >= 20.12 (SEA assets); this is ${process.version}`);
-  }
+  if (major < 20 || (major === 20 && minor < 12)) return `building the executable needs Node >= 20.12 (SEA assets); this is ${process.version}`;
   if (!readFileSync(process.execPath).includes(SENTINEL_FUSE)) {
-    throw new Error(`${process.execPath} has no SEA fuse (${SENTINEL_FUSE}): build with a node from nodejs.org`);
+    return `${process.execPath} has no SEA fuse (${SENTINEL_FUSE}): build with a node from nodejs.org`;
   }
+  if (!existsSync(path.join(root, 'node_modules/postject/package.json'))) return 'postject is not installed: run npm ci';
+  return undefined;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -65,6 +65,17 @@ export function readPackageFile(path: string): string | undefined {
   return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
 }
 
+/**
+ * A file of memwhy's as a path on disk, for a program that must be given a
+ * path; undefined inside the single executable (its files are not on disk:
+ * readPackageFile has them) or if there is none.
+ */
+export function packageFilePath(path: string): string | undefined {
+  if (seaApi()) return undefined;
+  const file = packageRoot() + path;
+  return existsSync(file) ? file : undefined;
+}
+
 /** The names of the files in one of memwhy's directories ("src/agent"), sorted; [] if there is none. */
 export function listPackageDir(dir: string): string[] {
   const api = seaApi();
