@@ -115,7 +115,7 @@ test("the executable's watch serves /metrics and runs itself for diagnose, whose
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
       text = await (await watch.get('/metrics')).text();
-      if (text.includes('memwhy_diagnosis_info{')) break;
+      if (text.includes('memwhy_diagnosis_info{') || /the diagnosis failed/.test(watch.stderr())) break;
       await new Promise((r) => setTimeout(r, 500));
     }
     assert.ok(text.split('\n').some((l) => l.startsWith('memwhy_process_') && l.includes(`pid="${leaker.pid}"`)), text.slice(0, 2000));
