@@ -20,7 +20,6 @@ import { FORCE_OPTION, printJson, type CommandSpec } from './spec.js';
 import { checkOutputFile } from '../util/outputFile.js';
 import type { Diagnosis } from '../analyze/diagnosis.js';
 
-
 interface DemoProgram {
   name: string;
   args: string[];
