@@ -1,9 +1,13 @@
-/** memwhy's own version, from package.json (found from dist/ and from src/ alike). */
-import { readFileSync } from 'node:fs';
+/** memwhy's own version, from package.json (in the package or the single executable: installation.ts). */
+import { readPackageFile } from './installation.js';
 
 let cached: string | undefined;
 
 export function packageVersion(): string {
-  cached ??= (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  if (cached === undefined) {
+    const text = readPackageFile('package.json');
+    if (text === undefined) throw new Error('memwhy\'s package.json is missing');
+    cached = (JSON.parse(text) as { version: string }).version;
+  }
   return cached;
 }

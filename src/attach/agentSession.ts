@@ -5,9 +5,8 @@
  * connect back. Closing it leaves nothing in the target but the standard
  * modules the agent imported (see src/agent/agent.py).
  */
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { installationDescription, listPackageDir, readPackageFile } from '../installation.js';
 import { UserError } from '../errors.js';
 import { describePython, type PythonTarget } from '../target/python.js';
 import { readStatus, isSameProcess, processAlive } from '../target/proc.js';
@@ -28,28 +27,18 @@ import { takeAttachLock } from './lock.js';
 import type { AgentSession, AttachOptions, CallOptions } from './session.js';
 import type { InjectResult, Transport } from './transport.js';
 
-/** The agent's .py files: src/agent beside this module (tsx) or in the package (dist). */
-export function agentSourceDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const dir of [join(here, '..', 'agent'), join(here, '..', '..', 'src', 'agent')]) {
-    if (existsSync(join(dir, 'agent.py'))) return dir;
-  }
-  throw new Error(`memwhy's agent files are missing (looked beside ${here})`);
-}
-
+/** The agent's .py files (src/agent), from the package or the single executable (installation.ts). */
 export function loadAgentSources(): { boot: string; agent: string; modules: Record<string, string> } {
-  const dir = agentSourceDir();
-  const modules: Record<string, string> = {};
-  for (const f of readdirSync(dir)) {
-    if (f.endsWith('.py') && f !== 'boot.py' && f !== 'agent.py') {
-      modules[f.slice(0, -3)] = readFileSync(join(dir, f), 'utf8');
-    }
-  }
-  return {
-    boot: readFileSync(join(dir, 'boot.py'), 'utf8'),
-    agent: readFileSync(join(dir, 'agent.py'), 'utf8'),
-    modules,
+  const read = (f: string): string => {
+    const text = readPackageFile(`src/agent/${f}`);
+    if (text === undefined) throw new Error(`memwhy's agent file src/agent/${f} is missing from ${installationDescription()}`);
+    return text;
   };
+  const modules: Record<string, string> = {};
+  for (const f of listPackageDir('src/agent')) {
+    if (f.endsWith('.py') && f !== 'boot.py' && f !== 'agent.py') modules[f.slice(0, -3)] = read(f);
+  }
+  return { boot: read('boot.py'), agent: read('agent.py'), modules };
 }
 
 /**

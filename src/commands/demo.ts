@@ -7,10 +7,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gatherEvidence } from '../collect/diagnose.js';
 import { diagnose } from '../analyze/verdict.js';
 import { UserError } from '../errors.js';
+import { packageFilePath, readPackageFile } from '../installation.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { packageVersion } from '../version.js';
 import { durationOption } from './parse.js';
@@ -19,8 +19,6 @@ import { ProgressBar } from '../report/progress.js';
 import { FORCE_OPTION, printJson, type CommandSpec } from './spec.js';
 import { checkOutputFile } from '../util/outputFile.js';
 import type { Diagnosis } from '../analyze/diagnosis.js';
-
-const WORKLOADS = join(fileURLToPath(import.meta.url), '..', '..', '..', 'workloads');
 
 interface DemoProgram {
   name: string;
@@ -35,7 +33,13 @@ const PROGRAMS: DemoProgram[] = [
 
 function startProgram(python: string, p: DemoProgram): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, ['-u', join(WORKLOADS, p.args[0]!), ...p.args.slice(1)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // From the package by path; the single executable's copy through stdin ("python -").
+    const name = `workloads/${p.args[0]!}`;
+    const file = packageFilePath(name);
+    const source = file === undefined ? readPackageFile(name) : undefined;
+    if (file === undefined && source === undefined) return reject(new Error(`the demo program ${name} is missing`));
+    const child = spawn(python, ['-u', file ?? '-', ...p.args.slice(1)], { stdio: [source === undefined ? 'ignore' : 'pipe', 'pipe', 'inherit'] });
+    if (source !== undefined) child.stdin!.end(source);
     let out = '';
     const timer = setTimeout(() => reject(new UserError(`the demo program ${p.name} did not start in 60 s`)), 60_000);
     child.stdout!.on('data', (d: Buffer) => {

@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { UserError } from '../errors.js';
+import { selfCommand } from '../installation.js';
 import { formatExposition } from '../report/exposition.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { watchMetrics } from '../watch/metrics.js';
@@ -131,8 +132,8 @@ function makeDiagnoser(opts: WatchCliOptions): Diagnoser {
     durationS: durationOption('--diagnose-duration', opts.diagnoseDuration),
     minGapS: durationOption('--diagnose-gap', opts.diagnoseGap, { allowZero: true }),
     coolDownS: durationOption('--cool-down', opts.coolDown, { allowZero: true }),
-    // This very memwhy: node and the CLI entry it was started with.
-    command: { file: process.execPath, args: [...process.execArgv, process.argv[1]!] },
+    // This very memwhy: the single executable, or node and the CLI entry it was started with.
+    command: selfCommand(),
     log,
   });
 }

@@ -3,10 +3,9 @@
  * shell in htmlPage.ts): the Diagnosis, and the viewer built at package
  * build time by scripts/build-viewer.mjs from src/report/html/.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Diagnosis } from '../analyze/diagnosis.js';
 import { UserError } from '../errors.js';
+import { readPackageFile } from '../installation.js';
 import { CAUSE_LABEL, DATA_ELEMENT_ID } from './html/shared.js';
 import { escapeHtml, selfContainedPage, type ViewerAssets } from './htmlPage.js';
 
@@ -23,16 +22,10 @@ This report draws its charts with JavaScript; the full diagnosis is in the page 
   });
 }
 
-/**
- * Reads the built viewer. From dist/report/ it sits in dist/; run from
- * src/report/ (tsx) it is the checkout's dist/ all the same.
- */
+/** Reads the built viewer (dist/report-viewer.*, from the package or the single executable). */
 export function loadViewerAssets(): ViewerAssets {
-  const candidates = [new URL('../', import.meta.url), new URL('../../dist/', import.meta.url)];
-  for (const dir of candidates) {
-    const js = fileURLToPath(new URL('report-viewer.js', dir));
-    const css = fileURLToPath(new URL('report-viewer.css', dir));
-    if (existsSync(js) && existsSync(css)) return { js: readFileSync(js, 'utf8'), css: readFileSync(css, 'utf8') };
-  }
+  const js = readPackageFile('dist/report-viewer.js');
+  const css = readPackageFile('dist/report-viewer.css');
+  if (js !== undefined && css !== undefined) return { js, css };
   throw new UserError('the HTML report viewer is not built: run npm run build in the memwhy checkout (it writes dist/report-viewer.js)');
 }

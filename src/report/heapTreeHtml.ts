@@ -4,10 +4,9 @@
  * tree in a JSON block, the explorer bundled at package build time
  * (dist/heap-explorer.*) inlined beside it, and a CSP that forbids fetches.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { HeapTree } from '../analyze/heapTree.js';
 import { UserError } from '../errors.js';
+import { readPackageFile } from '../installation.js';
 import { selfContainedPage, type ViewerAssets } from './htmlPage.js';
 import { DATA_ELEMENT_ID } from './html/shared.js';
 import { formatBytes } from '../util/units.js';
@@ -24,12 +23,10 @@ export function renderHeapTreeHtml(tree: HeapTree, version: string, assets: View
   });
 }
 
-/** Reads the built explorer: beside dist/report/ when installed, the checkout's dist/ when run from src/ (tsx). */
+/** Reads the built explorer (dist/heap-explorer.*, from the package or the single executable). */
 export function loadExplorerAssets(): ViewerAssets {
-  for (const dir of [new URL('../', import.meta.url), new URL('../../dist/', import.meta.url)]) {
-    const js = fileURLToPath(new URL('heap-explorer.js', dir));
-    const css = fileURLToPath(new URL('heap-explorer.css', dir));
-    if (existsSync(js) && existsSync(css)) return { js: readFileSync(js, 'utf8'), css: readFileSync(css, 'utf8') };
-  }
+  const js = readPackageFile('dist/heap-explorer.js');
+  const css = readPackageFile('dist/heap-explorer.css');
+  if (js !== undefined && css !== undefined) return { js, css };
   throw new UserError('the heap explorer is not built: run npm run build in the memwhy checkout (it writes dist/heap-explorer.js)');
 }

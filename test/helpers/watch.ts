@@ -17,8 +17,16 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-export async function startWatch(args: string[], readyTimeoutMs = 60_000): Promise<RunningWatch> {
-  const child = spawn(join(ROOT, 'bin', 'memwhy'), ['watch', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `command` and `env`: another memwhy than the checkout's (the single executable) and its environment. */
+export async function startWatch(
+  args: string[],
+  readyTimeoutMs = 60_000,
+  opts: { command?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningWatch> {
+  const child = spawn(opts.command ?? join(ROOT, 'bin', 'memwhy'), ['watch', '--listen', '127.0.0.1:0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.env ? { env: opts.env } : {}),
+  });
   live.add(child);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
