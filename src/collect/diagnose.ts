@@ -25,7 +25,7 @@ import { pickSuspectTypes } from '../analyze/suspects.js';
 export interface DiagnoseOptions extends AttachOptions {
   durationS: number;
   intervalS: number;
-  /** Heap censuses across the window, both ends included (at least 2; default 5). */
+  /** Heap censuses across the window, both ends included (at least 2; default 6). */
   censuses?: number;
   tracemalloc: boolean;
   trim: boolean;
@@ -123,7 +123,7 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     // The window: RSS and threads sampled from /proc, and censuses spread
     // evenly across it, so that a type that climbs in every census is told
     // from a batch that comes and goes.
-    const count = Math.max(2, Math.round(opts.censuses ?? 5));
+    const count = Math.max(2, Math.round(opts.censuses ?? 6));
     const inner = opts.durationS >= 4 ? count - 2 : 0;
     let next = 1;
     let running: Promise<void> | null = null;

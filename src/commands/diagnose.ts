@@ -54,7 +54,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
   options: [
     { flags: '--duration <duration>', description: 'how long to watch', default: '30s' },
     { flags: '--interval <duration>', description: 'RSS sampling interval', default: '1s' },
-    { flags: '--censuses <n>', description: 'heap censuses spread over the window, both ends included (each runs in a forked child)', default: '5' },
+    { flags: '--censuses <n>', description: 'heap censuses spread over the window, both ends included (each runs in a forked child)', default: '6' },
     { flags: '--html <file>', description: 'also write a self-contained HTML report' },
     { flags: '--pprof <file>', description: 'also write the allocation sites traced as a gzip pprof profile (inuse_space, inuse_objects)' },
     { flags: '--save <dir>', description: 'keep the evidence, to re-analyse later with `memwhy report DIR`' },

@@ -57,3 +57,14 @@ test('growth of one census is insufficient data; of a flat heap, none', () => {
   assert.equal(flat.verdict, 'none');
   assert.deepEqual(flat.types, []);
 });
+
+test('a steady climb is at p < 0.01: five censuses all in order, or six with one pair out of order', () => {
+  const steadyOf = (counts: number[]): boolean =>
+    growthOf(counts.map((n, i) => census(i * 6, [['str', n, n * 140]]))).types.find((t) => t.type === 'str')!.steady;
+  // Transient response bodies in a chance order: one dip in five is p = 5/120.
+  assert.equal(steadyOf([0, 14_000, 9_000, 20_000, 25_000]), false);
+  assert.equal(steadyOf([0, 5_000, 10_000, 15_000, 25_000]), true);
+  // Six censuses allow one pair out of order (p = 6/720).
+  assert.equal(steadyOf([0, 6_000, 5_000, 12_000, 18_000, 24_000]), true);
+  assert.equal(steadyOf([0, 9_000, 5_000, 12_000, 4_000, 24_000]), false);
+});
