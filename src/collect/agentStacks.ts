@@ -11,7 +11,7 @@ import { LiveMemory } from '../memory/live.js';
 import { pthreadTidOffset, tidOfPthread } from '../cpython/pthread.js';
 import { readMaps, targetRootPath } from '../target/proc.js';
 import { describePython } from '../target/python.js';
-import { readSyscalls, readTasks } from './stacks.js';
+import { readSyscalls, readTasks } from './tasks.js';
 import type { StacksEvidence, ThreadStack } from './stackTypes.js';
 
 /** What frames.collect returns. */

@@ -50,3 +50,8 @@ export function parseBytes(text: string): number {
   const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
   return Math.round(Number(m[1]) * 1024 ** power);
 }
+
+/** A duration in ms kept to the microsecond, as the saved evidence records it. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
