@@ -11,16 +11,8 @@
  */
 import type { HeapTree, PathStep, TreeNode } from '../../analyze/heapTree.js';
 import { formatBytes } from '../../util/units.js';
+import { h, type Child } from './dom.js';
 import { DATA_ELEMENT_ID, ROOT_ELEMENT_ID } from './shared.js';
-
-type Child = Node | string | null | undefined | false;
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | undefined> | null, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  if (attrs) for (const [k, v] of Object.entries(attrs)) if (v !== undefined) el.setAttribute(k, v);
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
 
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 const percent = (part: number, whole: number): string => {
