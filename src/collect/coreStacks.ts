@@ -8,7 +8,7 @@ import { pthreadTidOffset } from '../cpython/pthread.js';
 import { StackReader } from '../cpython/stacks.js';
 import type { StacksEvidence } from './stackTypes.js';
 import { sortThreads, threadTid, toThreadStack } from './threadStacks.js';
-import { roundMs } from '../util/units.js';
+import { round3 } from '../util/units.js';
 
 export interface CoreStacksOptions {
   /** The interpreter ELF (python executable or libpython) to take symbols from, when the core's path does not reach it. */
@@ -36,7 +36,7 @@ export function collectCoreStacks(corePath: string, options: CoreStacksOptions =
       version: version.text,
       source: 'core',
       pause_ms: 0,
-      read_ms: roundMs(readMs),
+      read_ms: round3(readMs),
       core: corePath,
       native: false,
       warnings: [],

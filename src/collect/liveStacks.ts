@@ -19,7 +19,7 @@ import { readSyscalls, readTasks, type Task } from './tasks.js';
 import { sortThreads, threadTid, toThreadStack } from './threadStacks.js';
 import { readMaps, readStat, targetRootPath, type Mapping } from '../target/proc.js';
 import { describePython, type PythonVersion } from '../target/python.js';
-import { roundMs } from '../util/units.js';
+import { round3 } from '../util/units.js';
 
 export interface LiveStacksOptions {
   /** Read without stopping the target: no pause, but frames may be torn. */
@@ -227,8 +227,8 @@ export class LiveStacks {
       version: this.version.text,
       source: 'memory',
       native: raw.native !== undefined,
-      pause_ms: roundMs(pauseMs),
-      read_ms: roundMs(readMs),
+      pause_ms: round3(pauseMs),
+      read_ms: round3(readMs),
       warnings,
       threads: sortThreads(threads),
     };

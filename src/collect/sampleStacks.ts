@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { UserError } from '../errors.js';
 import type { StackSample, StacksEvidence } from './stackTypes.js';
 import { sleep } from '../util/sleep.js';
-import { roundMs } from '../util/units.js';
+import { round3 } from '../util/units.js';
 
 /**
  * `count` readings `everyMs` apart (start to start; a reading that takes
@@ -22,7 +22,7 @@ export async function sampleStacks(
     if (i > 0 && !(await sleep(first + i * everyMs - performance.now(), signal))) throw new UserError('interrupted', 130);
     const t = performance.now() - first;
     last = await take();
-    samples.push({ t_ms: roundMs(t), pause_ms: last.pause_ms, threads: last.threads });
+    samples.push({ t_ms: round3(t), pause_ms: last.pause_ms, threads: last.threads });
   }
   if (!last) throw new Error('sampleStacks needs a count of at least 1');
   return count === 1 ? last : { ...last, samples };

@@ -3,7 +3,7 @@ import type { Census } from '../../collect/census.js';
 import type { CauseFinding } from '../diagnosis.js';
 import type { GrowthFinding } from '../growth.js';
 import { rankSuspects } from '../suspects.js';
-import { formatBytes, formatRate } from '../../util/units.js';
+import { formatBytes, formatInteger, formatRate } from '../../util/units.js';
 import type { RssFacts } from './rss.js';
 
 export function heapDelta(c: readonly Census[]): { count: number; bytes: number } | null {
@@ -74,7 +74,7 @@ export function pythonObjectsFinding(
       ? `live Python objects grew by ${formatBytes(judged)} in ${growth.elapsed_s.toFixed(0)} s` +
         (steady.length > 0 ? `, climbing in every census (${formatRate(steadyRate)}, ${hourly(steadyRate)})` : '') +
         (top
-          ? `; most of it ${top.type} (+${top.count_delta.toLocaleString('en')} objects, +${formatBytes(top.bytes_delta)}, ${top.count_per_s >= 1 ? `+${top.count_per_s.toFixed(0)}` : `+${top.count_per_s.toFixed(2)}`} instances/s)`
+          ? `; most of it ${top.type} (+${formatInteger(top.count_delta)} objects, +${formatBytes(top.bytes_delta)}, ${top.count_per_s >= 1 ? `+${top.count_per_s.toFixed(0)}` : `+${top.count_per_s.toFixed(2)}`} instances/s)`
           : '') +
         (share !== null && rss.growing ? `; Python allocations explain ${Math.round(Math.min(share, 1) * 100)} % of the RSS growth` : '') +
         // The whole heap also moves with what requests hold for a moment: say

@@ -1,26 +1,12 @@
 /** The viewer's numbers with their units: sizes, counts, rates, durations and the window. */
 import type { Diagnosis } from '../../analyze/diagnosis.js';
-import { formatSeconds } from '../../util/units.js';
+import { formatBytesFine, formatSeconds } from '../../util/units.js';
 
 export const INT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 export const DEC1 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
-export const BYTE_UNIT_NAMES = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/**
- * As src/util/units.ts's formatBytes, with one more digit below 10 GiB:
- * in a report of a 1.4 GiB process, "1.43 GiB → 1.68 GiB" shows the growth.
- */
-export function formatBytes(n: number): string {
-  let v = Math.abs(n);
-  let i = 0;
-  while (v >= 1024 && i < BYTE_UNIT_NAMES.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const digits = i === 0 ? 0 : i >= 3 && v < 10 ? 2 : 1;
-  return `${n < 0 ? '-' : ''}${v.toFixed(digits)} ${BYTE_UNIT_NAMES[i]}`;
-}
+/** Sizes in the report: formatBytesFine, one more digit than the terminal's between 1 and 10 GiB. */
+export const formatBytes = formatBytesFine;
 
 export const plus = (n: number): string => (n > 0 ? '+' : '');
 export const count = (n: number, unit = 'obj'): string => `${INT.format(n)} ${unit}`;

@@ -4,9 +4,9 @@
  */
 import uPlot from 'uplot';
 import type { Diagnosis } from '../../analyze/diagnosis.js';
-import { formatSeconds } from '../../util/units.js';
+import { BYTE_UNITS, formatSeconds } from '../../util/units.js';
 import { h } from './dom.js';
-import { BYTE_UNIT_NAMES, bytesDelta, bytesRate, count, DEC1, formatBytes, INT, ms, plus } from './format.js';
+import { bytesDelta, bytesRate, count, DEC1, formatBytes, INT, ms, plus } from './format.js';
 import { section, stat, type Mount } from './layout.js';
 import { colour, DRAWING_FONT } from './theme.js';
 
@@ -101,9 +101,9 @@ function drawTimeline(el: HTMLElement, r: Diagnosis['rss'], steps: readonly Labe
   const t = r.samples.map((x) => x[0]);
   const maxBytes = Math.max(1, ...r.samples.map((x) => Math.max(x[1], x[2])));
   // Plot in one unit picked from the peak, so uPlot's round ticks are round MiB, not round bytes.
-  const power = Math.min(BYTE_UNIT_NAMES.length - 1, Math.floor(Math.log(maxBytes) / Math.log(1024)));
+  const power = Math.min(BYTE_UNITS.length - 1, Math.floor(Math.log(maxBytes) / Math.log(1024)));
   const unit = 1024 ** power;
-  const unitName = BYTE_UNIT_NAMES[power]!;
+  const unitName = BYTE_UNITS[power]!;
   const tSpan = t[t.length - 1]! - t[0]!;
   const [tUnit, tName] = tSpan > 3 * 3600 ? [3600, 'h'] : tSpan > 180 ? [60, 'min'] : [1, 's'];
 
