@@ -14,5 +14,7 @@ export { withAgent, openAgent, type OpenedSession } from './attach/agentSession.
 export type { AttachOptions } from './attach/session.js';
 export { collectCensus, type Census, type CensusOptions, type TypeCount } from './collect/census.js';
 export { sampleMemory, watchMemory, type MemorySample, type WatchOptions } from './collect/rss.js';
-export { LiveStacks, collectCoreStacks, sampleStacks } from './collect/stacks.js';
+export { LiveStacks } from './collect/liveStacks.js';
+export { collectCoreStacks } from './collect/coreStacks.js';
+export { sampleStacks } from './collect/sampleStacks.js';
 export type { StackFrame, StackSample, StacksEvidence, ThreadStack } from './collect/stackTypes.js';

@@ -7,6 +7,7 @@
  */
 import { basename } from 'node:path';
 import type { StackFrame, StackSample, ThreadStack } from '../collect/stackTypes.js';
+import { formatMsOnly, formatMsWhole, round3 } from '../util/units.js';
 
 /** What a thread waits for, from its innermost frames. */
 export interface Wait {
@@ -138,9 +139,9 @@ function finding(thread: ThreadStack, seen: { t: number; thread: ThreadStack }[]
   const first = stackKey(seen[0]!.thread.frames);
   const sameStack = seen.filter((s) => stackKey(s.thread.frames) === first).length;
   const running = seen.filter((s) => s.thread.state === 'running').length;
-  const spanMs = round(seen.at(-1)!.t - seen[0]!.t);
+  const spanMs = round3(seen.at(-1)!.t - seen[0]!.t);
   const cpu = [seen[0]!.thread.cpu_ms, seen.at(-1)!.thread.cpu_ms];
-  const cpuMs = cpu[0] == null || cpu[1] == null ? null : round(cpu[1] - cpu[0]);
+  const cpuMs = cpu[0] == null || cpu[1] == null ? null : round3(cpu[1] - cpu[0]);
   const numbers = { samples: seen.length, same_stack: sameStack, running, span_ms: spanMs, cpu_ms: cpuMs };
   let activity: Activity = 'unknown';
   if (seen.length >= 2) {
@@ -179,9 +180,9 @@ function summarize(thread: ThreadStack, wait: Wait | null, activity: Activity, n
     const under = wait.seen_in === 'native' ? innermostPython(thread.frames) : undefined;
     parts.push(`${what} in ${wait.where}${under ? `, called from ${under}` : ''}`);
   }
-  const over = `${n.samples} samples over ${formatSeconds(n.span_ms)}`;
+  const over = `${n.samples} samples over ${formatMsWhole(n.span_ms)}`;
   const asleep = thread.syscall ? `asleep in ${thread.syscall}` : 'asleep';
-  const cpu = n.cpu_ms === null ? '' : `, ${formatCpu(n.cpu_ms)} on the CPU`;
+  const cpu = n.cpu_ms === null ? '' : `, ${formatMsOnly(n.cpu_ms)} on the CPU`;
   if (activity === 'stuck') parts.push(`stuck: the same stack in all ${over}, ${n.running > 0 ? `${asleep} or waiting for a CPU` : `${asleep} each time`}${cpu}`);
   else if (activity === 'busy') {
     parts.push(
@@ -189,7 +190,7 @@ function summarize(thread: ThreadStack, wait: Wait | null, activity: Activity, n
         ? `busy: running in ${n.running} of ${over}`
         : n.same_stack < n.samples
           ? `busy: the stack changed in ${n.samples - n.same_stack} of ${over}`
-          : `busy: ${formatCpu(n.cpu_ms!)} on the CPU between ${over}, though asleep at each`,
+          : `busy: ${formatMsOnly(n.cpu_ms!)} on the CPU between ${over}, though asleep at each`,
     );
   } else if (n.samples < 2) parts.push('one sample: --samples 3 tells stuck from busy');
   return parts.join('; ');
@@ -241,16 +242,4 @@ function threadKey(t: ThreadStack, index: number): string {
 /** Frames that compare equal between samples: native ones by function and object (their pc can move within a wait). */
 function stackKey(frames: readonly StackFrame[]): string {
   return frames.map((f) => (f.kind === undefined ? `${f.function}|${f.file}|${f.line}` : `${f.kind}|${f.function}|${f.file}`)).join('\n');
-}
-
-function formatSeconds(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-function formatCpu(ms: number): string {
-  return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }

@@ -11,8 +11,9 @@ import { LiveMemory } from '../memory/live.js';
 import { pthreadTidOffset, tidOfPthread } from '../cpython/pthread.js';
 import { readMaps, targetRootPath } from '../target/proc.js';
 import { describePython } from '../target/python.js';
-import { readSyscalls, readTasks } from './stacks.js';
+import { readSyscalls, readTasks } from './tasks.js';
 import type { StacksEvidence, ThreadStack } from './stackTypes.js';
+import { round3 } from '../util/units.js';
 
 /** What frames.collect returns. */
 interface AgentFrames {
@@ -68,7 +69,7 @@ export class AgentStacks {
       source: 'agent',
       native: false,
       pause_ms: 0,
-      read_ms: Math.round(readMs * 1000) / 1000,
+      read_ms: round3(readMs),
       warnings,
       threads: threads.sort((a, b) => (a.tid ?? Infinity) - (b.tid ?? Infinity)),
     };

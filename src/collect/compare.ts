@@ -18,6 +18,7 @@ import {
   type GlibcSettings,
 } from './allocators.js';
 import { superviseChild } from './supervise.js';
+import { round3 } from '../util/units.js';
 
 export interface AllocatorSetup {
   /** The name in tables and JSON: "jemalloc", "glibc-arena2". */
@@ -115,8 +116,4 @@ export async function runComparison(setups: readonly PreparedSetup[], opts: Comp
     }
   }
   return { runs };
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

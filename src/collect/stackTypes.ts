@@ -1,8 +1,9 @@
 /**
  * What the stacks probe returns: every thread's frames, live, from a core or
- * from the agent. Plain data shared by the readers (stacks.ts, native.ts,
- * agentStacks.ts), the analyser (analyze/stuck.ts) and the report; a module
- * of its own so the readers do not import each other for their types.
+ * from the agent. Plain data shared by the readers (liveStacks.ts,
+ * coreStacks.ts, native.ts, agentStacks.ts), the analyser (analyze/stuck.ts)
+ * and the report; a module of its own so the readers do not import each
+ * other for their types.
  */
 export interface StackFrame {
   function: string;

@@ -8,6 +8,7 @@ import { checkOutputFile, writeOutputFile } from '../util/outputFile.js';
 import { packageVersion } from '../version.js';
 import { countOption } from './parse.js';
 import { FORCE_OPTION, printJson, type CommandSpec } from './spec.js';
+import { formatInteger } from '../util/units.js';
 
 interface AnalyzeCliOptions {
   top: string;
@@ -38,7 +39,7 @@ async function run(files: string[], opts: AnalyzeCliOptions): Promise<number> {
   const say = progress(opts.json);
   say(`reading ${files[0]}`);
   const a = readDump(files[0]!);
-  say(`computing dominators of ${a.nodeCount.toLocaleString('en-US')} objects`);
+  say(`computing dominators of ${formatInteger(a.nodeCount)} objects`);
   const ga = groupHeap(a);
   if (files.length === 1) {
     const analysis = analyzeHeap(a, ga, { top });
@@ -52,7 +53,7 @@ async function run(files: string[], opts: AnalyzeCliOptions): Promise<number> {
   }
   say(`reading ${files[1]}`);
   const b = readDump(files[1]!);
-  say(`computing dominators of ${b.nodeCount.toLocaleString('en-US')} objects`);
+  say(`computing dominators of ${formatInteger(b.nodeCount)} objects`);
   const gb = groupHeap(b);
   const matched = matchObjects(a, b);
   const diff = diffHeaps(a, ga, b, gb, { top }, matched);

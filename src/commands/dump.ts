@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { withAgent } from '../attach/agentSession.js';
 import { collectHeapDump } from '../collect/heapdump.js';
 import { UserError } from '../errors.js';
-import { formatBytes } from '../util/units.js';
+import { formatBytes, formatInteger } from '../util/units.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
 import { FORCE_OPTION, parsePid, printJson, type CommandSpec } from './spec.js';
@@ -65,7 +65,7 @@ export const dumpCommand: CommandSpec<DumpCliOptions> = {
         ? `the target was held ${evidence.pause_ms.toFixed(0)} ms for the fork; its copy walked the heap in ${((snap.child_ms ?? evidence.wall_ms) / 1000).toFixed(2)} s`
         : `the walk ran inside the target${snap?.why ? ` (${snap.why})` : ''}, holding it at most ${(evidence.pause_ms / 1000).toFixed(2)} s at a time`;
       process.stdout.write(
-        `wrote ${output}: ${evidence.objects.toLocaleString('en-US')} objects, ${evidence.edges.toLocaleString('en-US')} references, ` +
+        `wrote ${output}: ${formatInteger(evidence.objects)} objects, ${formatInteger(evidence.edges)} references, ` +
           `${formatBytes(evidence.bytes)}; ${cost}${rate}\n`,
       );
     }

@@ -2,9 +2,9 @@
 import { growthOf } from '../analyze/growth.js';
 import { withAgent } from '../attach/agentSession.js';
 import { collectCensus, type Census } from '../collect/census.js';
-import { formatCount, formatMs } from '../report/heap.js';
+import { formatCount } from '../report/heap.js';
 import { renderGrowth } from '../report/growth.js';
-import { formatBytes, formatSeconds } from '../util/units.js';
+import { formatBytes, formatMs, formatSeconds } from '../util/units.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
 import { countOption, durationOption } from './parse.js';

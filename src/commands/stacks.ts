@@ -1,7 +1,9 @@
 /** `memwhy stacks`: every Python thread's stack, read from memory (live or a core) or through the agent, with deadlock hints. */
 import { withAgent } from '../attach/agentSession.js';
 import { AgentStacks } from '../collect/agentStacks.js';
-import { collectCoreStacks, LiveStacks, sampleStacks } from '../collect/stacks.js';
+import { collectCoreStacks } from '../collect/coreStacks.js';
+import { LiveStacks } from '../collect/liveStacks.js';
+import { sampleStacks } from '../collect/sampleStacks.js';
 import type { StacksEvidence } from '../collect/stackTypes.js';
 import { NoLayoutError } from '../cpython/locate.js';
 import { stuckVerdict, threadFindings } from '../analyze/stuck.js';

@@ -3,7 +3,8 @@
  * (libpython, or the executable when CPython is linked in statically) plus
  * the load bias, then the layout to read them with.
  */
-import type { ElfFile } from '../target/elf.js';
+import { ElfFile, loadBias } from '../target/elf.js';
+import type { Mapping } from '../target/proc.js';
 import { UserError } from '../errors.js';
 import type { MemorySource } from '../memory/source.js';
 import { applyDebugOffsets, readDebugOffsets } from './debug-offsets.js';
@@ -24,6 +25,24 @@ export interface InterpreterSymbols {
   true?: bigint;
   false?: bigint;
   cellType?: bigint;
+}
+
+/**
+ * The symbols of the interpreter ELF at `elfPath` (a copy of `mappedPath`, the
+ * file the process mapped), placed at the process's load bias.
+ */
+export function readInterpreterSymbols(elfPath: string, maps: Mapping[], mappedPath: string, layout: Layout): InterpreterSymbols {
+  let elf: ElfFile;
+  try {
+    elf = ElfFile.open(elfPath);
+  } catch (err) {
+    throw new UserError(`cannot read the interpreter ${elfPath}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    return findInterpreterSymbols(elf, loadBias(elf, maps, mappedPath), layout);
+  } finally {
+    elf.close();
+  }
 }
 
 export function findInterpreterSymbols(elf: ElfFile, bias: bigint, layout: Layout): InterpreterSymbols {

@@ -1,6 +1,6 @@
 /** The terminal rendering of a diagnosis: the verdict first, then the figures behind it. */
 import type { Diagnosis } from '../analyze/diagnosis.js';
-import { formatBytes, formatRate } from '../util/units.js';
+import { formatBytes, formatInteger, formatRate } from '../util/units.js';
 import { renderTable } from './table.js';
 import { sparkline } from './sparkline.js';
 
@@ -23,14 +23,14 @@ export function renderDiagnosisText(d: Diagnosis, opts: { color: boolean; width?
   out.push(
     `RSS ${formatBytes(d.rss.start)} -> ${formatBytes(d.rss.end)} over ${d.window.duration_s.toFixed(0)} s, ${formatRate(d.rss.slope)}  ${sparkline(rssValues, 40)}`,
   );
-  out.push(`threads ${d.threads.start} -> ${d.threads.end}` + (d.heap ? `; heap ${d.heap.start.count.toLocaleString('en')} -> ${d.heap.end.count.toLocaleString('en')} objects, ${formatBytes(d.heap.start.bytes)} -> ${formatBytes(d.heap.end.bytes)} (census pause ${d.heap.pause_ms.toFixed(0)} ms)` : ''));
+  out.push(`threads ${d.threads.start} -> ${d.threads.end}` + (d.heap ? `; heap ${formatInteger(d.heap.start.count)} -> ${formatInteger(d.heap.end.count)} objects, ${formatBytes(d.heap.start.bytes)} -> ${formatBytes(d.heap.end.bytes)} (census pause ${d.heap.pause_ms.toFixed(0)} ms)` : ''));
   if (d.suspects.length) {
     out.push('');
     out.push('Growing types:');
     out.push(
       renderTable(
         [{ header: 'type' }, { header: 'Δ count' }, { header: 'Δ bytes' }, { header: 'rate' }, { header: 'allocated at' }],
-        d.suspects.slice(0, 8).map((s) => [s.type, `+${s.count_delta.toLocaleString('en')}`, `+${formatBytes(s.bytes_delta)}`, formatRate(s.bytes_per_s), s.site ?? '']),
+        d.suspects.slice(0, 8).map((s) => [s.type, `+${formatInteger(s.count_delta)}`, `+${formatBytes(s.bytes_delta)}`, formatRate(s.bytes_per_s), s.site ?? '']),
         { width: opts.width },
       ),
     );
@@ -43,7 +43,7 @@ export function renderDiagnosisText(d: Diagnosis, opts: { color: boolean; width?
     out.push(
       renderTable(
         [{ header: 'site' }, { header: 'bytes' }, { header: 'blocks' }],
-        d.allocation_sites.slice(0, 5).map((s) => [s.site, formatBytes(s.size), s.count.toLocaleString('en')]),
+        d.allocation_sites.slice(0, 5).map((s) => [s.site, formatBytes(s.size), formatInteger(s.count)]),
         { width: opts.width },
       ),
     );

@@ -1,7 +1,6 @@
 /** Renders `memwhy gc`: the collector's state, gc.garbage by type with its cycles, and a collection's result. */
 import type { GcCollection, GcState } from '../collect/gc.js';
-import { formatBytes } from '../util/units.js';
-import { formatMs } from './heap.js';
+import { formatBytes, formatMs } from '../util/units.js';
 import { renderTable } from './table.js';
 
 export function renderGc(pid: number, s: GcState, collection?: GcCollection): string {

@@ -1,7 +1,6 @@
 /** Renders `memwhy growth`: which types grew between censuses, verdict first. */
 import type { GrowthFinding } from '../analyze/growth.js';
-import { formatBytes, formatRate, formatSeconds } from '../util/units.js';
-import { formatMs } from './heap.js';
+import { formatBytes, formatBytesDelta, formatMs, formatRate, formatRateDelta, formatSeconds } from '../util/units.js';
 import { renderTable } from './table.js';
 
 export function renderGrowth(pid: number, g: GrowthFinding, top: number): string {
@@ -11,20 +10,20 @@ export function renderGrowth(pid: number, g: GrowthFinding, top: number): string
   if (g.censuses < 2) head = `pid ${pid}: one census only: nothing to compare`;
   else if (g.verdict === 'issue' && lead) {
     const steady = g.types.find((t) => t.steady && t.bytes_delta > 0)!;
-    head = `pid ${pid}: ${steady.type} grows steadily: ${signed(steady.count_delta)} objects, ${signedBytes(steady.bytes_delta)} ${over}, ${rateText(steady.count_per_s)} objects/s`;
+    head = `pid ${pid}: ${steady.type} grows steadily: ${signed(steady.count_delta)} objects, ${formatBytesDelta(steady.bytes_delta)} ${over}, ${rateText(steady.count_per_s)} objects/s`;
   } else if (g.types.length === 0) head = `pid ${pid}: no type changed ${over}`;
-  else if (g.verdict === 'insufficient-data') head = `pid ${pid}: heap ${signedBytes(g.total.bytes_delta)} ${over}; take 3 or more censuses (--times) to tell steady growth from churn`;
-  else head = `pid ${pid}: no type grew in every interval ${over}; heap ${signedBytes(g.total.bytes_delta)}`;
+  else if (g.verdict === 'insufficient-data') head = `pid ${pid}: heap ${formatBytesDelta(g.total.bytes_delta)} ${over}; take 3 or more censuses (--times) to tell steady growth from churn`;
+  else head = `pid ${pid}: no type grew in every interval ${over}; heap ${formatBytesDelta(g.total.bytes_delta)}`;
   let out = head + '\n';
-  out += `heap: ${signed(g.total.count_delta)} objects, ${signedBytes(g.total.bytes_delta)} (${signedRate(g.total.bytes_per_s)}); longest census pause ${formatMs(g.max_pause_ms)}\n`;
+  out += `heap: ${signed(g.total.count_delta)} objects, ${formatBytesDelta(g.total.bytes_delta)} (${formatRateDelta(g.total.bytes_per_s)}); longest census pause ${formatMs(g.max_pause_ms)}\n`;
   if (g.types.length === 0) return out;
   out += '\n';
   const rows = g.types.slice(0, top).map((t) => [
     String(t.count_end),
     signed(t.count_delta),
-    signedBytes(t.bytes_delta),
+    formatBytesDelta(t.bytes_delta),
     rateText(t.count_per_s),
-    signedRate(t.bytes_per_s),
+    formatRateDelta(t.bytes_per_s),
     t.steady ? 'yes' : '',
     t.type,
   ]);
@@ -46,14 +45,6 @@ export function renderGrowth(pid: number, g: GrowthFinding, top: number): string
 
 function signed(n: number): string {
   return n > 0 ? `+${n}` : String(n);
-}
-
-function signedBytes(n: number): string {
-  return n > 0 ? `+${formatBytes(n)}` : formatBytes(n);
-}
-
-function signedRate(n: number): string {
-  return n > 0 ? `+${formatRate(n)}` : formatRate(n);
 }
 
 function rateText(n: number): string {

@@ -1,6 +1,6 @@
 /** Renders `memwhy heap`: guppy's partition table, verdict line first. */
 import type { CensusTable } from '../analyze/census.js';
-import { formatBytes } from '../util/units.js';
+import { formatBytes, formatMs } from '../util/units.js';
 import { renderTable } from './table.js';
 
 export interface HeapReport {
@@ -61,11 +61,4 @@ export function formatCount(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
   if (n >= 1e4) return `${(n / 1e3).toFixed(0)} k`;
   return String(n);
-}
-
-/** 0.42 ms, 87 ms, 1.23 s. */
-export function formatMs(ms: number): string {
-  if (ms < 10) return `${ms.toFixed(2)} ms`;
-  if (ms < 1000) return `${ms.toFixed(0)} ms`;
-  return `${(ms / 1000).toFixed(2)} s`;
 }

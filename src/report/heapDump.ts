@@ -1,10 +1,7 @@
 /** Terminal text for `memwhy analyze`: one heap dump's holders and types, or what two dumps differ by. */
 import type { HeapAnalysis, HeapDiff, HeapSummary, Part, TypeTotal } from '../analyze/retainers.js';
-import { formatBytes } from '../util/units.js';
-import { formatMs } from './heap.js';
+import { formatBytes, formatInteger, formatMs } from '../util/units.js';
 import { renderTable } from './table.js';
-
-const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function describeDump(s: HeapSummary): string {
   const when = new Date(s.dumped_at * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
@@ -22,26 +19,26 @@ function parts(list: readonly Part[]): string {
 export function renderHeapAnalysis(a: HeapAnalysis): string {
   const s = a.summary;
   let out = `${describeDump(s)}\n`;
-  out += `${count(s.objects)} objects, ${formatBytes(s.bytes)}, ${count(s.references)} references\n`;
+  out += `${formatInteger(s.objects)} objects, ${formatBytes(s.bytes)}, ${formatInteger(s.references)} references\n`;
   const first = a.retainers.find((r) => r.kind !== 'unreferenced' && r.kind !== 'shared');
   if (first) {
-    out += `\nLargest holder: ${first.name} retains ${formatBytes(first.retained_bytes)} in ${count(first.retained_count)} objects` +
+    out += `\nLargest holder: ${first.name} retains ${formatBytes(first.retained_bytes)} in ${formatInteger(first.retained_count)} objects` +
       ` (${((100 * first.bytes) / Math.max(1, s.bytes)).toFixed(0)}% of the heap counted under it)\n`;
   }
   out += '\nHolders (each object counted once, under the nearest holder with a name that keeps it alive)\n';
   out += renderTable(
     [{ header: 'BYTES' }, { header: 'OBJECTS' }, { header: 'HOLDER', align: 'left' }, { header: 'MOSTLY', align: 'left' }, { header: 'LARGEST PARTS', align: 'left' }],
-    a.retainers.map((r) => [formatBytes(r.bytes), count(r.count), r.name, mostly(r.types), parts(r.largest)]),
+    a.retainers.map((r) => [formatBytes(r.bytes), formatInteger(r.count), r.name, mostly(r.types), parts(r.largest)]),
     { width: process.stdout.columns },
   );
   out += '\nTypes (shallow sizes)\n';
   out += renderTable(
     [{ header: 'BYTES' }, { header: 'OBJECTS' }, { header: 'TYPE', align: 'left' }],
-    a.types.map((t) => [formatBytes(t.bytes), count(t.count), t.type]),
+    a.types.map((t) => [formatBytes(t.bytes), formatInteger(t.count), t.type]),
   );
   if (s.unreferenced_roots > 0 || s.dropped_references > 0) {
-    out += `\n${count(s.unreferenced_roots)} objects had no referrer in the dump (held by C code, or garbage not yet collected)`;
-    out += s.dropped_references > 0 ? `; ${count(s.dropped_references)} references to memwhy's own objects were left out\n` : '\n';
+    out += `\n${formatInteger(s.unreferenced_roots)} objects had no referrer in the dump (held by C code, or garbage not yet collected)`;
+    out += s.dropped_references > 0 ? `; ${formatInteger(s.dropped_references)} references to memwhy's own objects were left out\n` : '\n';
   }
   return out;
 }
@@ -52,19 +49,19 @@ export function renderHeapDiff(d: HeapDiff): string {
   const growth = d.after.bytes - d.before.bytes;
   let out = `${d.finding.status === 'issue' ? 'Grew' : 'Verdict'}: ${d.finding.summary}\n`;
   out += `  ${signed(growth)} (${formatBytes(d.before.bytes)} -> ${formatBytes(d.after.bytes)}), ` +
-    `${count(d.after.objects - d.before.objects)} objects; new: ${count(d.new_objects.count)} objects, ${formatBytes(d.new_objects.bytes)}; ` +
-    `gone: ${count(d.gone_objects.count)} objects, ${formatBytes(d.gone_objects.bytes)}\n`;
+    `${formatInteger(d.after.objects - d.before.objects)} objects; new: ${formatInteger(d.new_objects.count)} objects, ${formatBytes(d.new_objects.bytes)}; ` +
+    `gone: ${formatInteger(d.gone_objects.count)} objects, ${formatBytes(d.gone_objects.bytes)}\n`;
   out += `  before: ${describeDump(d.before)}\n  after:  ${describeDump(d.after)}\n`;
   out += '\nNew objects by holder (in the later dump)\n';
   out += renderTable(
     [{ header: 'BYTES' }, { header: 'OBJECTS' }, { header: 'HOLDER', align: 'left' }],
-    d.new_by_holder.map((h) => [formatBytes(h.bytes), count(h.count), h.name]),
+    d.new_by_holder.map((h) => [formatBytes(h.bytes), formatInteger(h.count), h.name]),
     { width: process.stdout.columns },
   );
   out += '\nNew objects by type\n';
   out += renderTable(
     [{ header: 'BYTES' }, { header: 'OBJECTS' }, { header: 'TYPE', align: 'left' }],
-    d.new_by_type.map((t) => [formatBytes(t.bytes), count(t.count), t.type]),
+    d.new_by_type.map((t) => [formatBytes(t.bytes), formatInteger(t.count), t.type]),
   );
   out += '\nHolders that changed most\n';
   out += renderTable(

@@ -1,7 +1,7 @@
 /** Renders `memwhy rss`: the human summary, CSV rows and the live progress line. */
 import type { MemorySample } from '../collect/rss.js';
 import type { RssSummary } from '../analyze/rss.js';
-import { formatBytes, formatRate, formatSeconds } from '../util/units.js';
+import { formatBytes, formatRate, formatRateDelta, formatSeconds } from '../util/units.js';
 import { sparkline } from './sparkline.js';
 import { renderTable } from './table.js';
 
@@ -47,10 +47,6 @@ export interface RssReport {
   summary: RssSummary;
 }
 
-function signedRate(bytesPerS: number): string {
-  return `${bytesPerS > 0 ? '+' : ''}${formatRate(bytesPerS)}`;
-}
-
 function headline(r: RssReport): string {
   const s = r.summary;
   const who = `pid ${r.pid}${r.name ? ` (${r.name})` : ''}`;
@@ -65,7 +61,7 @@ function growthLine(r: RssReport): string {
   const s = r.summary;
   const samples = `${r.samples.length} samples every ${formatSeconds(r.interval_s)}`;
   if (s.slope_bytes_per_s === null || s.r2 === null) return `growth    needs two or more samples (use --duration)`;
-  return `growth    ${signedRate(s.slope_bytes_per_s)}, r² ${s.r2.toFixed(2)} (least-squares line through ${samples})`;
+  return `growth    ${formatRateDelta(s.slope_bytes_per_s)}, r² ${s.r2.toFixed(2)} (least-squares line through ${samples})`;
 }
 
 function valueText(sample: MemorySample, key: keyof MemorySample, kind: 'bytes' | 'count' | 'time'): string {

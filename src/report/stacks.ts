@@ -2,6 +2,7 @@
 import { basename } from 'node:path';
 import type { StackFrame, StacksEvidence, ThreadStack } from '../collect/stackTypes.js';
 import type { StuckVerdict, ThreadFinding } from '../analyze/stuck.js';
+import { formatMsUpTo10s } from '../util/units.js';
 
 export interface StacksReport {
   evidence: StacksEvidence;
@@ -29,13 +30,13 @@ function headline(e: StacksEvidence): string {
         : e.found_stopped
           ? 'stopped already (read as it was, left stopped)'
           : e.pause_ms > 0
-            ? `paused ${formatMs(e.pause_ms)}`
+            ? `paused ${formatMsUpTo10s(e.pause_ms)}`
             : 'not paused (frames may be torn)';
   const python = e.threads.filter((t) => !t.native_only).length;
   const others = e.threads.length - python;
   const count = `${python} Python thread${python === 1 ? '' : 's'}${others > 0 ? ` + ${others} other` : ''}`;
   const native = e.native ? ' · native frames from gdb' : '';
-  const samples = e.samples ? ` · ${e.samples.length} samples over ${formatMs(e.samples.at(-1)!.t_ms)}, the last shown` : '';
+  const samples = e.samples ? ` · ${e.samples.length} samples over ${formatMsUpTo10s(e.samples.at(-1)!.t_ms)}, the last shown` : '';
   return `pid ${e.pid} · CPython ${e.version} · ${count} · ${how}${native}${samples}`;
 }
 
@@ -66,8 +67,4 @@ function frameLine(f: StackFrame): string {
     return `[native] ${f.function} (${where}${f.source ? `, ${f.source}` : ''})`;
   }
   return `${f.function} (${f.file}:${f.line ?? '?'})`;
-}
-
-function formatMs(ms: number): string {
-  return ms < 10 ? `${ms.toFixed(2)} ms` : ms < 10_000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

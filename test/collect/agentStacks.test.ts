@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { withAgent } from '../../src/attach/agentSession.js';
 import { AgentStacks } from '../../src/collect/agentStacks.js';
-import { collectStacks } from '../../src/collect/stacks.js';
+import { collectStacks } from '../../src/collect/liveStacks.js';
 import type { ThreadStack } from '../../src/collect/stackTypes.js';
 import { layoutFor } from '../../src/cpython/layouts.js';
 import { interpreters } from '../helpers/pythons.js';

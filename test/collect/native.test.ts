@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isEvalFrame, mergeStacks, parseBacktraces, syscallName } from '../../src/collect/native.js';
-import { LiveStacks, collectStacks } from '../../src/collect/stacks.js';
+import { LiveStacks, collectStacks } from '../../src/collect/liveStacks.js';
 import type { StackFrame } from '../../src/collect/stackTypes.js';
 import { layoutFor } from '../../src/cpython/layouts.js';
 import { readStatus, type Mapping } from '../../src/target/proc.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { interpreters, type Interpreter } from '../helpers/pythons.js';
 import { FIXTURES, startTarget } from '../helpers/target.js';
 import { layoutFor } from '../../src/cpython/layouts.js';
-import { collectStacks } from '../../src/collect/stacks.js';
+import { collectStacks } from '../../src/collect/liveStacks.js';
 import type { StackFrame, ThreadStack } from '../../src/collect/stackTypes.js';
 import { markerLines } from './fixture-lines.js';
 

@@ -20,7 +20,7 @@ import { openAgentOn } from '../../src/attach/agentSession.js';
 import { GdbTransport } from '../../src/attach/gdbTransport.js';
 import { MemoryTransport } from '../../src/attach/memoryTransport.js';
 import { queueOf } from '../helpers/pendingQueue.js';
-import { LiveStacks } from '../../src/collect/stacks.js';
+import { LiveStacks } from '../../src/collect/liveStacks.js';
 
 const all = interpreters();
 const debian = all.find((p) => p.label.startsWith('debian')) ?? all[all.length - 1]!;

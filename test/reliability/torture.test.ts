@@ -23,7 +23,7 @@ import { collectCensus } from '../../src/collect/census.js';
 import { collectMalloc, trimThroughAgent } from '../../src/collect/malloc.js';
 import { breakdownMalloc } from '../../src/analyze/malloc.js';
 import { AgentStacks } from '../../src/collect/agentStacks.js';
-import { LiveStacks } from '../../src/collect/stacks.js';
+import { LiveStacks } from '../../src/collect/liveStacks.js';
 import { UserError } from '../../src/errors.js';
 import type { RunResult } from '../../src/commands/exec.js';
 import { interpreters } from '../helpers/pythons.js';

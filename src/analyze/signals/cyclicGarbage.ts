@@ -1,6 +1,7 @@
 /** The cyclic-garbage signal: the collector off or starved while objects pile up. Pure. */
 import type { Evidence } from '../../evidence/evidence.js';
 import type { CauseFinding } from '../diagnosis.js';
+import { formatInteger } from '../../util/units.js';
 
 export function cyclicGarbageFinding(e: Evidence, heap: { count: number; bytes: number } | null): CauseFinding {
   const g = e.gc.end;
@@ -17,7 +18,7 @@ export function cyclicGarbageFinding(e: Evidence, heap: { count: number; bytes: 
     status: issue ? 'issue' : 'none',
     score: issue ? (unrooted > 0 ? 0.97 : 0.85) : 0,
     summary: issue
-      ? `the cyclic collector is ${disabled ? 'disabled (gc.disable())' : 'starved (generation 0 count ' + g.counts[0] + ' against threshold ' + g.thresholds[0] + ')'} while ${heap!.count.toLocaleString('en')} objects accumulated` +
+      ? `the cyclic collector is ${disabled ? 'disabled (gc.disable())' : 'starved (generation 0 count ' + g.counts[0] + ' against threshold ' + g.thresholds[0] + ')'} while ${formatInteger(heap!.count)} objects accumulated` +
         (unrooted > 0 ? `; ${unrooted} of ${chains.length} sampled objects are reachable from no root` : '')
       : `the collector is ${g.enabled ? 'enabled' : 'disabled'}, thresholds ${g.thresholds.join('/')}`,
     numbers: { enabled: g.enabled ? 1 : 0, gen0_count: g.counts[0] ?? null, threshold0: g.thresholds[0] ?? null, unrooted_samples: unrooted },

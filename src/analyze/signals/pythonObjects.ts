@@ -4,7 +4,7 @@ import type { RefsResult } from '../../collect/refs.js';
 import type { CauseFinding } from '../diagnosis.js';
 import type { GrowthFinding } from '../growth.js';
 import { rankSuspects } from '../suspects.js';
-import { formatBytes, formatRate } from '../../util/units.js';
+import { formatBytes, formatInteger, formatRate } from '../../util/units.js';
 import type { RssFacts } from './rss.js';
 
 export function heapDelta(c: readonly Census[]): { count: number; bytes: number } | null {
@@ -137,7 +137,7 @@ export function pythonObjectsFinding(
       ? `live Python objects grew by ${formatBytes(judged)} in ${growth.elapsed_s.toFixed(0)} s` +
         (steady.length > 0 ? `, climbing in every census (${formatRate(rate)}, ${hourly(rate)})` : '') +
         (top
-          ? `; most of it ${top.type} (+${top.count_delta.toLocaleString('en')} objects, +${formatBytes(top.bytes_delta)}, ${top.count_per_s >= 1 ? `+${top.count_per_s.toFixed(0)}` : `+${top.count_per_s.toFixed(2)}`} instances/s)`
+          ? `; most of it ${top.type} (+${formatInteger(top.count_delta)} objects, +${formatBytes(top.bytes_delta)}, ${top.count_per_s >= 1 ? `+${top.count_per_s.toFixed(0)}` : `+${top.count_per_s.toFixed(2)}`} instances/s)`
           : '') +
         (kept && kept.bytes > steadyBytes
           ? `; each new ${kept.type} keeps about ${formatBytes(kept.per_instance)} alive with it (median of ${kept.samples} sampled), ${formatBytes(kept.bytes)} for the ones added`

@@ -1,7 +1,7 @@
 /** The uncollectable signal: gc.garbage, and what it keeps alive. Pure. */
 import type { Evidence } from '../../evidence/evidence.js';
 import type { CauseFinding } from '../diagnosis.js';
-import { formatBytes } from '../../util/units.js';
+import { formatBytes, formatInteger } from '../../util/units.js';
 
 export function uncollectableFinding(e: Evidence): CauseFinding {
   const a = e.gc.start;
@@ -15,7 +15,7 @@ export function uncollectableFinding(e: Evidence): CauseFinding {
     status: issue ? 'issue' : 'none',
     score: issue ? (grew > 0 ? 0.95 : 0.5) : 0,
     summary: issue
-      ? `gc.garbage holds ${b.garbage.count.toLocaleString('en')} objects the collector cannot free (${grew >= 0 ? '+' : ''}${grew.toLocaleString('en')} in the window)` +
+      ? `gc.garbage holds ${formatInteger(b.garbage.count)} objects the collector cannot free (${grew >= 0 ? '+' : ''}${formatInteger(grew)} in the window)` +
         (group ? `, mostly ${group.type}${group.has_del ? ' (has __del__)' : ''}` : '') +
         (b.garbage.kept_bytes ? `, keeping ${formatBytes(b.garbage.kept_bytes)} alive` : '')
       : `gc.garbage is ${b.garbage.count === 0 ? 'empty' : `steady at ${b.garbage.count}`}`,

@@ -10,19 +10,10 @@
  * target process.
  */
 import type { HeapTree, PathStep, TreeNode } from '../../analyze/heapTree.js';
-import { formatBytes } from '../../util/units.js';
+import { formatBytes, formatInteger } from '../../util/units.js';
+import { h, type Child } from './dom.js';
 import { DATA_ELEMENT_ID, ROOT_ELEMENT_ID } from './shared.js';
 
-type Child = Node | string | null | undefined | false;
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | undefined> | null, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  if (attrs) for (const [k, v] of Object.entries(attrs)) if (v !== undefined) el.setAttribute(k, v);
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
-
-const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 const percent = (part: number, whole: number): string => {
   const p = (100 * part) / Math.max(1, whole);
   return p >= 10 ? `${p.toFixed(0)} %` : p >= 0.1 ? `${p.toFixed(1)} %` : `${p.toFixed(2)} %`;
@@ -49,8 +40,8 @@ class Explorer {
     const when = new Date(s.dumped_at * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
     this.root.append(
       h('header', { class: 'card' },
-        h('h1', null, `Heap of pid ${s.pid}: ${formatBytes(s.bytes)} in ${count(s.objects)} objects`),
-        h('p', { class: 'muted' }, `CPython ${s.python}, dumped ${when}, ${count(s.references)} references; ${s.path}`),
+        h('h1', null, `Heap of pid ${s.pid}: ${formatBytes(s.bytes)} in ${formatInteger(s.objects)} objects`),
+        h('p', { class: 'muted' }, `CPython ${s.python}, dumped ${when}, ${formatInteger(s.references)} references; ${s.path}`),
         h('p', { id: 'pruned-note' }, this.prunedNote())),
     );
     if (doc.diff) {
@@ -73,11 +64,11 @@ class Explorer {
   private prunedNote(): string {
     const p = this.doc.pruning;
     let text =
-      `Pruned: shown are the ${count(p.holders_kept)} holders retaining at least ${formatBytes(p.min_bytes)} ` +
+      `Pruned: shown are the ${formatInteger(p.holders_kept)} holders retaining at least ${formatBytes(p.min_bytes)} ` +
       `(${(100 * p.min_share).toFixed(2)} % of the heap) and the ${p.top_children} largest objects each holds: ` +
-      `${count(p.nodes_kept)} rows. The other ${count(p.objects_hidden)} objects are not rows of their own; ` +
+      `${formatInteger(p.nodes_kept)} rows. The other ${formatInteger(p.objects_hidden)} objects are not rows of their own; ` +
       'each holder counts them in its "more" line and in its by-type view.';
-    if (p.holders_dropped > 0) text += ` ${count(p.holders_dropped)} more holders above that size were left out (at most ${count(p.max_holders)} are kept).`;
+    if (p.holders_dropped > 0) text += ` ${formatInteger(p.holders_dropped)} more holders above that size were left out (at most ${formatInteger(p.max_holders)} are kept).`;
     return text;
   }
 
@@ -109,7 +100,7 @@ class Explorer {
         n.isNew ? h('span', { class: 'badge new' }, 'new') : null,
         n.unreferenced ? h('span', { class: 'badge' }, 'no referrer') : null),
       h('span', { class: 'num shallow' }, formatBytes(n.shallow)),
-      h('span', { class: 'num retained', title: `${count(n.count)} objects` }, formatBytes(n.retained)),
+      h('span', { class: 'num retained', title: `${formatInteger(n.count)} objects` }, formatBytes(n.retained)),
       h('span', { class: 'share' }, h('span', { class: 'track' }, bar), percent(n.retained, total)),
       this.doc.diff ? h('span', { class: 'num newbytes' }, n.newBytes ? formatBytes(n.newBytes) : '') : null,
       h('span', { class: 'act' }, pathButton));
@@ -141,7 +132,7 @@ class Explorer {
     const byType = h('div', { class: 'kids by-type', hidden: '' });
     for (const [t, objects, bytes] of n.byType) {
       const line = h('div', { class: 'row type-group' },
-        h('span', { class: 'what' }, h('span', { class: 'type' }, this.typeName(t)), h('span', { class: 'muted' }, ` × ${count(objects)}`)),
+        h('span', { class: 'what' }, h('span', { class: 'type' }, this.typeName(t)), h('span', { class: 'muted' }, ` × ${formatInteger(objects)}`)),
         h('span', { class: 'num' }, ''),
         h('span', { class: 'num retained' }, formatBytes(bytes)),
         h('span', { class: 'share' }, percent(bytes, n.retained)),
@@ -164,7 +155,7 @@ class Explorer {
 
   private moreLine(more: { count: number; bytes: number }, depth: number): HTMLElement {
     const line = h('div', { class: 'row more' },
-      h('span', { class: 'what muted' }, `… ${count(more.count)} more ${more.count === 1 ? 'object' : 'objects'} retaining ${formatBytes(more.bytes)} (pruned)`));
+      h('span', { class: 'what muted' }, `… ${formatInteger(more.count)} more ${more.count === 1 ? 'object' : 'objects'} retaining ${formatBytes(more.bytes)} (pruned)`));
     line.style.setProperty('--depth', String(depth));
     return line;
   }
@@ -183,7 +174,7 @@ class Explorer {
     steps.reverse();
     const list = h('ol', { class: 'steps' });
     steps.forEach((s, i) => {
-      if (s.skipped > 0) list.append(h('li', { class: 'skipped muted' }, `… ${count(s.skipped)} objects in between`));
+      if (s.skipped > 0) list.append(h('li', { class: 'skipped muted' }, `… ${formatInteger(s.skipped)} objects in between`));
       const li = h('li', { class: i === 0 ? 'root' : undefined }, ...this.stepText(s), i === 0 ? h('span', { class: 'badge' }, 'root') : null);
       if (s.node >= 0 && s.node !== id) {
         const go = h('button', { class: 'reveal' }, 'show in tree');
@@ -237,7 +228,7 @@ class Explorer {
     return h('section', { id: 'grew', class: 'card' },
       h('h2', null, 'What grew'),
       h('p', { class: 'verdict' }, `${t.finding.summary.charAt(0).toUpperCase()}${t.finding.summary.slice(1)}: ${growth >= 0 ? '+' : ''}${formatBytes(growth)} (${formatBytes(t.before.bytes)} → ${formatBytes(t.after.bytes)}); ` +
-        `${count(t.new_objects.count)} new objects, ${formatBytes(t.new_objects.bytes)}. Rows marked "new" in the tree are objects the earlier dump did not have.`),
+        `${formatInteger(t.new_objects.count)} new objects, ${formatBytes(t.new_objects.bytes)}. Rows marked "new" in the tree are objects the earlier dump did not have.`),
       h('p', { class: 'muted' }, `The holders where the new objects gather (a holder whose growth is mostly one child's is left out). Note: ${t.caveat}.`),
       table);
   }
