@@ -30,7 +30,14 @@ export interface DominatorOptions {
    * is garbage awaiting collection.
    */
   adoptUnreachable?: boolean;
+  /**
+   * Called as each phase ends, for the benchmark to time them (this module
+   * reads no clock).
+   */
+  onPhase?: (phase: DominatorPhase) => void;
 }
+
+export type DominatorPhase = 'dfs' | 'transpose' | 'semidominators' | 'idoms';
 
 /** idom value for a node whose only dominator is the super-root. */
 export const SUPER_ROOT = -1;
@@ -149,6 +156,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     }
   }
   const r = count; // reached nodes
+  options.onPhase?.('dfs');
 
   // --- Back and cross edges grouped by target (a counting sort): the
   // predecessors each node's semidominator step must evaluate.
@@ -159,6 +167,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
   fill.set(predStart.subarray(0, r + 1));
   const preds = new Int32Array(backCount);
   for (let k = 0; k < backCount; k++) preds[fill[backTo[k]!]!++] = backFrom[k]!;
+  options.onPhase?.('transpose');
 
   // --- Semidominators, in decreasing number order, with a link-eval forest.
   // Per number, interleaved: [forest ancestor (-1: a tree root), the least
@@ -202,6 +211,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     forest[2 * w] = parent[w]!;
     forest[2 * w + 1] = s;
   }
+  options.onPhase?.('semidominators');
 
   // --- Immediate dominators: the nearest ancestor at or above the semidominator.
   const idomNum = parent; // reused: walked before it is overwritten, since d < w
@@ -219,7 +229,9 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     idom[vertex[w]!] = d === 0 ? SUPER_ROOT : vertex[d]!;
     orderIdom[w - 1] = d - 1;
   }
-  return { idom, order: Uint32Array.from(vertex.subarray(1, r + 1)), orderIdom, adoptedRoots: Uint32Array.from(adopted) };
+  const order = Uint32Array.from(vertex.subarray(1, r + 1));
+  options.onPhase?.('idoms');
+  return { idom, order, orderIdom, adoptedRoots: Uint32Array.from(adopted) };
 }
 
 export interface RetainedSizes {
