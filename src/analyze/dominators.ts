@@ -37,7 +37,7 @@ export interface DominatorOptions {
   onPhase?: (phase: DominatorPhase) => void;
 }
 
-export type DominatorPhase = 'dfs' | 'transpose' | 'semidominators' | 'idoms';
+export type DominatorPhase = 'records' | 'dfs' | 'transpose' | 'semidominators' | 'idoms';
 
 /** idom value for a node whose only dominator is the super-root. */
 export const SUPER_ROOT = -1;
@@ -82,6 +82,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
       rec[o++] = 2 * t + start[t]!;
     }
   }
+  options.onPhase?.('records');
 
   // --- Depth-first numbering from the super-root (number 0); nodes get 1..R.
   // Everything after the DFS runs in these numbers, so its arrays are walked
@@ -175,24 +176,44 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
   const r = count; // reached nodes
   options.onPhase?.('dfs');
 
-  // --- Back and cross edges grouped by target (a counting sort): the
-  // predecessors each node's semidominator step must evaluate.
+  // --- Back and cross edges grouped by target: the predecessors each node's
+  // semidominator step must evaluate. A counting sort straight into a
+  // 40 MB count array makes two random writes per edge; a two-pass radix
+  // sort keeps both passes in cache: first into at most 512 buckets of
+  // consecutive targets (512 write streams), then a counting sort whose
+  // counts and writes stay within the current bucket's range.
+  const shift = 32 - Math.clz32(r >>> 9);
+  const bucketCount = (r >>> shift) + 1;
+  const bucketStart = new Int32Array(bucketCount + 1);
+  for (let k = 0; k < backCount; k++) bucketStart[(backTo[k]! >>> shift) + 1]!++;
+  for (let b = 1; b <= bucketCount; b++) bucketStart[b]! += bucketStart[b - 1]!;
+  const byTo = stackTo; // reused: the DFS is done
+  const byFrom = stackFrom;
+  for (let k = 0; k < backCount; k++) {
+    const t = backTo[k]!;
+    const i = bucketStart[t >>> shift]!++;
+    byTo[i] = t;
+    byFrom[i] = backFrom[k]!;
+  }
   const predStart = new Int32Array(r + 2);
-  for (let k = 0; k < backCount; k++) predStart[backTo[k]! + 1]!++;
+  for (let i = 0; i < backCount; i++) predStart[byTo[i]! + 1]!++;
   for (let w = 1; w <= r + 1; w++) predStart[w]! += predStart[w - 1]!;
-  const fill = stackFrom; // reused: the DFS is done
+  const fill = backTo.length >= r + 1 ? backTo : new Int32Array(r + 1); // reused when it is long enough
   fill.set(predStart.subarray(0, r + 1));
   const preds = new Int32Array(backCount);
-  for (let k = 0; k < backCount; k++) preds[fill[backTo[k]!]!++] = backFrom[k]!;
+  for (let i = 0; i < backCount; i++) preds[fill[byTo[i]!]!++] = byFrom[i]!;
   options.onPhase?.('transpose');
 
   // --- Semidominators, in decreasing number order, with a link-eval forest.
-  // Per number, interleaved: [forest ancestor (-1: a tree root), the least
-  // semi on the compressed path below it]. Storing that least semi instead of
+  // Per number, interleaved: [forest ancestor, the least semi on the
+  // compressed path below it]. Storing that least semi instead of
   // Lengauer-Tarjan's label (a node whose semi is read) saves a dependent
-  // random read per step, and the pair shares a cache line.
-  const forest = new Int32Array(2 * (r + 1)).fill(-1);
-  const path = stackTo; // reused: the DFS is done
+  // random read per step, and the pair shares a cache line. While w is
+  // processed the linked nodes are exactly those numbered above w, so "is a
+  // a tree root" is a > w, not a read of a's entry: an evaluation that needs
+  // no compression costs one random read, not two dependent ones.
+  const forest = new Int32Array(2 * (r + 1));
+  const path = stackTo; // reused: the transpose is done
   // No semidominator is below the floor: with one edge from the super-root,
   // only its one child (number 1) has semi 0, and the rest have at least 1.
   // A node whose tree and forward edges already reach the floor skips its
@@ -203,7 +224,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     for (let p = predStart[w]!, pEnd = predStart[w + 1]!; p < pEnd && s > floor; p++) {
       const v = preds[p]!; // v > w: already linked
       let a = forest[2 * v]!;
-      if (forest[2 * a]! >= 0) {
+      if (a > w) {
         // Compress the path from v to just below its tree's root, nearest the root first.
         let sp = 0;
         let u = v;
@@ -211,7 +232,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
           path[sp++] = u;
           u = a;
           a = forest[2 * u]!;
-        } while (forest[2 * a]! >= 0);
+        } while (a > w);
         // u is the last node below the root; its least semi is final.
         while (sp > 0) {
           const x = path[--sp]!;
@@ -267,14 +288,18 @@ export interface RetainedSizes {
 export function retainedSizes(tree: DominatorTree, size: ArrayLike<number>): RetainedSizes {
   const { order, orderIdom } = tree;
   const r = order.length;
-  const accBytes = new Float64Array(r);
-  const accCount = new Float64Array(r).fill(1);
-  for (let k = 0; k < r; k++) accBytes[k] = size[order[k]!]!;
+  // Per position, interleaved: [bytes, count], so adding a node into its
+  // dominator's sums touches one cache line, not two.
+  const acc = new Float64Array(2 * r);
+  for (let k = 0; k < r; k++) {
+    acc[2 * k] = size[order[k]!]!;
+    acc[2 * k + 1] = 1;
+  }
   for (let k = r - 1; k >= 0; k--) {
     const d = orderIdom[k]!;
     if (d >= 0) {
-      accBytes[d]! += accBytes[k]!;
-      accCount[d]! += accCount[k]!;
+      acc[2 * d]! += acc[2 * k]!;
+      acc[2 * d + 1]! += acc[2 * k + 1]!;
     }
   }
   const n = tree.idom.length;
@@ -282,8 +307,8 @@ export function retainedSizes(tree: DominatorTree, size: ArrayLike<number>): Ret
   const count = new Float64Array(n);
   for (let k = 0; k < r; k++) {
     const v = order[k]!;
-    bytes[v] = accBytes[k]!;
-    count[v] = accCount[k]!;
+    bytes[v] = acc[2 * k]!;
+    count[v] = acc[2 * k + 1]!;
   }
   return { bytes, count };
 }
