@@ -231,7 +231,7 @@ export async function run(): Promise<void> {
     await benchGraph(false);
     if (only !== '--random-only') await benchGraph(true);
   }
-  if (only !== '--graph-only') await benchDump();
+  if (only === undefined || only === '--dump-only') await benchDump();
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
