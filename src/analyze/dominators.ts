@@ -55,7 +55,26 @@ export interface DominatorTree {
   adoptedRoots: Uint32Array;
 }
 
-export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options: DominatorOptions = {}): DominatorTree {
+/** What the DFS leaves for the rest: per number (1..count) parent, semi, vertex; the back and cross edges. */
+interface DepthFirst {
+  count: number;
+  /** 1 when the roots make one edge from the super-root. */
+  superEdges: number;
+  parent: Int32Array;
+  semi: Int32Array;
+  /** number -> node (vertex[0] unused). */
+  vertex: Uint32Array;
+  backFrom: Int32Array;
+  backTo: Int32Array;
+  backCount: number;
+  /** Scratch the DFS is done with, at least max(edges, nodes) + 2 long. */
+  stackTo: Int32Array;
+  stackFrom: Int32Array;
+  adopted: number[];
+}
+
+/** Depth-first numbering. Its own function so that the records, the largest array, die with it. */
+function depthFirst(graph: CsrGraph, roots: ArrayLike<number>, options: DominatorOptions): DepthFirst {
   const n = graph.nodeCount;
   const start = graph.edgeStart;
   const target = graph.edgeTarget;
@@ -170,9 +189,14 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     }
   }
   // number -> node, from the records in node order (sequential reads).
-  const vertex = new Int32Array(count + 1);
+  const vertex = new Uint32Array(count + 1);
   for (let v = 0; v < n; v++) vertex[rec[2 * v + start[v]!]!] = v;
-  vertex[0] = -1;
+  return { count, superEdges, parent, semi, vertex, backFrom, backTo, backCount, stackTo, stackFrom, adopted };
+}
+
+export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options: DominatorOptions = {}): DominatorTree {
+  const n = graph.nodeCount;
+  const { count, superEdges, parent, semi, vertex, backFrom, backTo, backCount, stackTo, stackFrom, adopted } = depthFirst(graph, roots, options);
   const r = count; // reached nodes
   options.onPhase?.('dfs');
 
@@ -267,7 +291,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     idom[vertex[w]!] = d === 0 ? SUPER_ROOT : vertex[d]!;
     orderIdom[w - 1] = d - 1;
   }
-  const order = Uint32Array.from(vertex.subarray(1, r + 1));
+  const order = vertex.subarray(1, r + 1);
   options.onPhase?.('idoms');
   return { idom, order, orderIdom, adoptedRoots: Uint32Array.from(adopted) };
 }
