@@ -25,6 +25,11 @@
  *   a third each, all random reads (a bucketed, cache-friendly transpose
  *   is the next step).
  *
+ *   Issue 15 (load 11-21, CPU s, min / median of 3): 21.3 / 22.0 s before,
+ *   18.0 / 19.8 s after per-node edge records for the DFS, a radix
+ *   transpose and a read-free root test in the semidominator pass; each
+ *   phase is printed (see BENCHMARKS.md).
+ *
  *   python       objects  tracked  refs    pause  pause cpu  per cpu s  file       peak +RSS
  *   pyenv-2.7     3.91 M    905 k  4.84 M  7.45 s  6.99 s     0.56 M/s  112.0 MiB  167 MiB (45 B/obj)
  *   pyenv-3.6     3.92 M    908 k  4.87 M  6.15 s  5.96 s     0.66 M/s  112.5 MiB  184 MiB (49 B/obj)
