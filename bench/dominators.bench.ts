@@ -13,7 +13,7 @@
  *    and analysing that file here.
  *
  *   npm run bench -- dominators
- *   node --import tsx bench/dominators.bench.ts [--graph-only | --dump-only]
+ *   node --import tsx bench/dominators.bench.ts [--graph-only | --random-only | --dump-only]
  *
  * Measured on 2 x AMD EPYC (a shared VM; a dependent random read costs
  * ~200 ns there, and other jobs kept the load average at 3-12):
@@ -24,6 +24,11 @@
  *   num[] reads, the predecessor transpose and eval's path compression are
  *   a third each, all random reads (a bucketed, cache-friendly transpose
  *   is the next step).
+ *
+ *   Issue 15 (load 11-21, CPU s, min / median of 3): 21.3 / 22.0 s before,
+ *   18.0 / 19.8 s after per-node edge records for the DFS, a radix
+ *   transpose and a read-free root test in the semidominator pass; each
+ *   phase is printed (see BENCHMARKS.md).
  *
  *   python       objects  tracked  refs    pause  pause cpu  per cpu s  file       peak +RSS
  *   pyenv-2.7     3.91 M    905 k  4.84 M  7.45 s  6.99 s     0.56 M/s  112.0 MiB  167 MiB (45 B/obj)
@@ -93,11 +98,23 @@ async function benchGraph(local: boolean): Promise<void> {
   const rssBefore = process.resourceUsage().maxRSS;
   const g = syntheticGraph(nodes, extra, local);
   const rssGraph = process.resourceUsage().maxRSS;
+  // Each phase's wall and CPU time: on a shared machine CPU time is the steadier figure.
+  const phases: string[] = [];
+  let lastWall = performance.now();
+  let lastCpu = process.cpuUsage();
+  const lap = (name: string): void => {
+    const wall = performance.now();
+    const cpu = process.cpuUsage(lastCpu);
+    phases.push(`${name} ${((wall - lastWall) / 1000).toFixed(2)} s (${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU)`);
+    lastWall = wall;
+    lastCpu = process.cpuUsage();
+  };
   const wall0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const tree = dominatorTree({ nodeCount: nodes, edgeStart: g.edgeStart, edgeTarget: g.edgeTarget }, [0]);
+  const tree = dominatorTree({ nodeCount: nodes, edgeStart: g.edgeStart, edgeTarget: g.edgeTarget }, [0], { onPhase: lap });
   const wall1 = performance.now();
   const retained = retainedSizes(tree, g.size);
+  lap('retained');
   const wall2 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   const rssPeak = process.resourceUsage().maxRSS;
@@ -105,7 +122,8 @@ async function benchGraph(local: boolean): Promise<void> {
     `synthetic graph (${local ? 'local edges' : 'random edges'}): ${(nodes / 1e6).toFixed(0)} M nodes, ${((nodes - 1 + extra) / 1e6).toFixed(0)} M edges; ` +
       `dominators ${((wall1 - wall0) / 1000).toFixed(2)} s, retained sizes ${((wall2 - wall1) / 1000).toFixed(2)} s, ` +
       `total ${((wall2 - wall0) / 1000).toFixed(2)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU; ` +
-      `peak RSS ${mib(rssPeak)} (the graph itself: ${mib(rssGraph - rssBefore)}); root retains ${formatBytes(retained.bytes[0]!)}`,
+      `peak RSS ${mib(rssPeak)} (the graph itself: ${mib(rssGraph - rssBefore)}); root retains ${formatBytes(retained.bytes[0]!)}\n` +
+      `  phases: ${phases.join(', ')}`,
   );
 }
 
@@ -213,12 +231,12 @@ async function benchAnalyse(path: string): Promise<void> {
 }
 
 export async function run(): Promise<void> {
-  const only = process.argv.find((a) => a === '--graph-only' || a === '--dump-only');
+  const only = process.argv.find((a) => a === '--graph-only' || a === '--random-only' || a === '--dump-only');
   if (only !== '--dump-only') {
     await benchGraph(false);
-    await benchGraph(true);
+    if (only !== '--random-only') await benchGraph(true);
   }
-  if (only !== '--graph-only') await benchDump();
+  if (only === undefined || only === '--dump-only') await benchDump();
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

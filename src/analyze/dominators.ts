@@ -12,6 +12,12 @@
  * path compression, then each idom as the nearest common ancestor in the DFS
  * tree. Everything is iterative (explicit stacks), so a million-long chain
  * costs an array, not a million stack frames.
+ *
+ * Speed is random-read latency: at 10 M nodes / 25 M edges nearly every read
+ * misses the caches and the TLB, and a dependent miss costs ~300 ns on the
+ * VM this was measured on (BENCHMARKS.md, "issue 15"). Hence the layouts
+ * below: what one step needs sits on one cache line, and reads that do not
+ * depend on each other are issued together.
  */
 
 /** Edges in CSR form: the successors of node i are target[start[i] .. start[i+1]). */
@@ -30,7 +36,14 @@ export interface DominatorOptions {
    * is garbage awaiting collection.
    */
   adoptUnreachable?: boolean;
+  /**
+   * Called as each phase ends, for the benchmark to time them (this module
+   * reads no clock).
+   */
+  onPhase?: (phase: DominatorPhase) => void;
 }
+
+export type DominatorPhase = 'records' | 'dfs' | 'transpose' | 'semidominators' | 'idoms';
 
 /** idom value for a node whose only dominator is the super-root. */
 export const SUPER_ROOT = -1;
@@ -48,34 +61,67 @@ export interface DominatorTree {
   adoptedRoots: Uint32Array;
 }
 
-export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options: DominatorOptions = {}): DominatorTree {
+/** What the DFS leaves for the rest: per number (1..count) parent, semi, vertex; the back and cross edges. */
+interface DepthFirst {
+  count: number;
+  /** 1 when the roots make one edge from the super-root. */
+  superEdges: number;
+  parent: Int32Array;
+  semi: Int32Array;
+  /** number -> node (vertex[0] unused). */
+  vertex: Uint32Array;
+  backFrom: Int32Array;
+  backTo: Int32Array;
+  backCount: number;
+  /** Scratch the DFS is done with, at least max(edges, nodes) + 2 long. */
+  stackTo: Int32Array;
+  stackFrom: Int32Array;
+  adopted: number[];
+}
+
+/** Depth-first numbering. Its own function so that the records, the largest array, die with it. */
+function depthFirst(graph: CsrGraph, roots: ArrayLike<number>, options: DominatorOptions): DepthFirst {
   const n = graph.nodeCount;
   const start = graph.edgeStart;
   const target = graph.edgeTarget;
   const edgeCount = start[n]!;
 
-  // Per node, interleaved: [first edge, preorder number (0: not reached)].
-  // The DFS reads both for each node it meets, and the end of the node's
-  // edges is the next pair's first edge: one cache line instead of three
-  // random reads (on this VM a dependent random read costs ~200 ns).
-  const info = new Int32Array(2 * n + 2);
-  for (let v = 0; v <= n; v++) info[2 * v] = start[v]!;
+  // Per node, one record in `rec`, at 2 * v + start[v]: [preorder number (0:
+  // not reached), out-degree, the successors' record offsets...]. The DFS
+  // reads a successor's number where its edges are, so the node it pops next
+  // (the last one it pushed) has its edges already in cache: one round of
+  // independent misses per node (its successors' records) instead of two
+  // dependent ones (the edge list, then the successors' numbers). On this VM
+  // a dependent random read costs ~300 ns; building the records reads the
+  // input in order, plus one independent random read per edge.
+  const recLength = 2 * n + edgeCount;
+  if (recLength > 0x7fffffff) throw new RangeError(`dominatorTree: ${n} nodes and ${edgeCount} edges exceed 2^31 record slots`);
+  const rec = new Int32Array(recLength);
+  for (let v = 0, o = 0; v < n; v++) {
+    const first = start[v]!;
+    const end = start[v + 1]!;
+    rec[o + 1] = end - first;
+    o += 2;
+    for (let e = first; e < end; e++) {
+      const t = target[e]!;
+      rec[o++] = 2 * t + start[t]!;
+    }
+  }
+  options.onPhase?.('records');
 
   // --- Depth-first numbering from the super-root (number 0); nodes get 1..R.
   // Everything after the DFS runs in these numbers, so its arrays are walked
   // in order and only the node-indexed input is read at random.
-  const vertex = new Int32Array(n + 1); // number -> node
   const parent = new Int32Array(n + 1); // number -> parent's number
   // semi starts as the lowest predecessor numbered below the node: the DFS
   // parent, lowered by forward edges (from an ancestor) as the DFS meets them.
   const semi = new Int32Array(n + 1);
-  vertex[0] = -1;
   // Edges of a node are scanned all at once when the DFS first numbers it:
   // their targets' numbers are then independent reads the CPU overlaps (18 ns
   // each here, against 300 ns for a chain of dependent ones). An edge to a
-  // node not yet numbered is pushed (target, source's number), last edge
-  // first, so the numbering is that of a recursive DFS taking edges in order.
-  // Each edge is pushed at most once; untouched pages are never resident.
+  // node not yet numbered is pushed (target's record, source's number), last
+  // edge first, so the numbering is that of a recursive DFS taking edges in
+  // order. Each edge is pushed at most once; untouched pages are never resident.
   const stackSize = Math.max(edgeCount, n) + 2; // + the root, + one slot written but not kept
   const stackTo = new Int32Array(stackSize);
   const stackFrom = new Int32Array(stackSize);
@@ -92,33 +138,33 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
   const dfsFrom = (root: number): void => {
     // Every root is a successor of the super-root, even one reached first from another root.
     superEdges++;
-    const seen = info[2 * root + 1]!;
+    const rootRec = 2 * root + start[root]!;
+    const seen = rec[rootRec]!;
     if (seen !== 0) {
       semi[seen] = 0;
       return;
     }
     let sp = 0;
-    stackTo[sp] = root;
+    stackTo[sp] = rootRec;
     stackFrom[sp++] = 0;
     while (sp > 0) {
-      const v = stackTo[--sp]!;
+      const o = stackTo[--sp]!;
       const nu = stackFrom[sp]!;
-      let nv = info[2 * v + 1]!;
+      let nv = rec[o]!;
       if (nv !== 0) {
         // Numbered since it was pushed, so inside nu's subtree: a forward edge.
         if (nu < semi[nv]!) semi[nv] = nu;
         continue;
       }
       nv = ++count;
-      info[2 * v + 1] = nv;
-      vertex[nv] = v;
+      rec[o] = nv;
       parent[nv] = nu;
       semi[nv] = nu;
       // Without branches: which way an edge goes is a coin toss to the branch
       // predictor, and each mispredict throws away the loads issued after it.
-      for (let e = info[2 * v + 2]! - 1, first = info[2 * v]!; e >= first; e--) {
-        const t = target[e]!;
-        const nt = info[2 * t + 1]!;
+      for (let e = o + 1 + rec[o + 1]!, first = o + 2; e >= first; e--) {
+        const t = rec[e]!;
+        const nt = rec[t]!;
         const isNew = (nt - 1) >>> 31; // nt === 0
         stackTo[sp] = t;
         stackFrom[sp] = nv;
@@ -136,37 +182,68 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     const referred = new Uint8Array(n);
     for (let e = 0; e < edgeCount; e++) referred[target[e]!] = 1;
     for (let v = 0; v < n; v++) {
-      if (info[2 * v + 1] === 0 && referred[v] === 0) {
+      if (rec[2 * v + start[v]!] === 0 && referred[v] === 0) {
         adopted.push(v);
         dfsFrom(v);
       }
     }
     for (let v = 0; v < n && count < n; v++) {
-      if (info[2 * v + 1] === 0) {
+      if (rec[2 * v + start[v]!] === 0) {
         adopted.push(v);
         dfsFrom(v);
       }
     }
   }
-  const r = count; // reached nodes
+  // number -> node, from the records in node order (sequential reads).
+  const vertex = new Uint32Array(count + 1);
+  for (let v = 0; v < n; v++) vertex[rec[2 * v + start[v]!]!] = v;
+  return { count, superEdges, parent, semi, vertex, backFrom, backTo, backCount, stackTo, stackFrom, adopted };
+}
 
-  // --- Back and cross edges grouped by target (a counting sort): the
-  // predecessors each node's semidominator step must evaluate.
+export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options: DominatorOptions = {}): DominatorTree {
+  const n = graph.nodeCount;
+  const { count, superEdges, parent, semi, vertex, backFrom, backTo, backCount, stackTo, stackFrom, adopted } = depthFirst(graph, roots, options);
+  const r = count; // reached nodes
+  options.onPhase?.('dfs');
+
+  // --- Back and cross edges grouped by target: the predecessors each node's
+  // semidominator step must evaluate. A counting sort straight into a
+  // 40 MB count array makes two random writes per edge; a two-pass radix
+  // sort keeps both passes in cache: first into at most 512 buckets of
+  // consecutive targets (512 write streams), then a counting sort whose
+  // counts and writes stay within the current bucket's range.
+  const shift = 32 - Math.clz32(r >>> 9);
+  const bucketCount = (r >>> shift) + 1;
+  const bucketStart = new Int32Array(bucketCount + 1);
+  for (let k = 0; k < backCount; k++) bucketStart[(backTo[k]! >>> shift) + 1]!++;
+  for (let b = 1; b <= bucketCount; b++) bucketStart[b]! += bucketStart[b - 1]!;
+  const byTo = stackTo; // reused: the DFS is done
+  const byFrom = stackFrom;
+  for (let k = 0; k < backCount; k++) {
+    const t = backTo[k]!;
+    const i = bucketStart[t >>> shift]!++;
+    byTo[i] = t;
+    byFrom[i] = backFrom[k]!;
+  }
   const predStart = new Int32Array(r + 2);
-  for (let k = 0; k < backCount; k++) predStart[backTo[k]! + 1]!++;
+  for (let i = 0; i < backCount; i++) predStart[byTo[i]! + 1]!++;
   for (let w = 1; w <= r + 1; w++) predStart[w]! += predStart[w - 1]!;
-  const fill = stackFrom; // reused: the DFS is done
+  const fill = backTo.length >= r + 1 ? backTo : new Int32Array(r + 1); // reused when it is long enough
   fill.set(predStart.subarray(0, r + 1));
   const preds = new Int32Array(backCount);
-  for (let k = 0; k < backCount; k++) preds[fill[backTo[k]!]!++] = backFrom[k]!;
+  for (let i = 0; i < backCount; i++) preds[fill[byTo[i]!]!++] = byFrom[i]!;
+  options.onPhase?.('transpose');
 
   // --- Semidominators, in decreasing number order, with a link-eval forest.
-  // Per number, interleaved: [forest ancestor (-1: a tree root), the least
-  // semi on the compressed path below it]. Storing that least semi instead of
+  // Per number, interleaved: [forest ancestor, the least semi on the
+  // compressed path below it]. Storing that least semi instead of
   // Lengauer-Tarjan's label (a node whose semi is read) saves a dependent
-  // random read per step, and the pair shares a cache line.
-  const forest = new Int32Array(2 * (r + 1)).fill(-1);
-  const path = stackTo; // reused: the DFS is done
+  // random read per step, and the pair shares a cache line. While w is
+  // processed the linked nodes are exactly those numbered above w, so "is a
+  // a tree root" is a > w, not a read of a's entry: an evaluation that needs
+  // no compression costs one random read, not two dependent ones.
+  const forest = new Int32Array(2 * (r + 1));
+  const path = stackTo; // reused: the transpose is done
   // No semidominator is below the floor: with one edge from the super-root,
   // only its one child (number 1) has semi 0, and the rest have at least 1.
   // A node whose tree and forward edges already reach the floor skips its
@@ -177,7 +254,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     for (let p = predStart[w]!, pEnd = predStart[w + 1]!; p < pEnd && s > floor; p++) {
       const v = preds[p]!; // v > w: already linked
       let a = forest[2 * v]!;
-      if (forest[2 * a]! >= 0) {
+      if (a > w) {
         // Compress the path from v to just below its tree's root, nearest the root first.
         let sp = 0;
         let u = v;
@@ -185,7 +262,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
           path[sp++] = u;
           u = a;
           a = forest[2 * u]!;
-        } while (forest[2 * a]! >= 0);
+        } while (a > w);
         // u is the last node below the root; its least semi is final.
         while (sp > 0) {
           const x = path[--sp]!;
@@ -202,6 +279,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     forest[2 * w] = parent[w]!;
     forest[2 * w + 1] = s;
   }
+  options.onPhase?.('semidominators');
 
   // --- Immediate dominators: the nearest ancestor at or above the semidominator.
   const idomNum = parent; // reused: walked before it is overwritten, since d < w
@@ -219,7 +297,9 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     idom[vertex[w]!] = d === 0 ? SUPER_ROOT : vertex[d]!;
     orderIdom[w - 1] = d - 1;
   }
-  return { idom, order: Uint32Array.from(vertex.subarray(1, r + 1)), orderIdom, adoptedRoots: Uint32Array.from(adopted) };
+  const order = vertex.subarray(1, r + 1);
+  options.onPhase?.('idoms');
+  return { idom, order, orderIdom, adoptedRoots: Uint32Array.from(adopted) };
 }
 
 export interface RetainedSizes {
@@ -238,14 +318,18 @@ export interface RetainedSizes {
 export function retainedSizes(tree: DominatorTree, size: ArrayLike<number>): RetainedSizes {
   const { order, orderIdom } = tree;
   const r = order.length;
-  const accBytes = new Float64Array(r);
-  const accCount = new Float64Array(r).fill(1);
-  for (let k = 0; k < r; k++) accBytes[k] = size[order[k]!]!;
+  // Per position, interleaved: [bytes, count], so adding a node into its
+  // dominator's sums touches one cache line, not two.
+  const acc = new Float64Array(2 * r);
+  for (let k = 0; k < r; k++) {
+    acc[2 * k] = size[order[k]!]!;
+    acc[2 * k + 1] = 1;
+  }
   for (let k = r - 1; k >= 0; k--) {
     const d = orderIdom[k]!;
     if (d >= 0) {
-      accBytes[d]! += accBytes[k]!;
-      accCount[d]! += accCount[k]!;
+      acc[2 * d]! += acc[2 * k]!;
+      acc[2 * d + 1]! += acc[2 * k + 1]!;
     }
   }
   const n = tree.idom.length;
@@ -253,8 +337,8 @@ export function retainedSizes(tree: DominatorTree, size: ArrayLike<number>): Ret
   const count = new Float64Array(n);
   for (let k = 0; k < r; k++) {
     const v = order[k]!;
-    bytes[v] = accBytes[k]!;
-    count[v] = accCount[k]!;
+    bytes[v] = acc[2 * k]!;
+    count[v] = acc[2 * k + 1]!;
   }
   return { bytes, count };
 }

@@ -263,7 +263,11 @@ function parseFrom(src: ByteSource, path: string): HeapDump {
     if (size32[i] === SIZE_OVERFLOW) nodeSize[i] = bigs[k + 3]! * 2 ** 32 + bigs[k + 2]!;
   }
 
-  const table = new AddressTable(addrPairs, nodeCount);
+  // Only the reading needs the table: analysing one dump never looks an
+  // address up, so it is not kept (at 20 M objects it is 256 MiB, and the
+  // address pairs it compared against 160 MiB more); a diff rebuilds it
+  // once from `address`.
+  const table = new AddressTable(address, nodeCount);
 
   // Resolve addresses to indices, compacting out the unresolved, and carry
   // the edge labels (positions in the raw EDGE array) to the new positions.
@@ -324,6 +328,7 @@ function parseFrom(src: ByteSource, path: string): HeapDump {
   }
 
   const posView = edgeLabelPos.subarray(0, keptLabels);
+  let lookup: AddressTable | undefined;
   const textView = edgeLabelText.subarray(0, keptLabels);
   return {
     path,
@@ -334,7 +339,8 @@ function parseFrom(src: ByteSource, path: string): HeapDump {
     nodeSize,
     address,
     edgeStart,
-    edgeTarget: out === rawEdges ? edgeTarget : edgeTarget.slice(0, out),
+    // A view, not a copy: the dropped references' slots (usually few) cost less than a second edge array at the peak.
+    edgeTarget: edgeTarget.subarray(0, out),
     edgeLabelPos: posView,
     edgeLabelText: textView,
     roots,
@@ -354,7 +360,8 @@ function parseFrom(src: ByteSource, path: string): HeapDump {
       return undefined;
     },
     nodeAt(addr: number): number {
-      return table.find(addr % 2 ** 32, Math.floor(addr / 2 ** 32));
+      lookup ??= new AddressTable(address, nodeCount);
+      return lookup.find(addr % 2 ** 32, Math.floor(addr / 2 ** 32));
     },
   };
 }
@@ -370,7 +377,7 @@ class AddressTable {
   private readonly shift: number;
 
   constructor(
-    private readonly pairs: Uint32Array,
+    private readonly address: Float64Array,
     count: number,
   ) {
     let bits = 4;
@@ -379,7 +386,8 @@ class AddressTable {
     this.mask = (1 << bits) - 1;
     this.shift = 32 - bits;
     for (let i = 0; i < count; i++) {
-      let s = this.hash(pairs[2 * i]!, pairs[2 * i + 1]!);
+      const a = address[i]!;
+      let s = this.hash(a % 2 ** 32, Math.floor(a / 2 ** 32));
       while (this.slots[s] !== -1) s = (s + 1) & this.mask;
       this.slots[s] = i;
     }
@@ -391,12 +399,15 @@ class AddressTable {
   }
 
   find(lo: number, hi: number): number {
-    const pairs = this.pairs;
+    const address = this.address;
+    // Above 2^53 the sum would round: no user-space address is there.
+    if (hi >= 2 ** 21) return -1;
+    const want = hi * 2 ** 32 + lo;
     let s = this.hash(lo, hi);
     for (;;) {
       const i = this.slots[s]!;
       if (i === -1) return -1;
-      if (pairs[2 * i] === lo && pairs[2 * i + 1] === hi) return i;
+      if (address[i] === want) return i;
       s = (s + 1) & this.mask;
     }
   }
