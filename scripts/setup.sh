@@ -26,6 +26,8 @@ declare -A wanted=(
   [python3-waitress]=/usr/lib/python3/dist-packages/waitress/__init__.py
   [uwsgi-core]=/usr/bin/uwsgi-core
   [uwsgi-plugin-python3]=/usr/lib/uwsgi/plugins/python311_plugin.so
+  # npm run lint's checker of the Python (scripts/lint-python.py).
+  [python3-pyflakes]=/usr/lib/python3/dist-packages/pyflakes/__init__.py
 )
 if [ -n "${MEMWHY_EXTRA_PACKAGES:-}" ]; then
   for p in $MEMWHY_EXTRA_PACKAGES; do wanted[$p]=""; done

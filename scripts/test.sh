@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need, builds, type-checks, runs every test.
-# With file arguments it runs just those files (no type-check), for work in progress.
+# The test command: installs what the tests need, lints, builds, type-checks, runs every test.
+# With file arguments it runs just those files (no lint, no type-check), for work in progress.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The whole suite lints first: the linters fail in a minute, the suite takes many.
+if [ "$#" -eq 0 ]; then bash scripts/lint.sh; fi
 # The HTML report's viewer bundle (dist/report-viewer.*), which the report tests read.
 node scripts/build-viewer.mjs
 if [ "$#" -gt 0 ]; then

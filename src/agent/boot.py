@@ -118,7 +118,7 @@ try:
         _memwhy_interval = _memwhy_sys.getcheckinterval()
         _memwhy_sys.setcheckinterval(1 << 30)
         try:
-            import _socket, codeop, os, traceback
+            import _socket, codeop, os, traceback  # noqa: F401
         finally:
             _memwhy_sys.setcheckinterval(_memwhy_interval)
     # gevent's monkey.patch_all() makes start_new_thread start a greenlet in

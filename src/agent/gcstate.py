@@ -15,7 +15,6 @@ try:
     from itertools import imap as map  # Python 2: lazy
 except ImportError:
     pass
-from itertools import repeat
 
 _census = _load('census')  # noqa: F821 (injected by the agent)
 _refs = _load('refs')  # noqa: F821

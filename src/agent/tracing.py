@@ -14,7 +14,6 @@
 #
 # Python 3.4+ only: on 2.7 every function says tracemalloc is unavailable.
 import gc
-import sys
 
 try:
     import _tracemalloc

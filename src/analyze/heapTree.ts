@@ -344,8 +344,12 @@ function pathSteps(dump: HeapDump, shown: number, typeOf: (v: number) => number)
   // What no root reaches hangs off an object nothing refers to, or a cycle nothing outside refers to.
   const referred = new Uint8Array(n);
   for (let e = 0; e < dump.edgeTarget.length; e++) referred[dump.edgeTarget[e]!] = 1;
-  for (let v = 0; v < n; v++) if (from[v] === -2 && !referred[v]) (seed(v), drain());
-  for (let v = 0; v < n; v++) if (from[v] === -2) (seed(v), drain());
+  const seedAndDrain = (v: number): void => {
+    seed(v);
+    drain();
+  };
+  for (let v = 0; v < n; v++) if (from[v] === -2 && !referred[v]) seedAndDrain(v);
+  for (let v = 0; v < n; v++) if (from[v] === -2) seedAndDrain(v);
 
   const list: PathStep[] = [];
   const stepAt = new Map<number, number>();

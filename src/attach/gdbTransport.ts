@@ -99,7 +99,7 @@ export class GdbTransport implements Transport {
     ]);
     const pid = target.pid;
     let attached = false;
-    let attachedAt = 0;
+    let attachedAt: number;
     try {
       await gdb.command('-gdb-set mi-async on');
       try {

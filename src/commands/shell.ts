@@ -63,11 +63,9 @@ export const shellCommand: CommandSpec<ShellOptions> = {
         });
         // SIGTERM or SIGHUP (the terminal went away): end the loop, detach.
         signal.addEventListener('abort', () => rl.close(), { once: true });
-        let more = false;
         rl.on('SIGINT', () => {
           // Ctrl-C at the prompt, as in Python's REPL: drop the block, new prompt.
           process.stdout.write('\nKeyboardInterrupt\n');
-          more = false;
           void session.call('repl.reset').catch(() => undefined);
           rl.setPrompt('>>> ');
           rl.prompt();
@@ -83,8 +81,7 @@ export const shellCommand: CommandSpec<ShellOptions> = {
           process.stdout.write(r.stdout);
           if (r.stderr) process.stderr.write(r.stderr);
           if (r.exception) process.stderr.write(r.exception.traceback);
-          more = r.more;
-          rl.setPrompt(more ? '... ' : '>>> ');
+          rl.setPrompt(r.more ? '... ' : '>>> ');
           prompt();
         }
         if (interactive) process.stdout.write('\n');

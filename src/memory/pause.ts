@@ -45,7 +45,7 @@ export function withProcessStopped<T>(pid: number, read: () => T, options: Pause
   // Once before the stop: the first run of the check is the slow one (cold code, cold /proc entries).
   everyThreadStopped(pid);
   const started = performance.now();
-  let ended = started;
+  let ended: number;
   let outcome: { value: T; allStopped: boolean };
   try {
     stopSameProcess(pid, options.startTicks);
@@ -76,7 +76,7 @@ export async function withProcessStoppedAsync<T>(pid: number, read: () => Promis
   const watchdog = startWatchdog(pid, options.watchdogSeconds);
   everyThreadStopped(pid);
   const started = performance.now();
-  let ended = started;
+  let ended: number;
   let outcome: { value: T; allStopped: boolean };
   try {
     stopSameProcess(pid, options.startTicks);

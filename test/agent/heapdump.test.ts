@@ -34,7 +34,7 @@ async function calls(python: string, steps: [string, Record<string, unknown>][],
     ({ stdout } = await run(python, args, { timeout: 180_000, maxBuffer: 1 << 24 }));
   } catch (err) {
     const e = err as { message: string; stderr?: string; signal?: string };
-    throw new Error(`${e.message.split('\n')[0]} (signal ${e.signal ?? 'none'}): ${e.stderr ?? ''}`);
+    throw new Error(`${e.message.split('\n')[0]} (signal ${e.signal ?? 'none'}): ${e.stderr ?? ''}`, { cause: err });
   }
   return stdout
     .trim()
