@@ -1,6 +1,6 @@
 /** Renders `memwhy growth`: which types grew between censuses, verdict first. */
 import type { GrowthFinding } from '../analyze/growth.js';
-import { formatBytes, formatBytesDelta, formatMs, formatRate, formatRateDelta, formatSeconds } from '../util/units.js';
+import { formatBytesDelta, formatMs, formatRateDelta, formatSeconds } from '../util/units.js';
 import { renderTable } from './table.js';
 
 export function renderGrowth(pid: number, g: GrowthFinding, top: number): string {

@@ -1,7 +1,7 @@
 /** Renders `memwhy rss`: the human summary, CSV rows and the live progress line. */
 import type { MemorySample } from '../collect/rss.js';
 import type { RssSummary } from '../analyze/rss.js';
-import { formatBytes, formatRate, formatRateDelta, formatSeconds } from '../util/units.js';
+import { formatBytes, formatRateDelta, formatSeconds } from '../util/units.js';
 import { sparkline } from './sparkline.js';
 import { renderTable } from './table.js';
 
