@@ -54,10 +54,3 @@ class AutoTransport implements Transport {
     this.memory?.settle(pid);
   }
 }
-
-/** --transport's value, checked. */
-export function parseTransportChoice(value: string | undefined): TransportChoice {
-  if (value === undefined) return 'auto';
-  if (value === 'auto' || value === 'memory' || value === 'gdb') return value;
-  throw new UserError(`--transport must be memory, gdb or auto, not "${value}"`);
-}

@@ -16,6 +16,7 @@ import { findInterpreterSymbols, NoLayoutError, resolveLayout, type InterpreterS
 import { layoutFor, type Layout } from '../cpython/layouts.js';
 import { pthreadTidOffset, tidOfPthread } from '../cpython/pthread.js';
 import { StackReader, type PythonThread } from '../cpython/stacks.js';
+import { CoreInterpreterError } from './coreInterpreter.js';
 import { mergeStacks, nativeFrame, readBacktraces, syscallName, type NativeThread } from './native.js';
 import type { StackSample, StacksEvidence, ThreadRunState, ThreadStack } from './stackTypes.js';
 import { ElfFile, loadBias } from '../target/elf.js';
@@ -433,8 +434,8 @@ function interpreterInCore(core: CoreMemory, maps: Mapping[], exe: string | unde
     // The symbols are in libpython when the process mapped one, else in the executable.
     const wanted = libpython ?? paths.find((p) => basename(p) === basename(exe));
     if (!wanted || basename(wanted) !== basename(exe)) {
-      const hint = libpython ? `the interpreter is ${libpython}: give --exe a copy of that library` : `it maps ${paths.slice(0, 3).join(', ')}, ...`;
-      throw new UserError(`${core.path} does not map ${basename(exe)}: ${hint}`);
+      if (libpython) throw new CoreInterpreterError(`${core.path} does not map ${basename(exe)}: the interpreter is ${libpython}`, 'library-copy');
+      throw new UserError(`${core.path} does not map ${basename(exe)}: it maps ${paths.slice(0, 3).join(', ')}, ...`);
     }
     checkSameImage(core, maps, wanted, exe);
     return { elfPath: exe, mappedPath: wanted };
@@ -451,9 +452,7 @@ function interpreterInCore(core: CoreMemory, maps: Mapping[], exe: string | unde
       elf?.close();
     }
   }
-  throw new UserError(
-    `${core.path} is not a core of a CPython process memwhy can read here: no mapped file defines the interpreter (if the core comes from another machine, give --exe the python it ran)`,
-  );
+  throw new CoreInterpreterError(`${core.path} is not a core of a CPython process memwhy can read here: no mapped file defines the interpreter`, 'python-it-ran');
 }
 
 /**
@@ -488,7 +487,7 @@ function checkSameImage(core: CoreMemory, maps: Mapping[], mappedPath: string, l
     return; // Neither the core nor this machine has the original bytes: nothing to compare.
   }
   if (!inCore.equals(local)) {
-    throw new UserError(`${localPath} is not the ${basename(mappedPath)} the process ran (their ELF headers differ): give --exe the same build`);
+    throw new CoreInterpreterError(`${localPath} is not the ${basename(mappedPath)} the process ran (their ELF headers differ)`, 'same-build');
   }
 }
 

@@ -38,7 +38,7 @@ export class GdbTimeout extends UserError {
     /** What gdb did not finish: "print the native stacks". */
     readonly doing: string,
   ) {
-    super(`gdb did not ${doing} of pid ${pid} within ${limitMs / 1000} s: detached; try a longer --timeout`);
+    super(`gdb did not ${doing} of pid ${pid} within ${limitMs / 1000} s: detached`);
   }
 }
 
