@@ -110,6 +110,9 @@ export function gdbArgs(launch: GdbLaunch): string[] {
 
 type BatchChild = ChildProcessByStdio<null, Readable, Readable>;
 
+/** After gdb exits, how long its output pipes may take to close before memwhy stops waiting for them. */
+const PIPES_GRACE_MS = 2000;
+
 /** One running gdb: its process group, and the target put back as found once it is gone. */
 export class GdbProcess<C extends BatchChild | ChildProcessWithoutNullStreams = BatchChild | ChildProcessWithoutNullStreams> {
   /** Resolves with gdb's exit code once it is gone and the target is as it was found. */
@@ -122,11 +125,22 @@ export class GdbProcess<C extends BatchChild | ChildProcessWithoutNullStreams = 
     private readonly targetWasStopped: boolean,
   ) {
     this.exited = new Promise((resolve) => {
-      // 'close', not 'exit': the pipes are drained too, so the caller has all the output.
-      child.on('close', (code) => {
+      let done = false;
+      const finish = (code: number | null): void => {
+        if (done) return;
+        done = true;
         if (this.killTimer) clearTimeout(this.killTimer);
         if (!this.targetWasStopped) continueIfStopped(this.targetPid);
         resolve(code);
+      };
+      // 'close', not 'exit': the pipes are drained too, so the caller has all the output.
+      child.on('close', (code) => finish(code));
+      child.on('exit', (code) => {
+        // Nothing gdb started outlives it (a `shell` command's child would hold
+        // its pipes open, and 'close' would never come); and if the pipes stay
+        // open all the same, gdb is gone: finish without them.
+        signalGroup(child.pid, 'SIGKILL');
+        setTimeout(() => finish(code), PIPES_GRACE_MS).unref();
       });
     });
   }
