@@ -20,7 +20,8 @@ import { findFlag as flag, type CommandSpec, type OptionSpec } from './spec.js';
 export function errorSentence(err: UserError, options: readonly OptionSpec[]): string | undefined {
   const timeout = flag(options, 'timeout');
   if (err instanceof GdbTimeout) return timeout && `${err.message}; try a longer ${timeout}`;
-  if (err instanceof TargetIdle) return timeout && `${err.message}, or try a longer ${timeout}`;
+  // "... left it running. Try a longer --timeout, or install gdb (...)": more time first, as before.
+  if (err instanceof TargetIdle) return timeout && err.message.replace(/ Install gdb\b/, ` Try a longer ${timeout}, or install gdb`);
   if (err instanceof AgentDidNotConnect) return err.python2 && timeout ? `${err.message}; try a longer ${timeout}` : undefined;
   if (err instanceof NoLayoutError) return `${err.message}; "memwhy stacks --via agent" runs code in the target instead`;
   if (err instanceof StopNotPermitted) {
