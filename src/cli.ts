@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.js';
+import { wordError } from './commands/errorWords.js';
 import { JSON_OPTION } from './commands/spec.js';
 import { UserError } from './errors.js';
 import { packageVersion } from './version.js';
@@ -31,7 +32,12 @@ export async function main(argv: string[]): Promise<number> {
       const positional = command.processedArgs.flatMap((a: unknown) =>
         a === undefined ? [] : Array.isArray(a) ? a.map(String) : [String(a)],
       );
-      exitCode = await spec.run(positional, command.opts() as never);
+      try {
+        exitCode = await spec.run(positional, command.opts() as never);
+      } catch (err) {
+        // Errors from below commands/ know no flags: the advice that names one is added here.
+        throw wordError(err, spec);
+      }
     });
   }
   try {

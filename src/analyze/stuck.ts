@@ -115,8 +115,15 @@ export function waitOf(thread: Pick<ThreadStack, 'frames'>): Wait | null {
   return condWait ? { kind: 'gil', where: 'pthread_cond_timedwait', seen_in: 'native' } : null;
 }
 
+/**
+ * How the caller takes more samples, as the user would type it ("--samples 3",
+ * worded by the command from its option table), for the summaries that ask
+ * for them; without it they say "more samples".
+ */
+export type MoreSamples = string | undefined;
+
 /** One finding per thread of the last sample, from every sample it appears in. */
-export function threadFindings(samples: readonly StackSample[]): ThreadFinding[] {
+export function threadFindings(samples: readonly StackSample[], moreSamples?: MoreSamples): ThreadFinding[] {
   const last = samples.at(-1);
   if (!last) return [];
   const history = new Map<string, { t: number; thread: ThreadStack }[]>();
@@ -131,10 +138,10 @@ export function threadFindings(samples: readonly StackSample[]): ThreadFinding[]
   return last.threads
     .map((thread, i) => ({ thread, seen: history.get(threadKey(thread, i))! }))
     .filter(({ thread }) => !thread.native_only)
-    .map(({ thread, seen }) => finding(thread, seen));
+    .map(({ thread, seen }) => finding(thread, seen, moreSamples));
 }
 
-function finding(thread: ThreadStack, seen: { t: number; thread: ThreadStack }[]): ThreadFinding {
+function finding(thread: ThreadStack, seen: { t: number; thread: ThreadStack }[], moreSamples: MoreSamples): ThreadFinding {
   const wait = waitOf(thread);
   const first = stackKey(seen[0]!.thread.frames);
   const sameStack = seen.filter((s) => stackKey(s.thread.frames) === first).length;
@@ -164,7 +171,7 @@ function finding(thread: ThreadStack, seen: { t: number; thread: ThreadStack }[]
     name: thread.thread_name ?? thread.name,
     wait,
     activity,
-    summary: summarize(thread, wait, activity, numbers),
+    summary: summarize(thread, wait, activity, numbers, moreSamples),
     numbers,
   };
 }
@@ -173,7 +180,7 @@ function ranBetween(n: ThreadFinding['numbers']): boolean {
   return n.cpu_ms !== null && n.cpu_ms >= Math.max(BUSY_CPU_MIN_MS, BUSY_CPU_SHARE * n.span_ms);
 }
 
-function summarize(thread: ThreadStack, wait: Wait | null, activity: Activity, n: ThreadFinding['numbers']): string {
+function summarize(thread: ThreadStack, wait: Wait | null, activity: Activity, n: ThreadFinding['numbers'], moreSamples: MoreSamples): string {
   const parts: string[] = [];
   if (wait) {
     const what = wait.kind === 'lock' ? 'acquiring a lock' : wait.kind === 'wait' ? 'waiting for another thread' : 'waiting to take the GIL';
@@ -192,7 +199,7 @@ function summarize(thread: ThreadStack, wait: Wait | null, activity: Activity, n
           ? `busy: the stack changed in ${n.samples - n.same_stack} of ${over}`
           : `busy: ${formatMsOnly(n.cpu_ms!)} on the CPU between ${over}, though asleep at each`,
     );
-  } else if (n.samples < 2) parts.push('one sample: --samples 3 tells stuck from busy');
+  } else if (n.samples < 2) parts.push(`one sample: ${moreSamples ? `${moreSamples} tells` : 'more samples tell'} stuck from busy`);
   return parts.join('; ');
 }
 
@@ -206,7 +213,7 @@ function innermostPython(frames: readonly StackFrame[]): string | undefined {
  * sample, waiting for them) is a likely deadlock; otherwise how many
  * threads are flagged.
  */
-export function stuckVerdict(findings: readonly ThreadFinding[]): StuckVerdict {
+export function stuckVerdict(findings: readonly ThreadFinding[], moreSamples?: MoreSamples): StuckVerdict {
   const flagged = findings.filter((f) => f.status === 'issue');
   const onLocks = flagged.filter((f) => f.wait?.kind === 'lock');
   const label = (fs: readonly ThreadFinding[]): string => fs.map((f) => f.name ?? String(f.tid ?? '?')).join(', ');
@@ -218,7 +225,7 @@ export function stuckVerdict(findings: readonly ThreadFinding[]): StuckVerdict {
       summary:
         stuck.length >= 2
           ? `${stuck.length} threads stuck acquiring locks (${label(stuck)}): a likely deadlock`
-          : `${onLocks.length} threads waiting to acquire locks (${label(onLocks)}): take --samples 3 to see whether they stay so`,
+          : `${onLocks.length} threads waiting to acquire locks (${label(onLocks)}): take ${moreSamples ?? 'more samples'} to see whether they stay so`,
       deadlocked: (stuck.length >= 2 ? stuck : []).map((f) => f.tid),
     };
   }
@@ -230,7 +237,7 @@ export function stuckVerdict(findings: readonly ThreadFinding[]): StuckVerdict {
         : `${flagged.length} thread${flagged.length === 1 ? '' : 's'} waiting (${label(flagged)})`;
     return { status: 'issue', summary, deadlocked: [] };
   }
-  if (!sampled) return { status: 'insufficient-data', summary: 'no thread waits for a lock (one sample: --samples 3 tells stuck threads from busy ones)', deadlocked: [] };
+  if (!sampled) return { status: 'insufficient-data', summary: `no thread waits for a lock (one sample: ${moreSamples ? `${moreSamples} tells` : 'more samples tell'} stuck threads from busy ones)`, deadlocked: [] };
   return { status: 'none', summary: 'no thread is stuck: every thread ran or moved between samples, or waits for nothing', deadlocked: [] };
 }
 

@@ -171,13 +171,7 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
     } catch (err) {
       if (err instanceof AcceptTimeout) {
         if (!processAlive(pid)) throw new UserError(`the target (pid ${pid}) exited while memwhy was attaching`);
-        throw new UserError(
-          `memwhy's agent started in pid ${pid} but did not connect back in ${connectTimeoutS} s (${
-            target.version.major === 2
-              ? 'Python 2.7 hands the GIL to a new thread late when other threads keep it busy; try a longer --timeout'
-              : 'is its GIL held by a thread in a long C call?'
-          }); the target was left running`,
-        );
+        throw new AgentDidNotConnect(pid, connectTimeoutS, target.version.major === 2);
       }
       throw err;
     } finally {
@@ -299,5 +293,21 @@ export async function withAgent<T>(
     return await fn(session);
   } finally {
     await session.close();
+  }
+}
+
+/** The agent's thread started in the target but did not connect back in `waitedS`. */
+export class AgentDidNotConnect extends UserError {
+  constructor(
+    readonly pid: number,
+    readonly waitedS: number,
+    /** 2.7's GIL hands over to a new thread late: more time is the remedy there. */
+    readonly python2: boolean,
+  ) {
+    super(
+      `memwhy's agent started in pid ${pid} but did not connect back in ${waitedS} s (${
+        python2 ? 'Python 2.7 hands the GIL to a new thread late when other threads keep it busy' : 'is its GIL held by a thread in a long C call?'
+      }); the target was left running`,
+    );
   }
 }

@@ -7,7 +7,8 @@
  */
 import { UserError } from '../errors.js';
 import type { PythonTarget } from '../target/python.js';
-import { findGdb, GdbTransport } from './gdbTransport.js';
+import { gdbInstalled } from '../gdb/launch.js';
+import { GdbTransport } from './gdbTransport.js';
 import { MemoryTransport, MemoryTransportUnavailable, TargetIdle } from './memoryTransport.js';
 import type { InjectOptions, InjectResult, Transport } from './transport.js';
 
@@ -19,15 +20,6 @@ export type TransportChoice = 'auto' | 'memory' | 'gdb';
  * makes it; one blocked for longer goes to gdb.
  */
 const QUEUED_WAIT_BEFORE_GDB_S = 2;
-
-function gdbInstalled(): boolean {
-  try {
-    findGdb();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function chooseTransport(choice: TransportChoice): Transport {
   if (choice === 'gdb') return new GdbTransport();
@@ -61,11 +53,4 @@ class AutoTransport implements Transport {
   settle(pid: number): void {
     this.memory?.settle(pid);
   }
-}
-
-/** --transport's value, checked. */
-export function parseTransportChoice(value: string | undefined): TransportChoice {
-  if (value === undefined) return 'auto';
-  if (value === 'auto' || value === 'memory' || value === 'gdb') return value;
-  throw new UserError(`--transport must be memory, gdb or auto, not "${value}"`);
 }

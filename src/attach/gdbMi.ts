@@ -1,11 +1,12 @@
 /**
  * A small driver for gdb's machine interface (MI2): send a command, await
- * its result record, await stop events. gdb runs in its own process group so
- * a Ctrl-C at the terminal reaches memwhy only, and memwhy decides how gdb
- * lets go of the target.
+ * its result record, await stop events. gdb is started by src/gdb/launch.ts
+ * (its own process group, so a Ctrl-C at the terminal reaches memwhy only,
+ * and memwhy decides how gdb lets go of the target).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { GdbProcess, type GdbLaunch } from '../gdb/launch.js';
 
 /** One MI record: `^done,...`, `*stopped,...`, `=thread-exited,...`. */
 export interface MiRecord {
@@ -62,6 +63,7 @@ interface Waiter {
 }
 
 export class GdbMi {
+  private readonly process: GdbProcess<ChildProcessWithoutNullStreams>;
   private readonly child: ChildProcessWithoutNullStreams;
   private nextToken = 1;
   private waiters: Waiter[] = [];
@@ -72,32 +74,27 @@ export class GdbMi {
   private backlog: MiRecord[] = [];
   readonly exitedPromise: Promise<void>;
 
-  private constructor(child: ChildProcessWithoutNullStreams) {
+  private constructor(gdb: GdbProcess<ChildProcessWithoutNullStreams>) {
+    this.process = gdb;
+    const child = gdb.child;
     this.child = child;
     const rl = createInterface({ input: child.stdout });
     rl.on('line', (line) => this.onLine(line));
     child.stderr.on('data', (d: Buffer) => (this.consoleText += d.toString()));
-    this.exitedPromise = new Promise((resolve) => {
-      child.on('exit', () => {
-        this.exited = true;
-        const err = new GdbError(`gdb exited unexpectedly: ${this.recentConsole()}`);
-        for (const w of this.waiters) w.reject(err);
-        this.waiters = [];
-        resolve();
-      });
+    child.on('exit', () => {
+      this.exited = true;
+      const err = new GdbError(`gdb exited unexpectedly: ${this.recentConsole()}`);
+      for (const w of this.waiters) w.reject(err);
+      this.waiters = [];
     });
+    // Once gdb is gone and the target is as it was found.
+    this.exitedPromise = gdb.exited.then(() => undefined);
   }
 
-  /** Starts gdb; `gdbPath` must exist (checked by the caller for a clear message). */
-  static start(gdbPath: string, initCommands: string[]): GdbMi {
-    const args = ['-nx', '-q', '-readnever', '--interpreter=mi2'];
-    for (const c of initCommands) args.push('-iex', c);
-    const child = spawn(gdbPath, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-      env: { ...process.env, LC_ALL: 'C' },
-    });
-    return new GdbMi(child);
+  /** Starts gdb for `pid` (attached later, with -target-attach) with `settings` after the safe ones; GdbNotInstalled when missing. */
+  static start(pid: number, settings: readonly string[]): GdbMi {
+    const launch: GdbLaunch & { mode: 'mi' } = { pid, purpose: 'to attach', mode: 'mi', readnever: true, settings };
+    return new GdbMi(GdbProcess.mi(launch));
   }
 
   get pid(): number | undefined {
@@ -188,13 +185,17 @@ export class GdbMi {
     return this.wait((r) => r.kind === '*' && r.cls === 'stopped', timeoutMs, 'a stop', signal);
   }
 
-  /** Ends gdb: closing stdin makes an MI gdb quit (detaching what it attached); then a kill. */
+  /**
+   * Ends gdb: closing stdin makes an MI gdb quit (detaching what it
+   * attached); then a kill of its group. Resolves once the target is as it
+   * was found (continued if gdb left it stopped).
+   */
   async dispose(graceMs = 3000): Promise<void> {
-    if (this.exited) return;
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    if (!this.exited) {
+      this.child.stdin.end();
+      this.process.killAfter(graceMs);
+    }
     await this.exitedPromise;
-    clearTimeout(timer);
   }
 }
 

@@ -16,21 +16,13 @@
  * locking (threads holding mutexes would never run), and every path ends
  * with the target detached and running.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { GdbError, GdbMi, TimeoutError, WaitAborted, miField, miQuote, type MiRecord } from './gdbMi.js';
 import type { InjectOptions, InjectResult, Transport } from './transport.js';
 import type { PythonTarget } from '../target/python.js';
 import { UserError } from '../errors.js';
 import { isSameProcess } from '../target/proc.js';
-
-/** gdb from PATH, as a shell would find it. */
-export function findGdb(): string {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(`${dir}/gdb`)) return `${dir}/gdb`;
-  }
-  throw new UserError('gdb is not installed, and memwhy needs it to attach: apt-get install gdb');
-}
 
 /** The eval-loop entry: its name changed in 3.6 (PEP 523). */
 function evalFrameFunction(t: PythonTarget): string {
@@ -83,14 +75,8 @@ export function bootstrapLine(bootstrap: string): string {
 
 export class GdbTransport implements Transport {
   async inject(target: PythonTarget, bootstrap: string, opts: InjectOptions): Promise<InjectResult> {
-    const gdbPath = findGdb();
     const started = Date.now();
-    const gdb = GdbMi.start(gdbPath, [
-      'set debuginfod enabled off',
-      'set auto-load off',
-      'set pagination off',
-      'set confirm off',
-      'set width 0',
+    const gdb = GdbMi.start(target.pid, [
       // Signals the target gets while we wait go straight through to it.
       'handle all nostop noprint pass',
       `set sysroot ${target.root}`,

@@ -284,7 +284,7 @@ export class TargetIdle extends UserError {
     super(
       `pid ${pid} is idle: ${runsOn === 'main-thread' ? 'its main thread ran' : 'none of its threads ran'} no Python code in ${waitedS} s ` +
         `(blocked in a long call: epoll, join, sleep); ${what} and left it running. ` +
-        'Try a longer --timeout, or install gdb (memwhy then wakes the main thread from its blocking call)',
+        'Install gdb (memwhy then wakes the main thread from its blocking call)',
     );
   }
 }

@@ -106,6 +106,16 @@ const TUNABLE_ALIASES: Record<keyof GlibcSettings, { tunable: string; alias: str
   trimThreshold: { tunable: 'glibc.malloc.trim_threshold', alias: 'MALLOC_TRIM_THRESHOLD_' },
 };
 
+/** glibc's malloc settings asked for under another allocator, where they mean nothing. */
+export class GlibcSettingsElsewhere extends UserError {
+  constructor(
+    readonly allocator: string,
+    readonly settings: readonly (keyof GlibcSettings)[],
+  ) {
+    super(`${settings.map((k) => TUNABLE_ALIASES[k].tunable).join(' and ')} ${settings.length === 1 ? 'is a glibc setting: it does' : 'are glibc settings: they do'} nothing under ${allocator}`);
+  }
+}
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface AllocatorEnv {
@@ -146,7 +156,7 @@ export function allocatorEnv(choice: AllocatorChoice, settings: GlibcSettings, b
   );
   if (tunables.length > 0) {
     if (choice.name !== 'glibc') {
-      throw new UserError(`--arena-max and --trim-threshold are glibc settings: they do nothing under ${choice.name}`);
+      throw new GlibcSettingsElsewhere(choice.name, tunables.map(([key]) => key));
     }
     const merged = new Map(parseTunables(env.GLIBC_TUNABLES ?? ''));
     for (const [key, value] of tunables) {

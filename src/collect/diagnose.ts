@@ -104,7 +104,7 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     // still catches where a steady leak allocates. Short windows (tests,
     // the demo) trace throughout.
     const traceS = opts.durationS < 10 ? opts.durationS : Math.min(120, Math.max(6, 0.2 * opts.durationS));
-    let tracing: TracemallocEvidence = opts.tracemalloc ? {} : { skipped: 'turned off with --no-tracemalloc' };
+    let tracing: TracemallocEvidence = opts.tracemalloc ? {} : { skipped: 'turned off for this run' };
     let tracingStarted: Promise<void> | null = null;
     const beginTracing = (): Promise<void> => {
       const start = Date.now();
@@ -197,7 +197,7 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
         evidence.trim = await attempt(notes, 'the trim', () => trimThroughAgent(session, { gc: false, settleMs: 300 }));
       }
     } else if (!opts.trim) {
-      notes.push('no trim proof: turned off with --no-trim');
+      notes.push('no trim proof: turned off for this run');
     }
   } finally {
     evidence.ended_at = Date.now();

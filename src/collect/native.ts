@@ -5,8 +5,8 @@
  * loop (_PyEval_EvalFrameDefault, 2.7's PyEval_EvalFrameEx) stands for the
  * Python frames it runs; every other C frame stays, marked native.
  */
-import { spawn } from 'node:child_process';
 import { UserError } from '../errors.js';
+import { runGdb } from '../gdb/launch.js';
 import type { PythonFrame } from '../cpython/stacks.js';
 import type { Mapping } from '../target/proc.js';
 import type { StackFrame } from './stackTypes.js';
@@ -41,66 +41,29 @@ export interface BacktraceOptions {
  * gdb's backtraces of every thread of `pid`. The target should be stopped
  * already (memwhy's pause): gdb's attach and detach then leave it stopped,
  * and the frames belong to the same moment as the memory read. On a
- * timeout or an abort gdb is terminated, which detaches it (the kernel
- * drops a dead tracer's ptrace).
+ * timeout (GdbTimeout) or an abort (GdbInterrupted) gdb is ended, which
+ * detaches it (src/gdb/launch.ts).
  */
-export function readBacktraces(pid: number, options: BacktraceOptions): Promise<NativeThread[]> {
-  const args = [
-    '-nx', // no ~/.gdbinit: nothing of the user's runs against the target
-    '-batch',
-    '-iex', 'set debuginfod enabled off', // never fetch symbols over the network
-    // No separate debug files (python3-dbg's take seconds to load): gdb then
-    // names frames from the ELF symbols alone. -readnever would be quicker
-    // still but gdb 13 then cannot unwind past libc (it skips .eh_frame too).
-    '-iex', 'set debug-file-directory /nonexistent',
-    '-iex', 'set auto-load off', // no python-gdb.py or other scripts for the target's libraries
-    '-iex', 'set print frame-arguments none',
-    '-iex', 'set width unlimited',
-    '-p', String(pid),
-    '-ex', 'thread apply all bt',
-  ];
-  return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) return reject(interrupted(pid));
-    // Its own process group: a Ctrl-C at the terminal reaches memwhy, which then stops gdb in order.
-    const gdb = spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    let failure: Error | undefined;
-    let killTimer: NodeJS.Timeout | undefined;
-    gdb.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    gdb.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const stop = (why: Error): void => {
-      failure ??= why;
-      signalGroup(gdb.pid, 'SIGTERM');
-      killTimer ??= setTimeout(() => signalGroup(gdb.pid, 'SIGKILL'), options.graceMs ?? 3000);
-    };
-    const timer = setTimeout(
-      () => stop(new UserError(`gdb did not print the native stacks of pid ${pid} within ${options.timeoutMs / 1000} s: detached; try a longer --timeout`)),
-      options.timeoutMs,
-    );
-    const onAbort = (): void => stop(interrupted(pid));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const done = (): void => {
-      clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-    };
-    gdb.on('error', (err: NodeJS.ErrnoException) => {
-      done();
-      reject(err.code === 'ENOENT' ? new UserError('gdb is not installed (--native needs it): apt-get install gdb') : err);
-    });
-    gdb.on('close', (code) => {
-      done();
-      if (failure) return reject(failure);
-      const threads = parseBacktraces(stdout);
-      if (threads.length > 0) return resolve(threads);
-      reject(new UserError(gdbFailure(pid, stderr || stdout, code)));
-    });
-  });
-}
-
-function interrupted(pid: number): UserError {
-  return new UserError(`interrupted: gdb detached from pid ${pid}`, 130);
+export async function readBacktraces(pid: number, options: BacktraceOptions): Promise<NativeThread[]> {
+  const run = await runGdb(
+    {
+      pid,
+      purpose: 'for native stacks',
+      mode: 'batch',
+      settings: [
+        // No separate debug files (python3-dbg's take seconds to load): gdb then
+        // names frames from the ELF symbols alone. -readnever would be quicker
+        // still but gdb 13 then cannot unwind past libc (it skips .eh_frame too).
+        'set debug-file-directory /nonexistent',
+        'set print frame-arguments none',
+      ],
+      commands: ['thread apply all bt'],
+    },
+    { timeoutMs: options.timeoutMs, graceMs: options.graceMs ?? 3000, signal: options.signal, doing: 'print the native stacks' },
+  );
+  const threads = parseBacktraces(run.stdout);
+  if (threads.length > 0) return threads;
+  throw new UserError(gdbFailure(pid, run.stderr || run.stdout, run.code));
 }
 
 const THREAD = /^Thread \d+ \((?:Thread 0x[0-9a-f]+ \()?(?:LWP|process) (\d+)\)?(?: "(.*)")?\)?:?$/;
@@ -222,13 +185,4 @@ function gdbFailure(pid: number, text: string, code: number | null): string {
   if (/No such process/.test(text)) return `no process with pid ${pid}: check the pid with "memwhy ps"`;
   const last = text.trim().split('\n').filter((l) => !/^warning:/.test(l)).pop() ?? `exit code ${code}`;
   return `gdb printed no native stacks for pid ${pid}: ${last}`;
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
 }

@@ -1,7 +1,8 @@
 /** Options every attaching command shares, from one table. */
 import type { OptionSpec } from './spec.js';
 import { durationOption } from './parse.js';
-import { parseTransportChoice } from '../attach/chooseTransport.js';
+import type { TransportChoice } from '../attach/chooseTransport.js';
+import { UserError } from '../errors.js';
 
 export const TRANSPORT_OPTION: OptionSpec = {
   flags: '--transport <how>',
@@ -40,6 +41,12 @@ export function attachSettings(opts: AttachCliOptions & { json?: boolean }, sign
   };
 }
 
+/** --transport's value, checked. */
+export function parseTransportChoice(value: string | undefined): TransportChoice {
+  if (value === undefined) return 'auto';
+  if (value === 'auto' || value === 'memory' || value === 'gdb') return value;
+  throw new UserError(`--transport must be memory, gdb or auto, not "${value}"`);
+}
 
 /** Progress for stderr, unless the user asked for quiet JSON. */
 export function progressPrinter(json: boolean | undefined): ((line: string) => void) | undefined {

@@ -8,7 +8,7 @@ import { formatBytes, formatMs, formatSeconds } from '../util/units.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
 import { countOption, durationOption } from './parse.js';
-import { parsePid, printJson, type CommandSpec } from './spec.js';
+import { flagOf, parsePid, printJson, type CommandSpec } from './spec.js';
 import { sleep } from '../util/sleep.js';
 
 interface GrowthOptions extends AttachCliOptions {
@@ -64,7 +64,7 @@ export const growthCommand: CommandSpec<GrowthOptions> = {
     );
     const finding = growthOf(censuses);
     if (opts.json) printJson({ pid, every_s: everyS, ...finding, types: finding.types.slice(0, top) });
-    else process.stdout.write(renderGrowth(pid, finding, top));
+    else process.stdout.write(renderGrowth(pid, finding, top, { times: flagOf(growthCommand.options, 'times'), top: flagOf(growthCommand.options, 'top') }));
     return 0;
   },
 };

@@ -8,7 +8,7 @@ import { renderDot, renderSvg } from '../report/refsGraph.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
 import { countOption } from './parse.js';
-import { FORCE_OPTION, parsePid, printJson, type CommandSpec } from './spec.js';
+import { FORCE_OPTION, flagOf, parsePid, printJson, type CommandSpec } from './spec.js';
 import { checkOutputFile, writeOutputFile } from '../util/outputFile.js';
 import { packageVersion } from '../version.js';
 
@@ -59,7 +59,7 @@ export const refsCommand: CommandSpec<RefsOptions> = {
       if (!opts.json) process.stderr.write(`memwhy: wrote ${opts.graph}\n`);
     }
     if (opts.json) printJson({ pid, ...result });
-    else process.stdout.write(renderRefs(pid, result));
+    else process.stdout.write(renderRefs(pid, result, flagOf(refsCommand.options, 'max-depth')));
     return 0;
   },
 };

@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import { csvHeader, csvRow, progressLine, renderRssReport, type WatchEnd } from '../report/rss.js';
 import { readStatus } from '../target/proc.js';
 import { formatSeconds, parseDuration } from '../util/units.js';
-import { parsePid, printJson, type CommandSpec } from './spec.js';
+import { flagOf, parsePid, printJson, type CommandSpec } from './spec.js';
 
 interface RssOptions {
   interval: string;
@@ -92,7 +92,7 @@ async function run(args: string[], opts: RssOptions): Promise<number> {
       summary: { rss_start, rss_end, rss_min, rss_max, slope_bytes_per_s, r2 },
     });
   } else if (!opts.csv) {
-    process.stdout.write(renderRssReport({ pid, name, interval_s: intervalS, ended, samples, summary }));
+    process.stdout.write(renderRssReport({ pid, name, interval_s: intervalS, ended, samples, summary }, flagOf(rssCommand.options, 'duration')));
   }
   // Like ping, an interrupted run that printed its summary has succeeded.
   return 0;

@@ -37,6 +37,23 @@ export const FORCE_OPTION: OptionSpec = {
   description: 'replace an existing output file (or fill a non-empty directory) that memwhy did not write',
 };
 
+/** The long flag of an option in `options` ('--timeout' of '--timeout <duration>'), undefined when there is none. */
+export function findFlag(options: readonly OptionSpec[], long: string): string | undefined {
+  const name = `--${long}`;
+  return options.some((o) => o.flags.split(/[ ,]+/).includes(name)) ? name : undefined;
+}
+
+/**
+ * The long flag of one of a command's options, read from its table: how a
+ * command names a flag in what it prints, so a renamed option cannot leave
+ * a stale name behind.
+ */
+export function flagOf(options: readonly OptionSpec[], long: string): string {
+  const flag = findFlag(options, long);
+  if (flag === undefined) throw new Error(`no --${long} in the option table`);
+  return flag;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }

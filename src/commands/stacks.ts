@@ -12,7 +12,7 @@ import { UserError } from '../errors.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { attachSettings, TRANSPORT_OPTION } from './attachOptions.js';
 import { countOption, durationOption } from './parse.js';
-import { parsePid, printJson, type CommandSpec } from './spec.js';
+import { flagOf, parsePid, printJson, type CommandSpec } from './spec.js';
 
 interface StacksOptions {
   nonblocking?: boolean;
@@ -70,8 +70,9 @@ async function run(args: string[], opts: StacksOptions): Promise<number> {
     evidence = await live(plan(args, opts), opts);
   }
   for (const w of evidence.warnings) process.stderr.write(`memwhy: ${w}\n`);
-  const findings = threadFindings(evidence.samples ?? [{ t_ms: 0, pause_ms: evidence.pause_ms, threads: evidence.threads }]);
-  const verdict = stuckVerdict(findings);
+  const moreSamples = `${flagOf(stacksCommand.options, 'samples')} 3`;
+  const findings = threadFindings(evidence.samples ?? [{ t_ms: 0, pause_ms: evidence.pause_ms, threads: evidence.threads }], moreSamples);
+  const verdict = stuckVerdict(findings, moreSamples);
   if (opts.json) printJson({ ...evidence, findings, verdict });
   else process.stdout.write(renderStacks({ evidence, findings, verdict }));
   return 0;
@@ -86,7 +87,7 @@ async function live(p: Plan, opts: StacksOptions): Promise<StacksEvidence> {
     } catch (err) {
       if (!(err instanceof NoLayoutError)) throw err;
       if (p.native || p.locals || p.nonblocking) throw err;
-      return viaAgent(p, opts, signal, [`${err.message.replace(/; "memwhy stacks --via agent".*$/, '')}: read through the agent instead (sys._current_frames(), code run in the target)`]);
+      return viaAgent(p, opts, signal, [`${err.message}: read through the agent instead (sys._current_frames(), code run in the target)`]);
     }
     const r = reader;
     try {

@@ -92,10 +92,17 @@ function interpHeadFromAccessor(elf: ElfFile, bias: bigint): bigint | undefined 
  * falls back to the agent (sys._current_frames() in the target) on it.
  */
 export class NoLayoutError extends UserError {
-  constructor(version: string, reason?: string) {
+  constructor(
+    readonly version: string,
+    /** No layout for the version, or a build (free-threaded) whose layout differs. */
+    readonly why: 'unknown-version' | 'free-threaded' = 'unknown-version',
+    /** The versions memwhy has layouts for, as a phrase. */
+    readonly supported: string = supportedVersions(),
+  ) {
     super(
-      reason ??
-        `memwhy cannot read CPython ${version}'s stacks from memory yet: it knows the layouts of ${supportedVersions()}; "memwhy stacks --via agent" runs code in the target instead`,
+      why === 'free-threaded'
+        ? `CPython ${version} is a free-threaded build: memwhy reads only builds with a GIL from memory`
+        : `memwhy cannot read CPython ${version}'s stacks from memory yet: it knows the layouts of ${supported}`,
     );
   }
 }
@@ -116,10 +123,7 @@ export function resolveLayout(
     const sameMinor = debug && Number((debug.version >> 16n) & 0xffn) === base.minor;
     if (debug && sameMinor) {
       if (debug.freeThreaded) {
-        throw new NoLayoutError(
-          version.text,
-          `CPython ${version.text} is a free-threaded build: memwhy reads only builds with a GIL from memory; "memwhy stacks --via agent" runs code in the target instead`,
-        );
+        throw new NoLayoutError(version.text, 'free-threaded');
       }
       return applyDebugOffsets(base, debug);
     }

@@ -6,6 +6,7 @@
  */
 import { basename } from 'node:path';
 import { UserError } from '../errors.js';
+import { CoreInterpreterError } from './coreInterpreter.js';
 import type { CoreMemory } from '../memory/core.js';
 import { ElfFile } from '../target/elf.js';
 import type { Mapping } from '../target/proc.js';
@@ -36,8 +37,8 @@ function interpreterInCore(core: CoreMemory, maps: Mapping[], exe: string | unde
     // The symbols are in libpython when the process mapped one, else in the executable.
     const wanted = libpython ?? paths.find((p) => basename(p) === basename(exe));
     if (!wanted || basename(wanted) !== basename(exe)) {
-      const hint = libpython ? `the interpreter is ${libpython}: give --exe a copy of that library` : `it maps ${paths.slice(0, 3).join(', ')}, ...`;
-      throw new UserError(`${core.path} does not map ${basename(exe)}: ${hint}`);
+      if (libpython) throw new CoreInterpreterError(`${core.path} does not map ${basename(exe)}: the interpreter is ${libpython}`, 'library-copy');
+      throw new UserError(`${core.path} does not map ${basename(exe)}: it maps ${paths.slice(0, 3).join(', ')}, ...`);
     }
     checkSameImage(core, maps, wanted, exe);
     return { elfPath: exe, mappedPath: wanted };
@@ -54,9 +55,7 @@ function interpreterInCore(core: CoreMemory, maps: Mapping[], exe: string | unde
       elf?.close();
     }
   }
-  throw new UserError(
-    `${core.path} is not a core of a CPython process memwhy can read here: no mapped file defines the interpreter (if the core comes from another machine, give --exe the python it ran)`,
-  );
+  throw new CoreInterpreterError(`${core.path} is not a core of a CPython process memwhy can read here: no mapped file defines the interpreter`, 'python-it-ran');
 }
 
 /**
@@ -91,7 +90,7 @@ function checkSameImage(core: CoreMemory, maps: Mapping[], mappedPath: string, l
     return; // Neither the core nor this machine has the original bytes: nothing to compare.
   }
   if (!inCore.equals(local)) {
-    throw new UserError(`${localPath} is not the ${basename(mappedPath)} the process ran (their ELF headers differ): give --exe the same build`);
+    throw new CoreInterpreterError(`${localPath} is not the ${basename(mappedPath)} the process ran (their ELF headers differ)`, 'same-build');
   }
 }
 

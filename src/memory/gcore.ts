@@ -2,12 +2,12 @@
  * Dumps a live process to an ELF core with gdb's gcore, for reading later
  * (CoreMemory) here or on another machine. gdb stops the target while it
  * writes; on every path (success, failure, timeout, Ctrl-C) gdb detaches or
- * dies, and memwhy continues the target if gdb left it stopped.
+ * dies, and the target is continued if gdb left it stopped (src/gdb/launch.ts).
  */
-import { spawn } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { UserError } from '../errors.js';
+import { runGdb } from '../gdb/launch.js';
 import { readStatus } from '../target/proc.js';
 
 export interface CoreDump {
@@ -27,69 +27,41 @@ export interface GcoreOptions {
 }
 
 export async function dumpCore(pid: number, output: string, options: GcoreOptions): Promise<CoreDump> {
-  const wasStopped = /^[Tt]/.test(readStatus(pid).state);
+  readStatus(pid); // a pid that is not there fails here, in one line, before gdb starts
   options.onStart?.();
   const started = performance.now();
   try {
-    await runGdb(pid, output, options);
+    await writeCore(pid, output, options);
   } catch (err) {
     rmSync(output, { force: true });
     throw err;
-  } finally {
-    // A gdb killed between PTRACE_ATTACH's SIGSTOP and its detach leaves the target stopped.
-    if (!wasStopped) continueIfStopped(pid);
   }
   return { pid, core: output, bytes: statSync(output).size, seconds: (performance.now() - started) / 1000 };
 }
 
-function runGdb(pid: number, output: string, options: GcoreOptions): Promise<void> {
-  const args = [
-    '-nx', // no ~/.gdbinit: nothing of the user's runs against the target
-    '-batch',
-    '-readnever', // no debug info: gcore needs none, and reading it is most of gdb's time
-    '-iex', 'set debuginfod enabled off', // never fetch symbols over the network
-    '-iex', 'set auto-load safe-path /nonexistent', // no python/gdb scripts auto-loaded for the target's libraries
-    '-p', String(pid),
-    '-ex', `gcore ${output}`,
-  ];
-  return new Promise((resolve, reject) => {
-    // Its own process group: a Ctrl-C at the terminal reaches memwhy, which then stops gdb in order.
-    const gdb = spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stderr = '';
-    let stdout = '';
-    let failure: Error | undefined;
-    gdb.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    gdb.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    let killTimer: NodeJS.Timeout | undefined;
-    const stop = (why: Error): void => {
-      failure ??= why;
-      signalGroup(gdb.pid, 'SIGTERM');
-      killTimer ??= setTimeout(() => signalGroup(gdb.pid, 'SIGKILL'), options.graceMs ?? 5000);
-    };
-    const timer = setTimeout(
-      () => stop(new UserError(`gdb did not finish the core of pid ${pid} within ${options.timeoutMs / 1000} s: detached; try a longer --timeout`)),
-      options.timeoutMs,
+async function writeCore(pid: number, output: string, options: GcoreOptions): Promise<void> {
+  // gcore listens for Ctrl-C itself: the command has no interruptSignal() of its own.
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const run = await runGdb(
+      { pid, purpose: 'to dump a core', mode: 'batch', readnever: true, commands: [`gcore ${output}`] },
+      {
+        timeoutMs: options.timeoutMs,
+        graceMs: options.graceMs ?? 5000,
+        signal: controller.signal,
+        doing: 'finish the core',
+        undoneOnInterrupt: 'and the partial core was removed',
+      },
     );
-    const onSignal = (): void => stop(new UserError(`interrupted: gdb detached from pid ${pid} and the partial core was removed`, 130));
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    const done = (): void => {
-      clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-    };
-    gdb.on('error', (err: NodeJS.ErrnoException) => {
-      done();
-      reject(err.code === 'ENOENT' ? new UserError('gdb is not installed: apt-get install gdb') : err);
-    });
-    gdb.on('close', (code) => {
-      done();
-      if (failure) return reject(failure);
-      if (code === 0 && /Saved corefile/.test(stdout + stderr)) return resolve();
-      reject(new UserError(gdbFailure(pid, stderr || stdout, code)));
-    });
-  });
+    if (run.code === 0 && /Saved corefile/.test(run.stdout + run.stderr)) return;
+    throw new UserError(gdbFailure(pid, run.stderr || run.stdout, run.code));
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
 }
 
 /** gdb's complaint in one line, with what to do about the usual ones. */
@@ -100,21 +72,4 @@ function gdbFailure(pid: number, text: string, code: number | null): string {
   if (/No such process/.test(text)) return `no process with pid ${pid}: check the pid with "memwhy ps"`;
   const last = text.trim().split('\n').filter((l) => !/^warning:/.test(l)).pop() ?? `exit code ${code}`;
   return `gdb could not dump pid ${pid}: ${last}`;
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-function continueIfStopped(pid: number): void {
-  try {
-    if (/^T/.test(readStatus(pid).state)) process.kill(pid, 'SIGCONT');
-  } catch {
-    // Gone: nothing to continue.
-  }
 }

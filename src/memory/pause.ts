@@ -132,7 +132,7 @@ function signal(pid: number, name: 'SIGSTOP' | 'SIGCONT'): void {
   } catch (err) {
     if (name === 'SIGCONT' && isErrno(err, 'ESRCH')) return; // gone while stopped: nothing to continue
     if (isErrno(err, 'ESRCH')) throw new TargetExitedError(pid);
-    if (isErrno(err, 'EPERM')) throw new UserError(`not allowed to stop pid ${pid}: run memwhy as the target's user or as root, or use --nonblocking`);
+    if (isErrno(err, 'EPERM')) throw new StopNotPermitted(pid);
     throw err;
   }
 }
@@ -174,5 +174,12 @@ function stopWatchdog(watchdogPid: number | undefined): void {
     process.kill(-watchdogPid, 'SIGKILL'); // its process group: the shell and its sleep
   } catch {
     // Already gone.
+  }
+}
+
+/** SIGSTOP refused (EPERM): the target belongs to another user. */
+export class StopNotPermitted extends UserError {
+  constructor(readonly pid: number) {
+    super(`not allowed to stop pid ${pid}: run memwhy as the target's user or as root`);
   }
 }

@@ -2,10 +2,11 @@
 import type { Chain, RefsResult } from '../collect/refs.js';
 import { formatBytes } from '../util/units.js';
 
-export function renderRefs(pid: number, r: RefsResult): string {
+/** `maxDepthFlag`: the command's option for deeper walks, as it names it ("--max-depth"), for the hint. */
+export function renderRefs(pid: number, r: RefsResult, maxDepthFlag?: string): string {
   const name = r.matched.length === 1 ? r.matched[0]! : r.type;
   let out = `pid ${pid}: ${r.instances} live ${name} object${r.instances === 1 ? '' : 's'}`;
-  const roots = summarizeRoots(r.chains);
+  const roots = summarizeRoots(r.chains, maxDepthFlag);
   out += roots ? `; ${roots}\n` : '\n';
   if (r.matched.length > 1) out += `matched ${r.matched.join(', ')}\n`;
   r.chains.forEach((c, i) => {
@@ -18,10 +19,10 @@ export function renderRefs(pid: number, r: RefsResult): string {
 }
 
 /** "held by module app.cache (3 of 3 samples)": the root most chains share. */
-function summarizeRoots(chains: readonly Chain[]): string {
+function summarizeRoots(chains: readonly Chain[], maxDepthFlag: string | undefined): string {
   const complete = chains.filter((c) => c.complete && c.hops.length > 0);
   if (chains.length === 0) return '';
-  if (complete.length === 0) return 'no sample reached a root (held from C code, or deeper than --max-depth)';
+  if (complete.length === 0) return `no sample reached a root (held from C code, or deeper than ${maxDepthFlag ?? 'the depth limit'})`;
   const counts = new Map<string, number>();
   for (const c of complete) {
     const root = c.hops[0]!;

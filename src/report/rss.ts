@@ -57,10 +57,10 @@ function headline(r: RssReport): string {
   return `${who}: RSS ${verb} in ${over}, ${formatBytes(s.rss_start)} → ${formatBytes(s.rss_end)}`;
 }
 
-function growthLine(r: RssReport): string {
+function growthLine(r: RssReport, durationFlag: string | undefined): string {
   const s = r.summary;
   const samples = `${r.samples.length} samples every ${formatSeconds(r.interval_s)}`;
-  if (s.slope_bytes_per_s === null || s.r2 === null) return `growth    needs two or more samples (use --duration)`;
+  if (s.slope_bytes_per_s === null || s.r2 === null) return `growth    needs two or more samples${durationFlag ? ` (use ${durationFlag})` : ''}`;
   return `growth    ${formatRateDelta(s.slope_bytes_per_s)}, r² ${s.r2.toFixed(2)} (least-squares line through ${samples})`;
 }
 
@@ -71,10 +71,11 @@ function valueText(sample: MemorySample, key: keyof MemorySample, kind: 'bytes' 
 }
 
 /** The human summary: the verdict line first, then the trend, then the latest values. */
-export function renderRssReport(r: RssReport): string {
+/** `durationFlag`: the command's option for a longer watch, as it names it ("--duration"), for the hint. */
+export function renderRssReport(r: RssReport, durationFlag?: string): string {
   const latest = r.samples[r.samples.length - 1]!;
   const s = r.summary;
-  const lines = [headline(r), growthLine(r)];
+  const lines = [headline(r), growthLine(r, durationFlag)];
   if (r.samples.length > 1) {
     const spark = sparkline(r.samples.map((x) => x.rss), SPARK_WIDTH);
     lines.push(`RSS       ${spark}  min ${formatBytes(s.rss_min)}, max ${formatBytes(s.rss_max)}`);

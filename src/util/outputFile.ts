@@ -129,16 +129,30 @@ export function checkOutputFile(path: string, opts: OutputOptions = {}): boolean
   if (!st.isFile()) throw new UserError(`cannot write ${path}: it is not a regular file (a device, pipe or socket): give a file path`);
   if (opts.force || st.size === 0) return true;
   if (opts.unmarked) {
-    throw new UserError(`${path} exists, and memwhy cannot tell a ${opts.unmarked} it wrote from another: choose another path or pass --force`);
+    throw new WouldReplace(`${path} exists, and memwhy cannot tell a ${opts.unmarked} it wrote from another: choose another path`, path);
   }
   let head: Buffer;
   try {
     head = readHead(path);
   } catch (err) {
-    throw new UserError(`cannot write ${path}: it exists and cannot be read (${(err as Error).message}): choose another path or pass --force`);
+    throw new WouldReplace(`cannot write ${path}: it exists and cannot be read (${(err as Error).message}): choose another path`, path);
   }
-  if (!isMemwhyOutput(head)) throw new UserError(`${path} exists and was not written by memwhy: choose another path or pass --force`);
+  if (!isMemwhyOutput(head)) throw new WouldReplace(`${path} exists and was not written by memwhy: choose another path`, path);
   return true;
+}
+
+/**
+ * An output memwhy will not replace, since it may not be memwhy's; the
+ * message ends with what to choose instead, and the command adds its
+ * option to replace it anyway.
+ */
+export class WouldReplace extends UserError {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
 }
 
 function tempPathFor(path: string): string {
@@ -362,7 +376,7 @@ export function checkEvidenceDir(dir: string, opts: OutputOptions = {}): boolean
       ours = false;
     }
   }
-  if (!ours) throw new UserError(`${dir} is not empty and holds no memwhy evidence: choose a new or empty directory or pass --force`);
+  if (!ours) throw new WouldReplace(`${dir} is not empty and holds no memwhy evidence: choose a new or empty directory`, dir);
   return true;
 }
 

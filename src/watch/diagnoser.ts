@@ -117,7 +117,7 @@ export class Diagnoser {
       rmSync(path, { recursive: true, force: true });
       const i = this.records.findIndex((r) => r.report === oldest);
       if (i >= 0) this.records.splice(i, 1);
-      this.settings.log(`removed ${path} to keep --out under ${this.settings.maxBytes} bytes`);
+      this.settings.log(`removed ${path} to keep ${this.settings.outDir} under ${this.settings.maxBytes} bytes`);
     }
   }
 }

@@ -77,12 +77,12 @@ export function watchMetrics(processes: readonly ProcessSnapshot[], self: Export
     b.add(
       'memwhy_process_resident_memory_growth_bytes_per_second',
       'gauge',
-      'Least-squares slope of RSS over the --window (absent until 3 readings).',
+      'Least-squares slope of RSS over the watch window (absent until 3 readings).',
       id,
       p.growth?.bytesPerSecond,
     );
     b.add('memwhy_process_resident_memory_growth_r2', 'gauge', 'r squared of the RSS slope: near 1 when RSS climbs steadily, near 0 when it wanders.', id, p.growth?.r2);
-    b.add('memwhy_process_resident_memory_growth_window_seconds', 'gauge', 'Time the RSS slope is fitted over (shorter than --window for a young process).', id, p.growth?.windowS);
+    b.add('memwhy_process_resident_memory_growth_window_seconds', 'gauge', 'Time the RSS slope is fitted over (shorter than the watch window for a young process).', id, p.growth?.windowS);
     b.add('memwhy_cgroup_memory_limit_bytes', 'gauge', "The process's cgroup memory limit (memory.max), when one is set: the OOM killer's limit.", id, p.cgroupMemory?.limit);
     b.add('memwhy_cgroup_memory_usage_bytes', 'gauge', "The process's cgroup memory usage (memory.current).", id, p.cgroupMemory?.current);
     b.add('memwhy_python_gc_figures', 'gauge', "1 when the collector's figures were read from the interpreter's memory at the last sample, else 0.", id, p.gc ? 1 : 0);

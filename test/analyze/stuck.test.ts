@@ -29,7 +29,9 @@ const right = (): ThreadStack =>
 
 test('a native lock function inside the innermost Python frame is a lock wait, named with its Python caller', () => {
   assert.deepEqual(waitOf(left()), { kind: 'lock', where: 'PyThread_acquire_lock_timed', seen_in: 'native' });
-  const [f] = threadFindings(samples([left()]));
+  // The command says how to take more samples (with its flag); analyze/ only places the words.
+  const [f] = threadFindings(samples([left()]), '--samples 3');
+  assert.equal(threadFindings(samples([left()]))[0]!.summary.endsWith('one sample: more samples tell stuck from busy'), true);
   assert.equal(f!.status, 'issue');
   assert.equal(f!.activity, 'unknown');
   assert.equal(f!.summary, 'acquiring a lock in PyThread_acquire_lock_timed, called from left (app.py:44); one sample: --samples 3 tells stuck from busy');
@@ -115,7 +117,7 @@ test('one stuck thread waiting for another gives a stuck verdict, not a deadlock
 });
 
 test('from one sample, two threads waiting on locks ask for --samples before calling it a deadlock', () => {
-  const v = stuckVerdict(threadFindings(samples([left(), right()])));
+  const v = stuckVerdict(threadFindings(samples([left(), right()])), '--samples 3');
   assert.equal(v.status, 'issue');
   assert.equal(v.summary, '2 threads waiting to acquire locks (left, right): take --samples 3 to see whether they stay so');
   assert.deepEqual(v.deadlocked, []);

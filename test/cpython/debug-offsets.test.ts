@@ -35,11 +35,16 @@ for (const py of interpreters().filter((p) => p.major === 3 && p.minor >= 13 && 
   });
 }
 
-test('a version without a layout fails with one line naming it and the agent path', () => {
+test('a version without a layout fails with one line naming it and the versions memwhy knows', () => {
   const memory = { read: () => Buffer.alloc(0) } as never;
   assert.throws(
     () => resolveLayout(memory, { major: 3, minor: 15, text: '3.15.0a1' }, {}),
     (err: unknown) =>
-      err instanceof NoLayoutError && /CPython 3\.15\.0a1/.test(err.message) && /agent/.test(err.message) && !err.message.includes('\n'),
+      err instanceof NoLayoutError &&
+      err.version === '3.15.0a1' &&
+      err.why === 'unknown-version' &&
+      err.message.includes(err.supported) &&
+      /CPython 3\.15\.0a1/.test(err.message) &&
+      !err.message.includes('\n'),
   );
 });

@@ -19,8 +19,9 @@ const left: ThreadStack = {
 };
 
 function report(e: StacksEvidence): string {
-  const findings = threadFindings(e.samples ?? [{ t_ms: 0, pause_ms: e.pause_ms, threads: e.threads }]);
-  return renderStacks({ evidence: e, findings, verdict: stuckVerdict(findings) });
+  // As `memwhy stacks` words it from its option table.
+  const findings = threadFindings(e.samples ?? [{ t_ms: 0, pause_ms: e.pause_ms, threads: e.threads }], '--samples 3');
+  return renderStacks({ evidence: e, findings, verdict: stuckVerdict(findings, '--samples 3') });
 }
 
 const base: StacksEvidence = { pid: 10, version: '3.12.1', source: 'memory', native: true, pause_ms: 812.4, read_ms: 900, warnings: [], threads: [left] };

@@ -51,7 +51,8 @@ describe('writing an output file', () => {
     writeFileSync(path, '<html>my notes</html>');
     assert.throws(() => writeOutputFile(path, REPORT), {
       name: 'UserError',
-      message: `${path} exists and was not written by memwhy: choose another path or pass --force`,
+      // The command adds its option to replace it anyway (src/commands/errorWords.ts).
+      message: `${path} exists and was not written by memwhy: choose another path`,
     });
     assert.equal(readFileSync(path, 'utf8'), '<html>my notes</html>');
     assert.deepEqual(readdirSync(dir), ['notes.html'], 'no temp file left');
@@ -204,7 +205,7 @@ describe('a directory of evidence', () => {
     writeFileSync(join(home, 'main.py'), 'print(1)\n');
     assert.throws(() => prepareEvidenceDir(home), {
       name: 'UserError',
-      message: `${home} is not empty and holds no memwhy evidence: choose a new or empty directory or pass --force`,
+      message: `${home} is not empty and holds no memwhy evidence: choose a new or empty directory`,
     });
     prepareEvidenceDir(home, { force: true });
   });
