@@ -37,13 +37,14 @@ export async function takeAttachLock(
   const deadline = Date.now() + waitS * 1000;
   let announced = false;
   for (;;) {
-    if (!processAlive(pid)) throw new UserError(`the target (pid ${pid}) exited`);
+    // Taking the lock is the attach's first step: said as the transports say it.
+    if (!processAlive(pid)) throw new UserError(`the target (pid ${pid}) exited while memwhy was attaching`);
     let taken: boolean;
     try {
       taken = tryTake(path);
     } catch (err) {
       // The target's /tmp vanished with it, or is not writable for us.
-      if (!processAlive(pid)) throw new UserError(`the target (pid ${pid}) exited`);
+      if (!processAlive(pid)) throw new UserError(`the target (pid ${pid}) exited while memwhy was attaching`);
       throw new UserError(`cannot write memwhy's lock file in the target's /tmp (${path}): ${(err as Error).message}`);
     }
     if (taken) {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { AgentDidNotConnect } from '../../src/attach/agentSession.js';
 import { TargetIdle } from '../../src/attach/memoryTransport.js';
 import { GlibcSettingsElsewhere } from '../../src/collect/allocators.js';
-import { CoreInterpreterError } from '../../src/collect/coreInterpreter.js';
+import { CoreInterpreterError } from '../../src/cpython/coreInterpreter.js';
 import { NoLayoutError } from '../../src/cpython/locate.js';
 import { UserError } from '../../src/errors.js';
 import { GdbTimeout } from '../../src/gdb/launch.js';
