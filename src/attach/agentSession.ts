@@ -5,7 +5,7 @@
  * connect back. Closing it leaves nothing in the target but the standard
  * modules the agent imported (see src/agent/agent.py).
  */
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
@@ -37,16 +37,20 @@ export function agentSourceDir(): string {
   throw new Error(`memwhy's agent files are missing (looked beside ${here})`);
 }
 
-export function loadAgentSources(): { boot: string; agent: string; modules: Record<string, string> } {
+/** The files of src/agent that are not modules a call names: the bootstrap, the agent thread's start, the request loop. */
+const NOT_MODULES = new Set(['boot.py', 'start.py', 'agent.py']);
+
+export function loadAgentSources(): { boot: string; start: string; agent: string; modules: Record<string, string> } {
   const dir = agentSourceDir();
   const modules: Record<string, string> = {};
   for (const f of readdirSync(dir)) {
-    if (f.endsWith('.py') && f !== 'boot.py' && f !== 'agent.py') {
+    if (f.endsWith('.py') && !NOT_MODULES.has(f)) {
       modules[f.slice(0, -3)] = readFileSync(join(dir, f), 'utf8');
     }
   }
   return {
     boot: readFileSync(join(dir, 'boot.py'), 'utf8'),
+    start: readFileSync(join(dir, 'start.py'), 'utf8'),
     agent: readFileSync(join(dir, 'agent.py'), 'utf8'),
     modules,
   };
@@ -94,15 +98,64 @@ export interface BootstrapSettings {
   /** Who the bootstrap accepts at the other end of the socket (see listenerCredentialsSeenBy). */
   pids: number[];
   uid: number;
+  /** start.py as the target sees it: the agent's thread runs it. */
+  startPath: string;
+  /** The file of agentCode() as the target sees it: the agent's thread compiles what is in it. */
+  codePath: string;
+}
+
+/**
+ * The modules of src/agent that the session's calls are expected to need,
+ * when the caller does not say: the census and its snapshot child, which the
+ * first call of heap, growth and diagnose make. A module the bootstrap did
+ * not compile is sent when a call needs it and compiled by the agent's
+ * thread (see src/agent/agent.py for what that costs the target).
+ */
+export const DEFAULT_MODULES: readonly string[] = ['census', 'fork'];
+
+/** `names` and every module they load (`_load('name')`), those of `sources` only, each after what it loads. */
+export function withDependencies(names: Iterable<string>, sources: Record<string, string>): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name) || sources[name] === undefined) return;
+    seen.add(name);
+    for (const m of sources[name]!.matchAll(/_load\('(\w+)'\)/g)) visit(m[1]!);
+    out.push(name);
+  };
+  for (const n of names) visit(n);
+  return out;
+}
+
+/**
+ * What the bootstrap compiles (src/agent/boot.py reads it): agent.py (as
+ * module "agent") and these modules, each cut into pieces(), each piece
+ * "name:line\n" then its text then a NUL.
+ */
+export function agentCode(agent: string, modules: Record<string, string>): Buffer {
+  const out: string[] = [];
+  for (const [name, source] of [['agent', agent] as const, ...Object.entries(modules)]) {
+    if (!/^\w+$/.test(name)) throw new Error(`agent module name ${JSON.stringify(name)} is not a Python identifier`);
+    for (const [line, text] of pieces(source)) out.push(`${name}:${line}\n${text.replace(/\0/g, '')}\0`);
+  }
+  return Buffer.from(out.join(''), 'utf8');
 }
 
 /** boot.py with its placeholders filled in: what the transport runs inside the target. */
 export function renderBootstrap(boot: string, s: BootstrapSettings): string {
-  return stripComments(boot)
-    .replace('__MEMWHY_SOCKET__', pyString(s.socketPath))
-    .replace('__MEMWHY_TOKEN__', pyString(s.token))
-    .replace('__MEMWHY_SERVER_PIDS__', `(${s.pids.map((p) => Math.trunc(p)).join(',')},)`)
-    .replace('__MEMWHY_SERVER_UID__', String(Math.trunc(s.uid)));
+  const values: Record<string, string> = {
+    __MEMWHY_START__: pyString(s.startPath),
+    __MEMWHY_CODE__: pyString(s.codePath),
+    __MEMWHY_SOCKET__: pyString(s.socketPath),
+    __MEMWHY_TOKEN__: pyString(s.token),
+    __MEMWHY_SERVER_PIDS__: `(${s.pids.map((p) => Math.trunc(p)).join(',')},)`,
+    __MEMWHY_SERVER_UID__: String(Math.trunc(s.uid)),
+  };
+  return stripComments(boot).replace(/__MEMWHY_[A-Z_]+?__/g, (name) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`boot.py has a placeholder memwhy does not fill: ${name}`);
+    return value;
+  });
 }
 
 export interface OpenedSession extends AgentSession {
@@ -162,10 +215,19 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
     listener = new ChannelListener(join(dir.localDir, 's'), token);
     await listener.listen(uid, gid);
     const sources = loadAgentSources();
+    const compiled = withDependencies(opts.modules ?? DEFAULT_MODULES, sources.modules);
+    const code = agentCode(sources.agent, Object.fromEntries(compiled.map((m) => [m, sources.modules[m]!])));
+    for (const [name, text] of [['t', sources.start], ['c', code]] as const) {
+      // Only the target's user can read them, like the directory.
+      writeFileSync(join(dir.localDir, name), text, { mode: 0o600 });
+      if (process.getuid?.() === 0 && uid !== 0) chownSync(join(dir.localDir, name), uid, gid);
+    }
     const bootstrap = renderBootstrap(sources.boot, {
       socketPath: join(dir.targetDir, 's'),
       token,
       ...listenerCredentialsSeenBy(pid),
+      startPath: join(dir.targetDir, 't'),
+      codePath: join(dir.targetDir, 'c'),
     });
     const inject = await transport.inject(target, bootstrap, {
       safePointTimeoutS: opts.safePointTimeoutS ?? 10,
@@ -194,8 +256,7 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
     } finally {
       transport.settle?.(pid);
     }
-    channel.send({ agent: pieces(sources.agent) });
-    return new Session(target, channel, dir, lock, inject, opts.fork !== false, sources.modules);
+    return new Session(target, channel, dir, lock, inject, opts.fork !== false, sources.modules, compiled);
   } catch (err) {
     transport.settle?.(pid);
     listener?.close();
@@ -222,9 +283,13 @@ class Session implements OpenedSession {
     readonly inject: InjectResult,
     private readonly forkAllowed: boolean,
     private readonly modules: Record<string, string>,
-  ) {}
+    /** What the bootstrap brought. */
+    compiled: readonly string[],
+  ) {
+    this.defined = new Set(compiled);
+  }
 
-  private readonly defined = new Set<string>();
+  private readonly defined: Set<string>;
 
   /**
    * Sends the agent the modules a call needs, once each, one line per module:
@@ -232,11 +297,11 @@ class Session implements OpenedSession {
    * to make the agent allocate past glibc's mmap threshold (src/agent/agent.py).
    */
   private define(module: string): void {
-    if (this.defined.has(module) || this.modules[module] === undefined) return;
-    this.defined.add(module);
-    const source = this.modules[module]!;
-    for (const m of source.matchAll(/_load\('(\w+)'\)/g)) this.define(m[1]!);
-    this.channel.send({ define: module, pieces: pieces(source) });
+    for (const name of withDependencies([module], this.modules)) {
+      if (this.defined.has(name)) continue;
+      this.defined.add(name);
+      this.channel.send({ define: name, pieces: pieces(this.modules[name]!) });
+    }
   }
 
   get localDir(): string {

@@ -13,6 +13,12 @@ export interface AttachOptions {
   fork?: boolean;
   /** How to run the bootstrap: the pending-call queue through memory, gdb, or (auto, the default) memory with gdb as the fallback. */
   transport?: 'auto' | 'memory' | 'gdb';
+  /**
+   * The modules of src/agent the calls will use, compiled by the bootstrap
+   * rather than by the agent's thread, where a compile costs the target
+   * memory for good (src/agent/agent.py); DEFAULT_MODULES when unset.
+   */
+  modules?: readonly string[];
 }
 
 export interface CallOptions {
