@@ -3,22 +3,19 @@
 # Requests and replies are JSON lines on the Unix socket memwhy handed the
 # bootstrap: {"id", "method": "module.function", "params": {...}} ->
 # {"id", "result"} or {"id", "error": {"type", "message", "traceback"}}.
-# The bootstrap compiles this file and the modules memwhy expects to call
-# (src/agent/boot.py); before a call, memwhy sends one
-# {"define": name, "pieces": [[line, text]...]} line per other .py module the
-# call needs. Each module is exec'd into a fresh dict on first use (never
-# into sys.modules) and dropped at close.
+# The agent's thread compiles this file and the modules memwhy expects to
+# call from a file memwhy wrote (src/agent/start.py); before a call, memwhy
+# sends one {"define": name, "pieces": [[line, text]...]} line per other .py
+# module the call needs. Each module is exec'd into a fresh dict on first
+# use (never into sys.modules) and dropped at close.
 #
 # Leaving no trace in what memwhy measures shapes this file:
 # - It imports nothing the interpreter had not loaded at start-up. JSON is
 #   read by parse_line and written by encode below (the json module and its
 #   re, enum, ... cost the target 1.4-1.9 MiB of RSS for good, measured on
 #   3.11 and 3.13). traceback is imported only to report an error.
-# - Its thread compiles nothing (but a module memwhy did not ask the
-#   bootstrap for): a compile() in a new thread leaves 240-280 kB in that
-#   thread's new malloc arena for good, even compile('x = 1') on 2.7-3.13,
-#   since glibc keeps a thread arena's top up to top_pad + trim threshold.
-#   The bootstrap compiles on the thread that runs it, whose arena exists.
+# - It compiles nothing per request: a compile() costs the thread's malloc
+#   arena for good (start.py), so request lines are parsed by hand.
 # - No single allocation reaches glibc's mmap threshold (128 KiB): freeing
 #   an mmapped chunk raises that threshold for the whole process
 #   (malloc/malloc.c, "dynamic mmap threshold"), which would change how the

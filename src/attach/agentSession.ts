@@ -107,9 +107,10 @@ export interface BootstrapSettings {
 /**
  * The modules of src/agent that the session's calls are expected to need,
  * when the caller does not say: the census and its snapshot child, which the
- * first call of heap, growth and diagnose make. A module the bootstrap did
- * not compile is sent when a call needs it and compiled by the agent's
- * thread (see src/agent/agent.py for what that costs the target).
+ * first call of heap, growth and diagnose make. They travel in agentCode()'s
+ * file; any other module a call needs is sent as a define line, which the
+ * agent parses in Python first (a 25 KiB module's worth of strings in the
+ * target, for the time of the parse).
  */
 export const DEFAULT_MODULES: readonly string[] = ['census', 'fork'];
 
@@ -128,9 +129,9 @@ export function withDependencies(names: Iterable<string>, sources: Record<string
 }
 
 /**
- * What the bootstrap compiles (src/agent/boot.py reads it): agent.py (as
- * module "agent") and these modules, each cut into pieces(), each piece
- * "name:line\n" then its text then a NUL.
+ * What the agent's thread compiles first (src/agent/start.py reads it):
+ * agent.py (as module "agent") and these modules, each cut into pieces(),
+ * each piece "name:line\n" then its text then a NUL.
  */
 export function agentCode(agent: string, modules: Record<string, string>): Buffer {
   const out: string[] = [];
@@ -283,7 +284,7 @@ class Session implements OpenedSession {
     readonly inject: InjectResult,
     private readonly forkAllowed: boolean,
     private readonly modules: Record<string, string>,
-    /** What the bootstrap brought. */
+    /** The modules agentCode() carried: the agent has them. */
     compiled: readonly string[],
   ) {
     this.defined = new Set(compiled);

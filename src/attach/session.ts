@@ -14,9 +14,9 @@ export interface AttachOptions {
   /** How to run the bootstrap: the pending-call queue through memory, gdb, or (auto, the default) memory with gdb as the fallback. */
   transport?: 'auto' | 'memory' | 'gdb';
   /**
-   * The modules of src/agent the calls will use, compiled by the bootstrap
-   * rather than by the agent's thread, where a compile costs the target
-   * memory for good (src/agent/agent.py); DEFAULT_MODULES when unset.
+   * The modules of src/agent the calls will use, handed to the agent in a
+   * file with agent.py rather than as define lines it parses first
+   * (agentSession.ts DEFAULT_MODULES, the default).
    */
   modules?: readonly string[];
 }
