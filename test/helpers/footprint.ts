@@ -48,9 +48,10 @@ export const COMMANDS: Command[] = [
  *     bootstrap). Bound: 2 MiB; the 1 MiB aim needs the agent's compiles
  *     moved to the main thread (issue 14).
  *     Since the agent's thread does every compile itself (start.py) and
- *     fork.py uses _ctypes without ctypes (one run, memory transport):
- *     704-1268 kB (2.7 788, 3.6 876, 3.7 704, 3.8 724, 3.9 1020, 3.10
- *     1028, 3.11 828, Debian 3.11 1060, 3.12 1268, 3.13 1124). What is left
+ *     fork.py uses _ctypes without ctypes (two runs, memory transport):
+ *     700-1272 kB (2.7 788-792, 3.6 876, 3.7 700-704, 3.8 720-724, 3.9
+ *     1020-1024, 3.10 1028-1044, 3.11 816-828, Debian 3.11 1060-1064, 3.12
+ *     1268-1272, 3.13 1124-1260); gdb transport (one run) 808-1312. What is left
  *     is mostly compile(): any function of 30-70 lines costs 150-270 kB of
  *     an arena's peak to compile on 3.13 (agent.py's encode 272, census's
  *     _walk 252), and the agent thread's arena keeps its peak, 664-692 kB
