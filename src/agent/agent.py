@@ -3,16 +3,19 @@
 # Requests and replies are JSON lines on the Unix socket memwhy handed the
 # bootstrap: {"id", "method": "module.function", "params": {...}} ->
 # {"id", "result"} or {"id", "error": {"type", "message", "traceback"}}.
-# Before a call, memwhy sends one {"define": name, "pieces": [[line, text]...]}
-# line per .py module the call needs and the agent lacks; each is exec'd into
-# a fresh dict on first use (never into sys.modules) and dropped at close.
+# The agent's thread compiles this file and the modules memwhy expects to
+# call from a file memwhy wrote (src/agent/start.py); before a call, memwhy
+# sends one {"define": name, "pieces": [[line, text]...]} line per other .py
+# module the call needs. Each module is exec'd into a fresh dict on first
+# use (never into sys.modules) and dropped at close.
 #
 # Leaving no trace in what memwhy measures shapes this file:
 # - It imports nothing the interpreter had not loaded at start-up. JSON is
-#   parsed as the Python literal JSON.stringify's output is, and written by
-#   _encode below (the json module and its re, enum, ... cost the target
-#   1.4-1.9 MiB of RSS for good, measured on 3.11 and 3.13). traceback is
-#   imported only to report an error.
+#   read by parse_line and written by encode below (the json module and its
+#   re, enum, ... cost the target 1.4-1.9 MiB of RSS for good, measured on
+#   3.11 and 3.13). traceback is imported only to report an error.
+# - It compiles nothing per request: a compile() costs the thread's malloc
+#   arena for good (start.py), so request lines are parsed by hand.
 # - No single allocation reaches glibc's mmap threshold (128 KiB): freeing
 #   an mmapped chunk raises that threshold for the whole process
 #   (malloc/malloc.c, "dynamic mmap threshold"), which would change how the
@@ -22,9 +25,9 @@
 #   (fork.py): the child's allocations never touch the target's heap.
 #
 # What stays in the target after close: the modules the agent's probes
-# imported, in sys.modules (ctypes for the allocator probes and the forked
-# calls, tracemalloc's C module for diagnose); no thread, no fd, no file, no
-# global name.
+# imported, in sys.modules (_ctypes for the forked calls, ctypes for the
+# allocator probes, tracemalloc's C module for diagnose); no thread, no fd,
+# no file, no global name.
 import sys
 
 _PY2 = sys.version_info[0] == 2
@@ -32,22 +35,123 @@ _CHUNK = 32768
 
 if _PY2:
     _TEXT = unicode  # noqa: F821 (Python 2)
+    _CHR = unichr  # noqa: F821 (Python 2)
     _INTS = (int, long)  # noqa: F821 (Python 2)
     _BYTES = str
 else:
     _TEXT = str
+    _CHR = chr
     _INTS = (int,)
     _BYTES = bytes
 
-# JSON.stringify's output is a Python literal except for these three names.
-# CO_FUTURE_UNICODE_LITERALS (Include/code.h, 2.7): "..." is unicode there too.
-_JSON_NAMES = {'__builtins__': {}, 'true': True, 'false': False, 'null': None}
-_PARSE_FLAGS = 0x20000 if _PY2 else 0
+_WORDS = {u'true': True, u'false': False, u'null': None}
+_UNESCAPE = {u'"': u'"', u'\\': u'\\', u'/': u'/', u'b': u'\b', u'f': u'\f', u'n': u'\n', u'r': u'\r', u't': u'\t'}
+_NUMBER = frozenset(u'+-0123456789.eE')
+_SPACE = u' \t\r\n'
 
 
 def parse_line(line):
-    """One JSON line from memwhy, as Python values."""
-    return eval(compile(line, '<memwhy>', 'eval', _PARSE_FLAGS, True), dict(_JSON_NAMES))
+    """One JSON line from memwhy (bytes), as Python values (text is unicode on 2.7).
+
+    By hand, not with compile() or eval() (see the header) nor json (not
+    loaded at start-up). memwhy sends JSON.stringify's output only, so this
+    reads what that writes and raises ValueError on anything else.
+    """
+    text = line.decode('utf-8')
+    value, i = _value(text, _skip(text, 0))
+    if _skip(text, i) != len(text):
+        raise ValueError('memwhy agent: trailing text in a request')
+    return value
+
+
+def _skip(text, i):
+    n = len(text)
+    while i < n and text[i] in _SPACE:
+        i += 1
+    return i
+
+
+def _value(text, i):
+    """The value starting at text[i] and the index after it."""
+    c = text[i:i + 1]
+    if c == u'"':
+        return _string(text, i + 1)
+    if c == u'{':
+        out = {}
+        i = _skip(text, i + 1)
+        if text[i:i + 1] == u'}':
+            return out, i + 1
+        while True:
+            if text[i:i + 1] != u'"':
+                raise ValueError('memwhy agent: a key must be a string')
+            key, i = _string(text, i + 1)
+            i = _skip(text, i)
+            if text[i:i + 1] != u':':
+                raise ValueError('memwhy agent: ":" expected')
+            out[key], i = _value(text, _skip(text, i + 1))
+            i = _skip(text, i)
+            c = text[i:i + 1]
+            if c == u'}':
+                return out, i + 1
+            if c != u',':
+                raise ValueError('memwhy agent: "," or "}" expected')
+            i = _skip(text, i + 1)
+    if c == u'[':
+        out = []
+        i = _skip(text, i + 1)
+        if text[i:i + 1] == u']':
+            return out, i + 1
+        while True:
+            v, i = _value(text, i)
+            out.append(v)
+            i = _skip(text, i)
+            c = text[i:i + 1]
+            if c == u']':
+                return out, i + 1
+            if c != u',':
+                raise ValueError('memwhy agent: "," or "]" expected')
+            i = _skip(text, i + 1)
+    for word in _WORDS:
+        if text.startswith(word, i):
+            return _WORDS[word], i + len(word)
+    j = i
+    while j < len(text) and text[j] in _NUMBER:
+        j += 1
+    if j == i:
+        raise ValueError('memwhy agent: unexpected %r in a request' % (c,))
+    number = text[i:j]
+    if u'.' in number or u'e' in number or u'E' in number:
+        return float(number), j
+    return int(number), j
+
+
+def _string(text, i):
+    """The string whose text starts at text[i] (after its quote) and the index after its end."""
+    parts = []
+    while True:
+        j = text.find(u'"', i)
+        k = text.find(u'\\', i, j)
+        if j < 0:
+            raise ValueError('memwhy agent: unterminated string in a request')
+        if k < 0:
+            parts.append(text[i:j])
+            return u''.join(parts), j + 1
+        parts.append(text[i:k])
+        e = text[k + 1:k + 2]
+        if e == u'u':
+            code = int(text[k + 2:k + 6], 16)
+            i = k + 6
+            # A pair of surrogates is one character beyond the BMP (2.7's
+            # narrow builds keep the pair, as their unicode does).
+            if 0xD800 <= code < 0xDC00 and text.startswith(u'\\u', i) and sys.maxunicode > 0xFFFF:
+                low = int(text[i + 2:i + 6], 16)
+                if 0xDC00 <= low < 0xE000:
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    i += 6
+            parts.append(_CHR(code))
+        else:
+            parts.append(_UNESCAPE[e])
+            i = k + 2
 
 
 _ESCAPES = dict((i, u'\\u%04x' % i) for i in range(32))
@@ -143,18 +247,23 @@ def error_of(exc_info):
 
 
 class _Modules(object):
-    def __init__(self):
+    def __init__(self, code):
+        # name -> its pieces' code objects (compiled by the bootstrap), or
+        # its [line, text] pieces (sent later by memwhy, compiled on first use).
+        self.code = code
         self.sources = {}
         self.loaded = {}
 
     def load(self, name):
         mod = self.loaded.get(name)
         if mod is None:
-            source = self.sources.get(name)
-            if source is None:
-                raise ImportError('memwhy agent has no module %r' % (name,))
+            if name not in self.code:
+                if name not in self.sources:
+                    raise ImportError('memwhy agent has no module %r' % (name,))
+                self.code[name] = compile_pieces(self.sources.pop(name), 'memwhy/%s.py' % name)
             mod = {'__name__': '__memwhy_%s__' % name, '_load': self.load, '_agent': globals()}
-            run_pieces(source, 'memwhy/%s.py' % name, mod)
+            for code in self.code[name]:
+                exec(code, mod)
             self.loaded[name] = mod
         return mod
 
@@ -178,18 +287,18 @@ class _Modules(object):
         for mod in self.loaded.values():
             mod.clear()
         self.loaded.clear()
+        self.code.clear()
         self.sources.clear()
 
 
-def run_pieces(pieces, filename, namespace):
-    """Runs a module sent as [line, text] pieces (see pieces() in agentSession.ts).
+def compile_pieces(pieces, filename):
+    """A module sent as [line, text] pieces (see pieces() in agentSession.ts), compiled.
 
     One piece compiled at a time keeps the compiler's peak small; the blank
     lines before each keep tracebacks' line numbers true (the tokenizer
     skips them without making tokens).
     """
-    for line, text in pieces:
-        exec(compile('\n' * (line - 1) + text, filename, 'exec'), namespace)
+    return [compile('\n' * (line - 1) + text, filename, 'exec') for line, text in pieces]
 
 
 def _handle(modules, request, write):
@@ -220,10 +329,10 @@ def _handle(modules, request, write):
     send_parts(write, parts)
 
 
-def serve(sock, buf, sources):
+def serve(sock, buf, modules):
+    """Serves memwhy's requests until it says goodbye or goes; modules is
+    the _Modules the bootstrap made (and compiled what it could)."""
     sock.settimeout(None)
-    modules = _Modules()
-    modules.sources.update(sources)
     write = sock.sendall
     try:
         while True:

@@ -11,7 +11,7 @@
 # ~17 ms for 833 MB, shared/NOTES.md) instead of for the walk.
 #
 # How the child is made, and why:
-# - libc's fork() through ctypes.PyDLL, which keeps the GIL across the call:
+# - libc's fork() as ctypes.PyDLL calls it, keeping the GIL across the call:
 #   through CDLL the child would be born without the GIL, owned by a thread
 #   that does not exist in it (it deadlocked so). os.fork() would run the
 #   program's at-fork handlers in the target (and warn on 3.12+). glibc's
@@ -38,7 +38,7 @@ import sys
 import time
 
 import _socket
-import ctypes
+import _ctypes
 
 try:
     import _tracemalloc
@@ -46,10 +46,57 @@ except ImportError:  # 2.7
     _tracemalloc = None
 
 # _agent (the agent's namespace: its JSON writer) is injected by the agent.
-# ctypes.pythonapi is dlopen(NULL) with the GIL kept across calls; lib[name]
-# makes a fresh function object (a new PyDLL would make a new class: cyclic
-# garbage a program with its collector off would keep).
-_libc = ctypes.pythonapi
+#
+# The C half of ctypes only, with the few C types used here: importing
+# ctypes itself (its module, classes, struct, _endian) left 250-340 kB in
+# the target for good, most of this module's cost on a first attach, against
+# 90-100 kB for this (2.7, 3.11-3.13, in a new thread with glibc's trim
+# threshold raised). Codes as ctypes/__init__.py gives them; ssize_t and
+# size_t are long on LP64 Linux, as ctypes makes them there.
+
+
+class _c_int(_ctypes._SimpleCData):
+    _type_ = 'i'
+
+
+class _c_uint(_ctypes._SimpleCData):
+    _type_ = 'I'
+
+
+class _c_ssize_t(_ctypes._SimpleCData):
+    _type_ = 'l'
+
+
+class _c_size_t(_ctypes._SimpleCData):
+    _type_ = 'L'
+
+
+class _c_char_p(_ctypes._SimpleCData):
+    _type_ = 'z'
+
+
+class _c_char(_ctypes._SimpleCData):
+    _type_ = 'c'
+
+
+class _CharBuffer(_ctypes.Array):
+    # Made here rather than as _c_char * 32, which ctypes caches for good.
+    _type_ = _c_char
+    _length_ = 32
+
+
+class _LibcFunction(_ctypes.CFuncPtr):
+    # ctypes.PyDLL's functions: cdecl, the GIL kept across the call.
+    _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_PYTHONAPI
+    _restype_ = _c_int
+
+
+class _Libc(object):
+    # What ctypes.pythonapi is: dlopen(NULL), the program and its libraries.
+    _handle = _ctypes.dlopen(None)
+
+
+_libc = _Libc()
 
 
 def _libc_function(name, restype, argtypes):
@@ -57,9 +104,11 @@ def _libc_function(name, restype, argtypes):
     All are looked up here, on load: under tracemalloc (tracing.take keeps it
     on in the child) a lookup in the child made ctypes objects that were
     traced as the program's allocations (ctypes/__init__.py in diagnose's
-    top sites)."""
+    top sites). A fresh function object each (a new class per lookup, as a
+    new PyDLL makes, would be cyclic garbage a program with its collector
+    off would keep)."""
     try:
-        f = _libc[name]
+        f = _LibcFunction((name, _libc))
     except AttributeError:
         return None
     f.restype = restype
@@ -67,12 +116,12 @@ def _libc_function(name, restype, argtypes):
     return f
 
 
-_fork = _libc_function('fork', ctypes.c_int, [])
-_write = _libc_function('write', ctypes.c_ssize_t, [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t])
-_prctl = _libc_function('prctl', ctypes.c_int, None)
-_close = _libc_function('close', ctypes.c_int, [ctypes.c_int])
-_read_fd = _libc_function('read', ctypes.c_ssize_t, [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t])
-_close_range = _libc_function('close_range', ctypes.c_int, [ctypes.c_uint, ctypes.c_uint, ctypes.c_int])  # glibc 2.34+, Linux 5.9+
+_fork = _libc_function('fork', _c_int, [])
+_write = _libc_function('write', _c_ssize_t, [_c_int, _c_char_p, _c_size_t])
+_prctl = _libc_function('prctl', _c_int, None)
+_close = _libc_function('close', _c_int, [_c_int])
+_read_fd = _libc_function('read', _c_ssize_t, [_c_int, _c_char_p, _c_size_t])
+_close_range = _libc_function('close_range', _c_int, [_c_uint, _c_uint, _c_int])  # glibc 2.34+, Linux 5.9+
 
 _PR_SET_PDEATHSIG = 1  # include/uapi/linux/prctl.h
 _SIGKILL = 9
@@ -164,7 +213,7 @@ def _close_others(keep):
 
 # Made here, before any fork: the child allocates nothing before its call
 # (under tracemalloc its allocations would be traced as if the program's).
-_FORK_MS_BUF = ctypes.create_string_buffer(32)
+_FORK_MS_BUF = _CharBuffer()
 
 
 def _fork_ms(fd):

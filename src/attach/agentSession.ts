@@ -5,6 +5,7 @@
  * connect back. Closing it leaves nothing in the target but the standard
  * modules the agent imported (see src/agent/agent.py).
  */
+import { chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installationDescription, listPackageDir, readPackageFile } from '../installation.js';
 import { UserError } from '../errors.js';
@@ -27,8 +28,11 @@ import { takeAttachLock } from './lock.js';
 import type { AgentSession, AttachOptions, CallOptions } from './session.js';
 import type { InjectResult, Transport } from './transport.js';
 
+/** The files of src/agent that are not modules a call names: the bootstrap, the agent thread's start, the request loop. */
+const NOT_MODULES = new Set(['boot.py', 'start.py', 'agent.py']);
+
 /** The agent's .py files (src/agent), from the package or the single executable (installation.ts). */
-export function loadAgentSources(): { boot: string; agent: string; modules: Record<string, string> } {
+export function loadAgentSources(): { boot: string; start: string; agent: string; modules: Record<string, string> } {
   const read = (f: string): string => {
     const text = readPackageFile(`src/agent/${f}`);
     if (text === undefined) throw new Error(`memwhy's agent file src/agent/${f} is missing from ${installationDescription()}`);
@@ -36,9 +40,9 @@ export function loadAgentSources(): { boot: string; agent: string; modules: Reco
   };
   const modules: Record<string, string> = {};
   for (const f of listPackageDir('src/agent')) {
-    if (f.endsWith('.py') && f !== 'boot.py' && f !== 'agent.py') modules[f.slice(0, -3)] = read(f);
+    if (f.endsWith('.py') && !NOT_MODULES.has(f)) modules[f.slice(0, -3)] = read(f);
   }
-  return { boot: read('boot.py'), agent: read('agent.py'), modules };
+  return { boot: read('boot.py'), start: read('start.py'), agent: read('agent.py'), modules };
 }
 
 /**
@@ -83,15 +87,65 @@ export interface BootstrapSettings {
   /** Who the bootstrap accepts at the other end of the socket (see listenerCredentialsSeenBy). */
   pids: number[];
   uid: number;
+  /** start.py as the target sees it: the agent's thread runs it. */
+  startPath: string;
+  /** The file of agentCode() as the target sees it: the agent's thread compiles what is in it. */
+  codePath: string;
+}
+
+/**
+ * The modules of src/agent that the session's calls are expected to need,
+ * when the caller does not say: the census and its snapshot child, which the
+ * first call of heap, growth and diagnose make. They travel in agentCode()'s
+ * file; any other module a call needs is sent as a define line, which the
+ * agent parses in Python first (a 25 KiB module's worth of strings in the
+ * target, for the time of the parse).
+ */
+export const DEFAULT_MODULES: readonly string[] = ['census', 'fork'];
+
+/** `names` and every module they load (`_load('name')`), those of `sources` only, each after what it loads. */
+export function withDependencies(names: Iterable<string>, sources: Record<string, string>): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name) || sources[name] === undefined) return;
+    seen.add(name);
+    for (const m of sources[name]!.matchAll(/_load\('(\w+)'\)/g)) visit(m[1]!);
+    out.push(name);
+  };
+  for (const n of names) visit(n);
+  return out;
+}
+
+/**
+ * What the agent's thread compiles first (src/agent/start.py reads it):
+ * agent.py (as module "agent") and these modules, each cut into pieces(),
+ * each piece "name:line\n" then its text then a NUL.
+ */
+export function agentCode(agent: string, modules: Record<string, string>): Buffer {
+  const out: string[] = [];
+  for (const [name, source] of [['agent', agent] as const, ...Object.entries(modules)]) {
+    if (!/^\w+$/.test(name)) throw new Error(`agent module name ${JSON.stringify(name)} is not a Python identifier`);
+    for (const [line, text] of pieces(source)) out.push(`${name}:${line}\n${text.replace(/\0/g, '')}\0`);
+  }
+  return Buffer.from(out.join(''), 'utf8');
 }
 
 /** boot.py with its placeholders filled in: what the transport runs inside the target. */
 export function renderBootstrap(boot: string, s: BootstrapSettings): string {
-  return stripComments(boot)
-    .replace('__MEMWHY_SOCKET__', pyString(s.socketPath))
-    .replace('__MEMWHY_TOKEN__', pyString(s.token))
-    .replace('__MEMWHY_SERVER_PIDS__', `(${s.pids.map((p) => Math.trunc(p)).join(',')},)`)
-    .replace('__MEMWHY_SERVER_UID__', String(Math.trunc(s.uid)));
+  const values: Record<string, string> = {
+    __MEMWHY_START__: pyString(s.startPath),
+    __MEMWHY_CODE__: pyString(s.codePath),
+    __MEMWHY_SOCKET__: pyString(s.socketPath),
+    __MEMWHY_TOKEN__: pyString(s.token),
+    __MEMWHY_SERVER_PIDS__: `(${s.pids.map((p) => Math.trunc(p)).join(',')},)`,
+    __MEMWHY_SERVER_UID__: String(Math.trunc(s.uid)),
+  };
+  return stripComments(boot).replace(/__MEMWHY_[A-Z_]+?__/g, (name) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`boot.py has a placeholder memwhy does not fill: ${name}`);
+    return value;
+  });
 }
 
 export interface OpenedSession extends AgentSession {
@@ -151,10 +205,19 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
     listener = new ChannelListener(join(dir.localDir, 's'), token);
     await listener.listen(uid, gid);
     const sources = loadAgentSources();
+    const compiled = withDependencies(opts.modules ?? DEFAULT_MODULES, sources.modules);
+    const code = agentCode(sources.agent, Object.fromEntries(compiled.map((m) => [m, sources.modules[m]!])));
+    for (const [name, text] of [['t', sources.start], ['c', code]] as const) {
+      // Only the target's user can read them, like the directory.
+      writeFileSync(join(dir.localDir, name), text, { mode: 0o600 });
+      if (process.getuid?.() === 0 && uid !== 0) chownSync(join(dir.localDir, name), uid, gid);
+    }
     const bootstrap = renderBootstrap(sources.boot, {
       socketPath: join(dir.targetDir, 's'),
       token,
       ...listenerCredentialsSeenBy(pid),
+      startPath: join(dir.targetDir, 't'),
+      codePath: join(dir.targetDir, 'c'),
     });
     const inject = await transport.inject(target, bootstrap, {
       safePointTimeoutS: opts.safePointTimeoutS ?? 10,
@@ -177,8 +240,7 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
     } finally {
       transport.settle?.(pid);
     }
-    channel.send({ agent: pieces(sources.agent) });
-    return new Session(target, channel, dir, lock, inject, opts.fork !== false, sources.modules);
+    return new Session(target, channel, dir, lock, inject, opts.fork !== false, sources.modules, compiled);
   } catch (err) {
     transport.settle?.(pid);
     listener?.close();
@@ -205,9 +267,13 @@ class Session implements OpenedSession {
     readonly inject: InjectResult,
     private readonly forkAllowed: boolean,
     private readonly modules: Record<string, string>,
-  ) {}
+    /** The modules agentCode() carried: the agent has them. */
+    compiled: readonly string[],
+  ) {
+    this.defined = new Set(compiled);
+  }
 
-  private readonly defined = new Set<string>();
+  private readonly defined: Set<string>;
 
   /**
    * Sends the agent the modules a call needs, once each, one line per module:
@@ -215,11 +281,11 @@ class Session implements OpenedSession {
    * to make the agent allocate past glibc's mmap threshold (src/agent/agent.py).
    */
   private define(module: string): void {
-    if (this.defined.has(module) || this.modules[module] === undefined) return;
-    this.defined.add(module);
-    const source = this.modules[module]!;
-    for (const m of source.matchAll(/_load\('(\w+)'\)/g)) this.define(m[1]!);
-    this.channel.send({ define: module, pieces: pieces(source) });
+    for (const name of withDependencies([module], this.modules)) {
+      if (this.defined.has(name)) continue;
+      this.defined.add(name);
+      this.channel.send({ define: name, pieces: pieces(this.modules[name]!) });
+    }
   }
 
   get localDir(): string {

@@ -13,6 +13,12 @@ export interface AttachOptions {
   fork?: boolean;
   /** How to run the bootstrap: the pending-call queue through memory, gdb, or (auto, the default) memory with gdb as the fallback. */
   transport?: 'auto' | 'memory' | 'gdb';
+  /**
+   * The modules of src/agent the calls will use, handed to the agent in a
+   * file with agent.py rather than as define lines it parses first
+   * (agentSession.ts DEFAULT_MODULES, the default).
+   */
+  modules?: readonly string[];
 }
 
 export interface CallOptions {

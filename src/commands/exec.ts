@@ -55,7 +55,8 @@ export const execCommand: CommandSpec<ExecOptions> = {
     const { result, attach } = await withAgent(
       pid,
       async (s) => ({ result: await s.call<RunResult>('repl.run', { source, filename }), attach: s.inject }),
-      attachSettings(opts, interruptSignal()),
+      // Only repl: the default modules would be compiled in the target for nothing.
+      { ...attachSettings(opts, interruptSignal()), modules: ['repl'] },
     );
     if (opts.json) {
       const timing = {

@@ -88,7 +88,7 @@ export const shellCommand: CommandSpec<ShellOptions> = {
         process.stderr.write(`memwhy: detached from pid ${pid}; it is still running\n`);
         return 0;
       },
-      attachSettings(opts, signal),
+      { ...attachSettings(opts, signal), modules: ['repl'] },
     );
   },
 };

@@ -1,13 +1,13 @@
 /**
  * The channel no one else can use: memwhy's private directory, socket and
  * lock are closed to other users, the listener closes once the agent is in,
- * the bootstrap runs code only from a listener the kernel says memwhy made
+ * the agent serves only a listener the kernel says memwhy made
  * (SO_PEERCRED), and nothing world-writable is left behind.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
@@ -15,7 +15,7 @@ import { startTarget } from '../helpers/target.js';
 import { ROOT } from '../helpers/cli.js';
 import { agentDirs, lockFiles, threadCount, tracerPid } from '../helpers/procfs.js';
 import { waitFor } from '../helpers/expect.js';
-import { loadAgentSources, renderBootstrap } from '../../src/attach/agentSession.js';
+import { agentCode, loadAgentSources, renderBootstrap } from '../../src/attach/agentSession.js';
 import { newToken } from '../../src/attach/channel.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -115,9 +115,9 @@ describe('the channel while a session is open', { skip: !isRoot && 'needs root t
   });
 });
 
-describe('the bootstrap runs only what memwhy\'s own listener sends', () => {
+describe('the agent serves only memwhy\'s own listener', () => {
   for (const py of all) {
-    test(`${py.label}: it checks the listener's pid and uid with SO_PEERCRED before sending the token or running anything`, async () => {
+    test(`${py.label}: it checks the listener's pid and uid with SO_PEERCRED before sending the token or serving anything`, async () => {
       const dir = tempDir('memwhy-bootcheck-');
       try {
         const socketPath = join(dir, 's');
@@ -130,17 +130,21 @@ describe('the bootstrap runs only what memwhy\'s own listener sends', () => {
             buf += d.toString();
             if (!buf.includes('\n')) return;
             hellos.push(buf.split('\n')[0]!);
-            // In place of memwhy's agent: code that only leaves a mark.
-            const agent = `def serve(sock, buf, modules):\n    open(${JSON.stringify(marker)}, 'w').write('ran')\n`;
-            sock.end(JSON.stringify({ agent: [[1, agent]] }) + '\n');
+            sock.end();
           });
         });
         await new Promise<void>((r) => server.listen(socketPath, r));
-        const boot = loadAgentSources().boot;
+        const sources = loadAgentSources();
+        // In place of memwhy's agent: a request loop that only leaves a mark.
+        const agent =
+          'class _Modules(object):\n    def __init__(self, code):\n        pass\n\n    def clear(self):\n        pass\n\n\n' +
+          `def serve(sock, buf, modules):\n    open(${JSON.stringify(marker)}, 'w').write('ran')\n`;
+        writeFileSync(join(dir, 't'), sources.start);
+        writeFileSync(join(dir, 'c'), agentCode(agent, {}));
         const euid = process.geteuid!();
         const run = async (pids: number[], uid: number): Promise<boolean> => {
           rmSync(marker, { force: true });
-          const code = renderBootstrap(boot, { socketPath, token, pids, uid });
+          const code = renderBootstrap(sources.boot, { socketPath, token, pids, uid, startPath: join(dir, 't'), codePath: join(dir, 'c') });
           // The bootstrap only starts a thread: give it a moment before the interpreter exits.
           // (Asynchronously: this process serves the socket meanwhile.)
           const child = spawn(py.path, ['-c', `${code}\nimport time\ntime.sleep(1.5)\n`], { stdio: 'ignore' });

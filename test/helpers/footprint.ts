@@ -47,6 +47,18 @@ export const COMMANDS: Command[] = [
  *     by mapping: arena +436-580, pymalloc +128-200, main heap +228 (the
  *     bootstrap). Bound: 2 MiB; the 1 MiB aim needs the agent's compiles
  *     moved to the main thread (issue 14).
+ *     Since the agent's thread does every compile itself (start.py) and
+ *     fork.py uses _ctypes without ctypes (two runs, memory transport):
+ *     700-1272 kB (2.7 788-792, 3.6 876, 3.7 700-704, 3.8 720-724, 3.9
+ *     1020-1024, 3.10 1028-1044, 3.11 816-828, Debian 3.11 1060-1064, 3.12
+ *     1268-1272, 3.13 1124-1260); gdb transport (one run) 808-1312. What is left
+ *     is mostly compile(): any function of 30-70 lines costs 150-270 kB of
+ *     an arena's peak to compile on 3.13 (agent.py's encode 272, census's
+ *     _walk 252), and the agent thread's arena keeps its peak, 664-692 kB
+ *     on Debian 3.11 and 3.13. Compiling on the thread that runs the
+ *     bootstrap costs the same there (+536 kB in Debian 3.11's main heap).
+ *     The 1 MiB aim needs the agent's code objects made outside the target
+ *     (marshal data from a forked child), not moved between its threads.
  *   - growth, gc, refs, dump afterwards: 8-392 kB each (most under 100).
  *     Bound: the 1 MiB aim. Repeated, they settle (Debian 3.11, after one
  *     heap): ten gc left 680 kB, each further ten 88-96 kB.
