@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
 
 const VALUES: unknown[] = [
