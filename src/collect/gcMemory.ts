@@ -63,7 +63,7 @@ export class GcMemoryProbe {
  */
 const linkTimeRuntime = new Map<string, bigint | null>();
 
-function runtimeAddress(target: PythonTarget): bigint | undefined {
+export function runtimeAddress(target: PythonTarget): bigint | undefined {
   let elf: ElfFile;
   try {
     elf = ElfFile.open(target.interpreterElf);

@@ -38,6 +38,12 @@ const MAX_INTERPRETERS = 256;
 export function locateGcState(memory: MemorySource, layout: Layout, gc: GcLayout, runtime: bigint): bigint {
   if (layout.head.kind !== 'runtime') throw new Error(`CPython ${layout.major}.${layout.minor} has no _PyRuntime`);
   if (gc.home === 'runtime') return runtime + BigInt(gc.offset);
+  return mainInterpreter(memory, layout, runtime) + BigInt(gcOffset(memory, gc, runtime));
+}
+
+/** The main interpreter's PyInterpreterState: the last of _PyRuntime's list. */
+export function mainInterpreter(memory: MemorySource, layout: Layout, runtime: bigint): bigint {
+  if (layout.head.kind !== 'runtime') throw new Error(`CPython ${layout.major}.${layout.minor} has no _PyRuntime`);
   let interp = memory.readPtr(runtime + BigInt(layout.head.offset));
   if (interp === 0n) throw new NotAnObjectError('no interpreter yet (the process is starting or finalizing)');
   for (let hops = 0; hops < MAX_INTERPRETERS; hops++) {
@@ -45,7 +51,7 @@ export function locateGcState(memory: MemorySource, layout: Layout, gc: GcLayout
     if (next === 0n) break;
     interp = next;
   }
-  return interp + BigInt(gcOffset(memory, gc, runtime));
+  return interp;
 }
 
 /** 3.13+ says where the state is in _Py_DebugOffsets; it wins over the table, as for the stack layouts. */

@@ -99,6 +99,13 @@ export function watchMetrics(processes: readonly ProcessSnapshot[], self: Export
         b.add('memwhy_python_gc_uncollectable_objects_total', 'counter', 'Objects found uncollectable in collections of the generation (put in gc.garbage).', gl, g.uncollectable);
       });
     }
+    if (p.arenas) {
+      const a = p.arenas;
+      b.add('memwhy_python_pymalloc_arenas', 'gauge', "pymalloc arenas allocated and not freed (sys._debugmallocstats()'s \"# arenas allocated current\").", id, a.current);
+      b.add('memwhy_python_pymalloc_arena_bytes', 'gauge', 'Memory the allocated pymalloc arenas hold: arenas times the arena size (256 KiB to 3.9, 1 MiB from 3.10).', id, a.current * a.arenaSize);
+      b.add('memwhy_python_pymalloc_arenas_highwater', 'gauge', 'The most pymalloc arenas allocated at once since the process started.', id, a.highwater);
+      b.add('memwhy_python_pymalloc_arenas_allocated_total', 'counter', 'pymalloc arenas ever allocated; its rate against memwhy_python_pymalloc_arenas shows arenas churning.', id, a.total);
+    }
   }
   for (const d of diagnoses) {
     b.add(

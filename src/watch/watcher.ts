@@ -8,6 +8,8 @@
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GcMemoryProbe } from '../collect/gcMemory.js';
+import { ArenaMemoryProbe } from '../collect/arenaMemory.js';
+import type { ArenaCounts } from '../cpython/arenaState.js';
 import type { GcState } from '../cpython/gcState.js';
 import { leastSquaresSlope, type Point } from '../analyze/slope.js';
 import { readCgroup, readCgroupMemory, type CgroupMemory, type CgroupPlace } from '../target/cgroup.js';
@@ -65,11 +67,12 @@ export interface ProcessSnapshot {
   smaps?: SmapsRollup;
   cgroupMemory?: CgroupMemory;
   gc?: GcState;
+  arenas?: ArenaCounts;
   growth?: RssGrowth;
 }
 
 /** Figures that could not be read at the last sample, by kind: the exporter's own health. */
-export type ReadErrorKind = 'proc' | 'smaps' | 'gc';
+export type ReadErrorKind = 'proc' | 'smaps' | 'gc' | 'arenas';
 
 /** A line fit needs a few points before its slope means anything. */
 const MIN_GROWTH_POINTS = 3;
@@ -83,6 +86,8 @@ interface Watched {
   cgroupMemory?: CgroupMemory;
   gcProbe?: GcMemoryProbe;
   gc?: GcState;
+  arenaProbe?: ArenaMemoryProbe;
+  arenas?: ArenaCounts;
   rss: Point[];
 }
 
@@ -90,7 +95,7 @@ export class Watcher {
   private readonly discovery: Discovery;
   private readonly processes = new Map<string, Watched>();
   private lastDiscoveryMs = -Infinity;
-  readonly readErrors: Record<ReadErrorKind, number> = { proc: 0, smaps: 0, gc: 0 };
+  readonly readErrors: Record<ReadErrorKind, number> = { proc: 0, smaps: 0, gc: 0, arenas: 0 };
   lastSampleSeconds = 0;
 
   constructor(private readonly settings: WatchSettings) {
@@ -114,6 +119,7 @@ export class Watcher {
     for (const [key, w] of this.processes) {
       if (!seen.has(key) || !this.read(w, nowMs)) {
         w.gcProbe?.close();
+        w.arenaProbe?.close();
         this.processes.delete(key);
       }
     }
@@ -131,6 +137,7 @@ export class Watcher {
         ...(w.smaps ? { smaps: w.smaps } : {}),
         ...(w.cgroupMemory ? { cgroupMemory: w.cgroupMemory } : {}),
         ...(w.gc ? { gc: w.gc } : {}),
+        ...(w.arenas ? { arenas: w.arenas } : {}),
         ...optional('growth', growthOf(w.rss)),
       });
     }
@@ -143,7 +150,10 @@ export class Watcher {
   }
 
   close(): void {
-    for (const w of this.processes.values()) w.gcProbe?.close();
+    for (const w of this.processes.values()) {
+      w.gcProbe?.close();
+      w.arenaProbe?.close();
+    }
     this.processes.clear();
   }
 
@@ -172,6 +182,11 @@ export class Watcher {
       } catch {
         // No permission to read its memory, or no interpreter symbols: /proc figures only.
         this.readErrors.gc++;
+      }
+      try {
+        w.arenaProbe = ArenaMemoryProbe.open(target);
+      } catch {
+        this.readErrors.arenas++;
       }
     }
     return w;
@@ -211,6 +226,14 @@ export class Watcher {
         // Starting up (no interpreter yet) or finalizing: no figures rather than stale ones.
         delete w.gc;
         this.readErrors.gc++;
+      }
+    }
+    if (w.arenaProbe) {
+      try {
+        w.arenas = w.arenaProbe.read();
+      } catch {
+        delete w.arenas;
+        this.readErrors.arenas++;
       }
     }
     return true;

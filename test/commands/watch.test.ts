@@ -41,6 +41,10 @@ test('watch --once prints the exposition of the pids asked for, labelled with ve
     assert.equal(sampleValue(r.stdout, 'memwhy_python_gc_garbage_objects', labels), 3);
     assert.equal(sampleValue(r.stdout, 'memwhy_watch_processes', {}), 1);
     assert.match(r.stdout, /^# TYPE memwhy_python_gc_collections_total counter$/m);
+    const arenas = sampleValue(r.stdout, 'memwhy_python_pymalloc_arenas', labels)!;
+    assert.ok(arenas >= 1, `pymalloc arenas ${arenas}`);
+    assert.equal(sampleValue(r.stdout, 'memwhy_python_pymalloc_arena_bytes', labels), arenas * 1024 * 1024);
+    assert.match(r.stdout, /^# TYPE memwhy_python_pymalloc_arenas_allocated_total counter$/m);
   } finally {
     await target.kill();
   }
