@@ -68,12 +68,32 @@ export async function run(): Promise<void> {
     const { stdout } = await run_(py.path, [join(here, 'fixtures', 'census_bench.py')], { timeout: 600_000, maxBuffer: 1 << 20 });
     const b = JSON.parse(stdout) as BenchOut;
     const c = best(b.census);
-    rows.push([py.label, 'memwhy census', M(c.objects), `${c.wall_s.toFixed(2)} s`, rate(c, 'wall_s'), `${c.cpu_s.toFixed(2)} s`, rate(c, 'cpu_s'), `${c.pause_ms.toFixed(0)} ms`, `${(b.census_peak_rss_growth_kib / 1024).toFixed(0)} MiB`]);
+    rows.push([
+      py.label,
+      'memwhy census',
+      M(c.objects),
+      `${c.wall_s.toFixed(2)} s`,
+      rate(c, 'wall_s'),
+      `${c.cpu_s.toFixed(2)} s`,
+      rate(c, 'cpu_s'),
+      `${c.pause_ms.toFixed(0)} ms`,
+      `${(b.census_peak_rss_growth_kib / 1024).toFixed(0)} MiB`,
+    ]);
     if (b.objgraph) {
       const o = best(b.objgraph);
       rows.push([py.label, 'objgraph.typestats (tracked only)', M(o.objects), `${o.wall_s.toFixed(2)} s`, rate(o, 'wall_s'), `${o.cpu_s.toFixed(2)} s`, rate(o, 'cpu_s'), '', '']);
     }
-    rows.push([py.label, 'plain Python walk', M(b.plain.objects), `${b.plain.wall_s.toFixed(2)} s`, rate(b.plain, 'wall_s'), `${b.plain.cpu_s.toFixed(2)} s`, rate(b.plain, 'cpu_s'), '', '']);
+    rows.push([
+      py.label,
+      'plain Python walk',
+      M(b.plain.objects),
+      `${b.plain.wall_s.toFixed(2)} s`,
+      rate(b.plain, 'wall_s'),
+      `${b.plain.cpu_s.toFixed(2)} s`,
+      rate(b.plain, 'cpu_s'),
+      '',
+      '',
+    ]);
   }
   console.log(
     renderTable(
@@ -179,4 +199,3 @@ export async function againstSpinner(pythons: { label: string; path: string }[])
     ),
   );
 }
-

@@ -58,7 +58,6 @@ import { seeded } from '../test/helpers/seeded.js';
 const run_ = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-
 /**
  * A random tree (node i hangs off an earlier node) plus extra edges between
  * nodes (shared objects, cycles). `local`: parents and most extra targets
@@ -165,7 +164,10 @@ async function benchDump(): Promise<void> {
         ],
         { timeout: 600_000, maxBuffer: 1 << 24 },
       );
-      const [before, dump, after] = stdout.trim().split('\n').map((l) => (JSON.parse(l) as { result: unknown }).result) as [Memory, DumpReply, Memory];
+      const [before, dump, after] = stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { result: unknown }).result) as [Memory, DumpReply, Memory];
       // Walk and labels; agents before graph_ms held other threads off for all of it.
       const graph = dump.graph_ms ?? dump.pause_ms;
       rows.push([

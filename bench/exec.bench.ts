@@ -101,9 +101,7 @@ export async function run(): Promise<void> {
       for (const t of TRANSPORTS) {
         const r = rows.get(t)!;
         const w = median(r.map((x) => x.wall));
-        console.log(
-          `| ${label} | ${t} | ${ms(w)} | ${ms(median(r.map((x) => x.safePoint)))} | ${median(r.map((x) => x.stopped)).toFixed(1)} ms | ${ms(p)} | ${(w / p).toFixed(2)} |`,
-        );
+        console.log(`| ${label} | ${t} | ${ms(w)} | ${ms(median(r.map((x) => x.safePoint)))} | ${median(r.map((x) => x.stopped)).toFixed(1)} ms | ${ms(p)} | ${(w / p).toFixed(2)} |`);
       }
     } finally {
       target.stop();
@@ -111,7 +109,7 @@ export async function run(): Promise<void> {
   }
 
   console.log(`\nThe target's longest stall (${ROUNDS} attaches each; a main loop that timestamps itself, gaps over 1 ms):\n`);
-  console.log('| transport | target stopped (memwhy\'s figure): median | longest gap during an attach: median | worst | same-length windows with no attach: worst | attaches that failed |');
+  console.log("| transport | target stopped (memwhy's figure): median | longest gap during an attach: median | worst | same-length windows with no attach: worst | attaches that failed |");
   console.log('|---|---|---|---|---|---|');
   const meter = await startTarget(join(ROOT, 'bench', 'fixtures', 'stall_meter.py'));
   try {

@@ -92,22 +92,34 @@ export async function run(): Promise<void> {
     const t0 = Date.now();
     const dump = await timed(['dump', String(child.pid), '-o', file, '--json']);
     const t1 = Date.now();
-    const reply = JSON.parse(dump.stdout) as { objects: number; edges: number; pause_ms: number; wall_ms: number; snapshot?: { forked: boolean; fork_ms?: number; child_ms?: number; why?: string } };
+    const reply = JSON.parse(dump.stdout) as {
+      objects: number;
+      edges: number;
+      pause_ms: number;
+      wall_ms: number;
+      snapshot?: { forked: boolean; fork_ms?: number; child_ms?: number; why?: string };
+    };
     const during = windows.filter((w) => w.t >= t0 && w.t <= t1 + 500);
     const mean = during.reduce((a, w) => a + w.n, 0) / Math.max(1, during.length);
     child.kill('SIGKILL');
     const size = statSync(file).size;
     const analyze = await timed(['analyze', file, '--json', '--top', '5']);
     const html = await timed(['analyze', file, '--top', '5', '--html', join(dir, 'big.html')]);
-    console.log(`target (${py.label}): ${(reply.objects / 1e6).toFixed(1)} M objects, ${(reply.edges / 1e6).toFixed(1)} M references, built in ${buildS.toFixed(1)} s, RSS ${formatBytes(targetRss)}`);
+    console.log(
+      `target (${py.label}): ${(reply.objects / 1e6).toFixed(1)} M objects, ${(reply.edges / 1e6).toFixed(1)} M references, built in ${buildS.toFixed(1)} s, RSS ${formatBytes(targetRss)}`,
+    );
     console.log('| step | figure |');
     console.log('|---|---|');
     console.log(`| target's rate alone / during the dump (iter per 0.5 s) | ${alone} / ${mean.toFixed(0)}: ${((100 * mean) / alone).toFixed(0)} % kept (${during.length} windows) |`);
     console.log(`| target's longest stall alone / during the dump | ${stallAlone.toFixed(0)} ms / ${Math.max(...during.map((w) => w.gapMs)).toFixed(0)} ms |`);
-    console.log(`| memwhy dump, wall (attach included) | ${dump.wallS.toFixed(1)} s (memwhy's own CPU ${dump.cpuS.toFixed(1)} s); ${reply.snapshot?.forked ? `forked, held ${reply.pause_ms.toFixed(0)} ms, child ${((reply.snapshot.child_ms ?? 0) / 1000).toFixed(1)} s` : `in the target (${reply.snapshot?.why ?? '?'}), longest step ${reply.pause_ms.toFixed(0)} ms`} |`);
+    console.log(
+      `| memwhy dump, wall (attach included) | ${dump.wallS.toFixed(1)} s (memwhy's own CPU ${dump.cpuS.toFixed(1)} s); ${reply.snapshot?.forked ? `forked, held ${reply.pause_ms.toFixed(0)} ms, child ${((reply.snapshot.child_ms ?? 0) / 1000).toFixed(1)} s` : `in the target (${reply.snapshot?.why ?? '?'}), longest step ${reply.pause_ms.toFixed(0)} ms`} |`,
+    );
     console.log(`| dump file | ${formatBytes(size)} (${(size / reply.objects).toFixed(1)} bytes per object) |`);
     console.log(`| memwhy analyze --json | ${analyze.wallS.toFixed(1)} s (${analyze.cpuS.toFixed(1)} s CPU), peak RSS ${formatBytes(analyze.peak)} |`);
-    console.log(`| memwhy analyze --html | ${html.wallS.toFixed(1)} s (${html.cpuS.toFixed(1)} s CPU), peak RSS ${formatBytes(html.peak)}, page ${formatBytes(statSync(join(dir, 'big.html')).size)} |`);
+    console.log(
+      `| memwhy analyze --html | ${html.wallS.toFixed(1)} s (${html.cpuS.toFixed(1)} s CPU), peak RSS ${formatBytes(html.peak)}, page ${formatBytes(statSync(join(dir, 'big.html')).size)} |`,
+    );
   } finally {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

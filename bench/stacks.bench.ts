@@ -170,7 +170,9 @@ export async function run(): Promise<void> {
   for (let i = 0; i < RUNS; i++) help.push((await timed(process.execPath, [CLI, '--help'], 60_000)).wallMs);
   const [l1, l5] = loadavg();
   console.log(`load average while measuring: ${l1!.toFixed(1)} (1 min), ${l5!.toFixed(1)} (5 min): figures taken on a busy machine run long`);
-  console.log(`memwhy stacks vs gdb py-bt, ${THREADS}-thread target (threads_in_known_functions.py --idle ${THREADS - 3}); memwhy: median of ${RUNS}, gdb: median of ${RUNS}, --native: median of ${NATIVE_RUNS}\n`);
+  console.log(
+    `memwhy stacks vs gdb py-bt, ${THREADS}-thread target (threads_in_known_functions.py --idle ${THREADS - 3}); memwhy: median of ${RUNS}, gdb: median of ${RUNS}, --native: median of ${NATIVE_RUNS}\n`,
+  );
   console.log(`node's start and memwhy's imports alone (memwhy --help): ${ms(median(help))}\n`);
   console.log('| target | threads read | memwhy stacks wall | target pause | gdb py-bt wall | gdb / memwhy | memwhy --native wall / pause |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');

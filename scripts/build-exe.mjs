@@ -75,10 +75,14 @@ export async function buildExe({ outDir = path.join(root, 'dist-exe'), log = (/*
     writeFileSync(file, text);
     assets[key] = file;
   };
-  for (const f of readdirSync(path.join(root, 'src/agent')).filter((f) => f.endsWith('.py')).sort()) {
+  for (const f of readdirSync(path.join(root, 'src/agent'))
+    .filter((f) => f.endsWith('.py'))
+    .sort()) {
     put(`src/agent/${f}`, readFileSync(path.join(root, 'src/agent', f), 'utf8'));
   }
-  for (const f of readdirSync(path.join(root, 'workloads')).filter((f) => f.endsWith('.py')).sort()) {
+  for (const f of readdirSync(path.join(root, 'workloads'))
+    .filter((f) => f.endsWith('.py'))
+    .sort()) {
     put(`workloads/${f}`, readFileSync(path.join(root, 'workloads', f), 'utf8'));
   }
   const viewer = await buildViewer({ write: false });

@@ -11,7 +11,6 @@ import { JSON_OPTION } from './commands/spec.js';
 import { UserError } from './errors.js';
 import { packageVersion } from './version.js';
 
-
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('memwhy')
     .description("Why does this Python process's memory keep growing? Attach by pid, measure, explain.")
@@ -29,9 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     if (spec.help) cmd.addHelpText('after', '\n' + spec.help);
     cmd.action(async (...params: unknown[]) => {
       const command = params[params.length - 1] as Command;
-      const positional = command.processedArgs.flatMap((a: unknown) =>
-        a === undefined ? [] : Array.isArray(a) ? a.map(String) : [String(a)],
-      );
+      const positional = command.processedArgs.flatMap((a: unknown) => (a === undefined ? [] : Array.isArray(a) ? a.map(String) : [String(a)]));
       try {
         exitCode = await spec.run(positional, command.opts() as never);
       } catch (err) {

@@ -14,9 +14,7 @@
  */
 import { leastSquaresSlope, type Point } from './slope.js';
 
-export type DiagnoseRule =
-  | { kind: 'growth'; bytesPerSecond: number; forS: number }
-  | { kind: 'cgroup-share'; share: number };
+export type DiagnoseRule = { kind: 'growth'; bytesPerSecond: number; forS: number } | { kind: 'cgroup-share'; share: number };
 
 export interface RuleInput {
   /** RSS readings, oldest first, t_s in seconds since the epoch. */

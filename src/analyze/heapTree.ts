@@ -131,7 +131,7 @@ export function explorerTree(input: TreeInput, opts: ExplorerOptions = EXPLORER_
   const heap: number[] = [];
   const push = (k: number): void => {
     heap.push(k);
-    for (let i = heap.length - 1; i > 0; ) {
+    for (let i = heap.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (rb(heap[p]!) >= rb(heap[i]!)) break;
       [heap[p], heap[i]] = [heap[i]!, heap[p]!];
@@ -143,7 +143,7 @@ export function explorerTree(input: TreeInput, opts: ExplorerOptions = EXPLORER_
     const last = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const a = 2 * i + 1;
         const b = a + 1;
         let m = i;
@@ -197,7 +197,12 @@ export function explorerTree(input: TreeInput, opts: ExplorerOptions = EXPLORER_
   };
   const adopted = new Uint8Array(dump.nodeCount);
   for (const v of tree.adoptedRoots) adopted[v] = 1;
-  const newRetained = input.isNew ? retainedSizes(tree, Float64Array.from(dump.nodeSize, (s, v) => (input.isNew![v] ? s : 0))).bytes : undefined;
+  const newRetained = input.isNew
+    ? retainedSizes(
+        tree,
+        Float64Array.from(dump.nodeSize, (s, v) => (input.isNew![v] ? s : 0)),
+      ).bytes
+    : undefined;
 
   const steps = pathSteps(dump, opts.pathSteps, typeOf);
   const nodes: TreeNode[] = positions.map((k) => {
@@ -211,7 +216,7 @@ export function explorerTree(input: TreeInput, opts: ExplorerOptions = EXPLORER_
       shallow: dump.nodeSize[v]!,
       retained: retained.bytes[v]!,
       count: retained.count[v]!,
-      parent: d >= 0 ? keptAt.get(d) ?? -1 : -1,
+      parent: d >= 0 ? (keptAt.get(d) ?? -1) : -1,
       children: [],
       more: { count: 0, bytes: 0 },
       byType: [],

@@ -204,8 +204,7 @@ export function breakdownMalloc(e: MallocEvidence): MallocBreakdown {
     main_rss: e.mappings.main_stack_rss,
   };
   const heldFree = allocator.free_resident === null ? null : allocator.free_resident + (python.free ?? 0);
-  const pythonInMalloc =
-    python.tracemalloc_traced !== null && python.live !== null ? Math.max(0, python.tracemalloc_traced - python.live) : null;
+  const pythonInMalloc = python.tracemalloc_traced !== null && python.live !== null ? Math.max(0, python.tracemalloc_traced - python.live) : null;
   const resident = allocatorResident(e, allocator);
   const derived: MallocBreakdown['derived'] = {
     held_free: heldFree,
@@ -213,10 +212,7 @@ export function breakdownMalloc(e: MallocEvidence): MallocBreakdown {
     native_in_use: allocator.in_use,
     python_in_malloc: pythonInMalloc,
     native_outside_python: allocator.in_use !== null && pythonInMalloc !== null ? allocator.in_use - pythonInMalloc : null,
-    other_anon:
-      resident === null
-        ? null
-        : m.anon - stacks.thread_rss - stacks.main_rss - (python.arena_bytes ?? 0) - resident,
+    other_anon: resident === null ? null : m.anon - stacks.thread_rss - stacks.main_rss - (python.arena_bytes ?? 0) - resident,
   };
   const partial: Omit<MallocBreakdown, 'finding'> = {
     pid: e.pid,

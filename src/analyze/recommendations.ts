@@ -25,7 +25,10 @@ export function recommendationsFor(cause: Cause, e: Evidence, suspects: Suspect[
         `See the cycles with: memwhy gc ${e.pid}`,
       ];
     case 'cyclic-garbage':
-      return ['Re-enable the cyclic collector (gc.enable()), or call gc.collect() periodically if it was disabled for latency.', `Check with: memwhy exec ${e.pid} -c 'import gc; print(gc.isenabled(), gc.get_threshold(), gc.get_count())'`];
+      return [
+        'Re-enable the cyclic collector (gc.enable()), or call gc.collect() periodically if it was disabled for latency.',
+        `Check with: memwhy exec ${e.pid} -c 'import gc; print(gc.isenabled(), gc.get_threshold(), gc.get_count())'`,
+      ];
     case 'native':
       return [
         'Native memory grows with no Python object owning it: suspect a C extension. Update the extensions that allocate (numpy, lxml, grpc, database drivers...) and watch `memwhy malloc` between requests.',

@@ -162,8 +162,7 @@ function finding(thread: ThreadStack, seen: { t: number; thread: ThreadStack }[]
     else if (cpuKnown || seen.every((s) => s.thread.state === 'idle')) activity = 'stuck';
   }
   const blocking = wait !== null && wait.kind !== 'gil';
-  const status: ThreadFinding['status'] =
-    activity === 'stuck' || (blocking && activity === 'unknown') ? 'issue' : activity === 'busy' || seen.length >= 2 ? 'none' : 'insufficient-data';
+  const status: ThreadFinding['status'] = activity === 'stuck' || (blocking && activity === 'unknown') ? 'issue' : activity === 'busy' || seen.length >= 2 ? 'none' : 'insufficient-data';
   return {
     signal: 'thread-blocked',
     status,
@@ -237,7 +236,12 @@ export function stuckVerdict(findings: readonly ThreadFinding[], moreSamples?: M
         : `${flagged.length} thread${flagged.length === 1 ? '' : 's'} waiting (${label(flagged)})`;
     return { status: 'issue', summary, deadlocked: [] };
   }
-  if (!sampled) return { status: 'insufficient-data', summary: `no thread waits for a lock (one sample: ${moreSamples ? `${moreSamples} tells` : 'more samples tell'} stuck threads from busy ones)`, deadlocked: [] };
+  if (!sampled)
+    return {
+      status: 'insufficient-data',
+      summary: `no thread waits for a lock (one sample: ${moreSamples ? `${moreSamples} tells` : 'more samples tell'} stuck threads from busy ones)`,
+      deadlocked: [],
+    };
   return { status: 'none', summary: 'no thread is stuck: every thread ran or moved between samples, or waits for nothing', deadlocked: [] };
 }
 

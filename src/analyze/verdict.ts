@@ -121,17 +121,15 @@ export function diagnose(e: Evidence): Diagnosis {
   // contradicted the summary's own numbers (issue 11).
   const cause: Cause = main?.cause ?? (rss.growing ? 'unexplained' : 'no-growth');
 
-  const suspects: Suspect[] = (growth ? rankSuspects(growth) : [])
-    .slice(0, 10)
-    .map((t) => ({
-      type: t.type,
-      count_delta: t.count_delta,
-      bytes_delta: t.bytes_delta,
-      count_per_s: t.count_per_s,
-      bytes_per_s: t.bytes_per_s,
-      site: siteFor(e, t.type),
-      path: pathFor(e, t.type),
-    }));
+  const suspects: Suspect[] = (growth ? rankSuspects(growth) : []).slice(0, 10).map((t) => ({
+    type: t.type,
+    count_delta: t.count_delta,
+    bytes_delta: t.bytes_delta,
+    count_per_s: t.count_per_s,
+    bytes_per_s: t.bytes_per_s,
+    site: siteFor(e, t.type),
+    path: pathFor(e, t.type),
+  }));
 
   const rssLine = `RSS went from ${formatBytes(rss.start)} to ${formatBytes(rss.end)} in ${rss.duration_s.toFixed(0)} s (${formatRate(rss.slope)}${rss.r2 !== null ? `, r² ${rss.r2.toFixed(2)}` : ''})`;
   const summary = main
@@ -197,9 +195,7 @@ export function diagnose(e: Evidence): Diagnosis {
         }
       : null,
     breakdown: breakdownLines(mEnd),
-    trim: t
-      ? { rss_before: t.before.rss, rss_after: t.after.rss, released: t.before.rss - t.after.rss, pause_ms: t.agent.pause_ms ?? 0 }
-      : null,
+    trim: t ? { rss_before: t.before.rss, rss_after: t.after.rss, released: t.before.rss - t.after.rss, pause_ms: t.agent.pause_ms ?? 0 } : null,
     refs_graph: e.refs.length ? mergeGraphs(e) : null,
     findings,
     recommendations: recommendationsFor(cause, e, suspects, findings),

@@ -29,11 +29,8 @@ export function weigh(findings: CauseFinding[], rss: RssFacts, heap: { count: nu
   // What the garbage keeps alive, by bytes, decides too: a few __del__
   // objects each holding a big payload are few objects but most of the bytes.
   const keptGrowth = (uncollectable?.numbers.kept_end ?? 0) - (uncollectable?.numbers.kept_start ?? 0);
-  const garbageExplains =
-    heap !== null && ((heap.count > 0 && garbageGrowth >= 0.3 * heap.count) || (heap.bytes > 0 && keptGrowth >= 0.3 * heap.bytes));
-  const ranked = issues
-    .filter((f) => !((cyclic || garbageExplains) && f.cause === 'python-objects'))
-    .sort((a, b) => b.score - a.score);
+  const garbageExplains = heap !== null && ((heap.count > 0 && garbageGrowth >= 0.3 * heap.count) || (heap.bytes > 0 && keptGrowth >= 0.3 * heap.bytes));
+  const ranked = issues.filter((f) => !((cyclic || garbageExplains) && f.cause === 'python-objects')).sort((a, b) => b.score - a.score);
   const growthCauses = ranked.filter((f) => f.cause !== 'allocator-retention');
   const retention = ranked.find((f) => f.cause === 'allocator-retention');
 
@@ -45,8 +42,7 @@ export function weigh(findings: CauseFinding[], rss: RssFacts, heap: { count: nu
   // most of the process, and a trim (if one ran) proved it: a busy service that churns
   // keeps some free memory in glibc as a matter of course (test/services
   // busy_no_leak: 30-40 % of RSS), and is not leaking.
-  const strongRetention =
-    retention && (retention.numbers.retention ?? 0) >= 0.5 && (retention.numbers.trim_released ?? 1) > 0 ? retention : undefined;
+  const strongRetention = retention && (retention.numbers.retention ?? 0) >= 0.5 && (retention.numbers.trim_released ?? 1) > 0 ? retention : undefined;
   let main: CauseFinding | undefined;
   if (rss.growing) main = growthCauses[0] ?? retention;
   else main = growthCauses.find((f) => f.score >= 0.5 && f.cause !== 'native') ?? strongRetention;

@@ -54,11 +54,7 @@ export function trendOf(p: WatchedProcess): WorkerTrend {
   const rss_start = first?.rss ?? 0;
   const rss_end = last?.rss ?? 0;
   const slope = fit?.slope ?? null;
-  const growing =
-    slope !== null &&
-    slope * elapsed_s > Math.max(MiB, 0.02 * rss_start) &&
-    rss_end > rss_start &&
-    (fit?.r2 ?? 0) >= MIN_R2;
+  const growing = slope !== null && slope * elapsed_s > Math.max(MiB, 0.02 * rss_start) && rss_end > rss_start && (fit?.r2 ?? 0) >= MIN_R2;
   return {
     pid: p.pid,
     parent: p.parent,
@@ -98,9 +94,7 @@ export function chooseWorker(watch: WorkersWatch): WorkerChoice | undefined {
     next = bySize[1];
     reason = 'biggest';
   }
-  const rest = trends
-    .filter((t) => t !== chosen)
-    .sort((a, b) => (b.slope_bytes_per_s ?? -Infinity) - (a.slope_bytes_per_s ?? -Infinity) || a.pid - b.pid);
+  const rest = trends.filter((t) => t !== chosen).sort((a, b) => (b.slope_bytes_per_s ?? -Infinity) - (a.slope_bytes_per_s ?? -Infinity) || a.pid - b.pid);
   return {
     pid: chosen.pid,
     reason,

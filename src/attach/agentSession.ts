@@ -11,16 +11,7 @@ import { installationDescription, listPackageDir, readPackageFile } from '../ins
 import { UserError } from '../errors.js';
 import { describePython, type PythonTarget } from '../target/python.js';
 import { readStatus, isSameProcess, processAlive } from '../target/proc.js';
-import {
-  AcceptTimeout,
-  ChannelClosed,
-  ChannelListener,
-  ChannelTimeout,
-  listenerCredentialsSeenBy,
-  makePrivateDir,
-  newToken,
-  type Channel,
-} from './channel.js';
+import { AcceptTimeout, ChannelClosed, ChannelListener, ChannelTimeout, listenerCredentialsSeenBy, makePrivateDir, newToken, type Channel } from './channel.js';
 import { chooseTransport, type TransportChoice } from './chooseTransport.js';
 import { sweepLeftovers, targetTmpRoot } from './leftovers.js';
 import { localThreadId, threadEnded } from './agentThread.js';
@@ -70,10 +61,12 @@ export function pieces(source: string): [number, string][] {
 
 /** Drops whole-line comments: the bootstrap travels through gdb, smaller is quicker. */
 function stripComments(source: string): string {
-  return source
-    .split('\n')
-    .filter((l) => !/^\s*#/.test(l) && l.trim() !== '')
-    .join('\n') + '\n';
+  return (
+    source
+      .split('\n')
+      .filter((l) => !/^\s*#/.test(l) && l.trim() !== '')
+      .join('\n') + '\n'
+  );
 }
 
 function pyString(s: string): string {
@@ -155,9 +148,7 @@ export interface OpenedSession extends AgentSession {
 export function transportFor(target: PythonTarget, choice: TransportChoice = 'auto'): Transport {
   const { major, minor } = target.version;
   if (major === 3 && minor >= 14) {
-    throw new UserError(
-      `pid ${target.pid} runs CPython ${target.version.text}: memwhy attaches to 2.7 and 3.6-3.13 for now (3.14's PEP 768 transport is not built yet)`,
-    );
+    throw new UserError(`pid ${target.pid} runs CPython ${target.version.text}: memwhy attaches to 2.7 and 3.6-3.13 for now (3.14's PEP 768 transport is not built yet)`);
   }
   return chooseTransport(choice);
 }
@@ -207,7 +198,10 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
     const sources = loadAgentSources();
     const compiled = withDependencies(opts.modules ?? DEFAULT_MODULES, sources.modules);
     const code = agentCode(sources.agent, Object.fromEntries(compiled.map((m) => [m, sources.modules[m]!])));
-    for (const [name, text] of [['t', sources.start], ['c', code]] as const) {
+    for (const [name, text] of [
+      ['t', sources.start],
+      ['c', code],
+    ] as const) {
       // Only the target's user can read them, like the directory.
       writeFileSync(join(dir.localDir, name), text, { mode: 0o600 });
       if (process.getuid?.() === 0 && uid !== 0) chownSync(join(dir.localDir, name), uid, gid);
@@ -349,11 +343,7 @@ class Session implements OpenedSession {
 }
 
 /** Opens a session, runs `fn`, and closes the session on every path. */
-export async function withAgent<T>(
-  pid: number,
-  fn: (session: OpenedSession) => Promise<T>,
-  opts: AttachOptions & { signal?: AbortSignal; lockWaitS?: number } = {},
-): Promise<T> {
+export async function withAgent<T>(pid: number, fn: (session: OpenedSession) => Promise<T>, opts: AttachOptions & { signal?: AbortSignal; lockWaitS?: number } = {}): Promise<T> {
   const session = await openAgent(pid, opts);
   try {
     return await fn(session);

@@ -111,9 +111,7 @@ export class GdbTransport implements Transport {
       const evalBp = await this.breakAt(gdb, evalFrameFunction(target));
       const restoreBp = await this.breakAt(gdb, 'PyEval_RestoreThread');
       if (evalBp === undefined && restoreBp === undefined) {
-        throw new UserError(
-          `cannot find CPython's functions in pid ${pid} (${target.interpreterElf}): the binary may be stripped of its dynamic symbols`,
-        );
+        throw new UserError(`cannot find CPython's functions in pid ${pid} (${target.interpreterElf}): the binary may be stripped of its dynamic symbols`);
       }
       const deadline = Date.now() + opts.safePointTimeoutS * 1000;
       opts.onProgress?.('waiting for a safe point (a thread holding the GIL)...');
@@ -248,12 +246,7 @@ export class GdbTransport implements Transport {
   }
 
   /** Continues until a breakpoint or `until`; either way the target is stopped after. */
-  private async continueUntil(
-    gdb: GdbMi,
-    until: number,
-    signal: AbortSignal | undefined,
-    target: PythonTarget,
-  ): Promise<MiRecord | 'timeout'> {
+  private async continueUntil(gdb: GdbMi, until: number, signal: AbortSignal | undefined, target: PythonTarget): Promise<MiRecord | 'timeout'> {
     try {
       return await this.runUntilStop(gdb, until, 0, signal, target);
     } catch (err) {
@@ -281,9 +274,7 @@ export class GdbTransport implements Transport {
           const code = signal?.reason === 'SIGTERM' ? 143 : 130;
           throw new UserError(`interrupted; pid ${target.pid} was left running, detached`, code);
         }
-        throw new SafePointTimeout(
-          `the target did not reach a safe point in ${timeoutS} s (no thread ran Python code, or one holds the GIL in a long C call); it was left running unharmed`,
-        );
+        throw new SafePointTimeout(`the target did not reach a safe point in ${timeoutS} s (no thread ran Python code, or one holds the GIL in a long C call); it was left running unharmed`);
       }
       const reason = miField(outcome.body, 'reason') ?? '';
       if (reason === 'breakpoint-hit') return outcome;

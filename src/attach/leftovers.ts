@@ -107,4 +107,3 @@ export function targetTmpRoot(pid: number): string {
   const ours = namespaceOf('self', 'mnt');
   return ours !== undefined && ours === namespaceOf(pid, 'mnt') ? '' : `/proc/${pid}/root`;
 }
-

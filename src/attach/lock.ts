@@ -27,12 +27,7 @@ function tryTake(path: string): boolean {
 }
 
 /** `tmpRoot` reaches the target's /tmp from here ('' when it is ours: see targetTmpRoot). */
-export async function takeAttachLock(
-  tmpRoot: string,
-  pid: number,
-  waitS: number,
-  signal?: AbortSignal,
-): Promise<AttachLock> {
+export async function takeAttachLock(tmpRoot: string, pid: number, waitS: number, signal?: AbortSignal): Promise<AttachLock> {
   const path = `${tmpRoot}/tmp/.memwhy-${pid}.lock`;
   const deadline = Date.now() + waitS * 1000;
   let announced = false;
@@ -66,10 +61,7 @@ export async function takeAttachLock(
     }
     // (No holder: the file is being written this instant.)
     if (Date.now() >= deadline || signal?.aborted) {
-      throw new UserError(
-        `another memwhy${holder ? ` (pid ${holder.pid})` : ''} is attached to pid ${pid}: try again when it has finished`,
-        3,
-      );
+      throw new UserError(`another memwhy${holder ? ` (pid ${holder.pid})` : ''} is attached to pid ${pid}: try again when it has finished`, 3);
     }
     if (!announced) {
       process.stderr.write(`memwhy: waiting for another memwhy${holder ? ` (pid ${holder.pid})` : ''} attached to pid ${pid}...\n`);

@@ -32,16 +32,7 @@ import { withProcessStopped } from '../memory/pause.js';
 import { findInterpreterSymbols, resolveLayout } from '../cpython/locate.js';
 import { layoutFor } from '../cpython/layouts.js';
 import { pendingCallsLayoutFor } from '../cpython/pendingCalls.js';
-import {
-  enqueue,
-  locatePendingQueue,
-  queueState,
-  stillQueued,
-  symbolLookup,
-  withdraw,
-  QueueNotFound,
-  type PendingQueue,
-} from '../cpython/pendingQueue.js';
+import { enqueue, locatePendingQueue, queueState, stillQueued, symbolLookup, withdraw, QueueNotFound, type PendingQueue } from '../cpython/pendingQueue.js';
 import { ElfFile, loadBias, PT_LOAD } from '../target/elf.js';
 import { isSameProcess, processAlive, readMaps } from '../target/proc.js';
 import type { PythonTarget } from '../target/python.js';
@@ -192,8 +183,8 @@ export class MemoryTransport implements Transport {
 
       opts.onProgress?.(
         plan.queue.layout.runsOn === 'main-thread'
-          ? 'queued memwhy\'s bootstrap: it runs when the main thread next runs Python code...'
-          : 'queued memwhy\'s bootstrap: it runs when a thread next runs Python code...',
+          ? "queued memwhy's bootstrap: it runs when the main thread next runs Python code..."
+          : "queued memwhy's bootstrap: it runs when a thread next runs Python code...",
       );
       const waitS = this.queuedWaitS ?? opts.safePointTimeoutS;
       const deadline = performance.now() + waitS * 1000;

@@ -38,7 +38,12 @@ export class AgentStacks {
 
   static forSession(session: AgentSession, pid: number): AgentStacks {
     const target = describePython(pid);
-    return new AgentStacks(session, pid, target.version.text, pthreadTidOffset(readMaps(pid), (p) => targetRootPath(pid, p)));
+    return new AgentStacks(
+      session,
+      pid,
+      target.version.text,
+      pthreadTidOffset(readMaps(pid), (p) => targetRootPath(pid, p)),
+    );
   }
 
   async read(warnings: string[] = []): Promise<StacksEvidence> {

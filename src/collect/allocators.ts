@@ -112,7 +112,9 @@ export class GlibcSettingsElsewhere extends UserError {
     readonly allocator: string,
     readonly settings: readonly (keyof GlibcSettings)[],
   ) {
-    super(`${settings.map((k) => TUNABLE_ALIASES[k].tunable).join(' and ')} ${settings.length === 1 ? 'is a glibc setting: it does' : 'are glibc settings: they do'} nothing under ${allocator}`);
+    super(
+      `${settings.map((k) => TUNABLE_ALIASES[k].tunable).join(' and ')} ${settings.length === 1 ? 'is a glibc setting: it does' : 'are glibc settings: they do'} nothing under ${allocator}`,
+    );
   }
 }
 
@@ -151,12 +153,13 @@ export function allocatorEnv(choice: AllocatorChoice, settings: GlibcSettings, b
     unset.push('LD_PRELOAD');
   }
 
-  const tunables = (Object.keys(TUNABLE_ALIASES) as (keyof GlibcSettings)[]).flatMap((key) =>
-    settings[key] === undefined ? [] : [[key, settings[key]] as const],
-  );
+  const tunables = (Object.keys(TUNABLE_ALIASES) as (keyof GlibcSettings)[]).flatMap((key) => (settings[key] === undefined ? [] : [[key, settings[key]] as const]));
   if (tunables.length > 0) {
     if (choice.name !== 'glibc') {
-      throw new GlibcSettingsElsewhere(choice.name, tunables.map(([key]) => key));
+      throw new GlibcSettingsElsewhere(
+        choice.name,
+        tunables.map(([key]) => key),
+      );
     }
     const merged = new Map(parseTunables(env.GLIBC_TUNABLES ?? ''));
     for (const [key, value] of tunables) {
@@ -214,7 +217,10 @@ export function detectAllocator(mapsPaths: readonly string[], environ: ReadonlyM
   const others = ALLOCATORS.filter((a) => a.name !== 'glibc');
   const mappedAs = (name: string): AllocatorInfo | undefined => others.find((a) => a.mapped.test(name));
 
-  const preloads = (environ.get('LD_PRELOAD') ?? '').split(/[:\s]+/).filter(Boolean).map((p) => basename(p));
+  const preloads = (environ.get('LD_PRELOAD') ?? '')
+    .split(/[:\s]+/)
+    .filter(Boolean)
+    .map((p) => basename(p));
   // A preload names the symlink; maps show the file it resolves to, so match by allocator.
   const mappedPath = (info: AllocatorInfo): string | undefined => [...files].find(([file]) => info.mapped.test(file))?.[1];
   const notLoaded = preloads.filter((p) => {

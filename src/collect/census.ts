@@ -60,11 +60,7 @@ interface CensusReply extends Omit<Census, 't'> {
 
 export async function collectCensus(session: AgentSession, opts: CensusOptions = {}): Promise<Census> {
   const asked = Date.now();
-  const { started_at, ...reply } = await session.call<CensusReply>(
-    'census.census',
-    opts.top === undefined ? {} : { top: opts.top },
-    { timeoutS: opts.timeoutS ?? 300, fork: true },
-  );
+  const { started_at, ...reply } = await session.call<CensusReply>('census.census', opts.top === undefined ? {} : { top: opts.top }, { timeoutS: opts.timeoutS ?? 300, fork: true });
   const forked = reply.snapshot?.forked === true;
   const t = started_at === undefined ? asked : started_at * 1000 + (forked ? 0 : (reply.wall_ms ?? 0) / 2);
   return { ...reply, t, pause_ms: forked ? (reply.snapshot?.fork_ms ?? reply.pause_ms) : reply.pause_ms };

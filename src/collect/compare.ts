@@ -7,16 +7,7 @@
 import type { StdioOptions } from 'node:child_process';
 import type { RunEvidence } from '../analyze/compare.js';
 import { UserError } from '../errors.js';
-import {
-  ALLOCATOR_NAMES,
-  allocatorEnv,
-  isAllocatorName,
-  locateAllocator,
-  type AllocatorEnv,
-  type AllocatorName,
-  type Env,
-  type GlibcSettings,
-} from './allocators.js';
+import { ALLOCATOR_NAMES, allocatorEnv, isAllocatorName, locateAllocator, type AllocatorEnv, type AllocatorName, type Env, type GlibcSettings } from './allocators.js';
 import { superviseChild } from './supervise.js';
 import { round3 } from '../util/units.js';
 
@@ -67,8 +58,7 @@ export function prepareSetups(setups: readonly AllocatorSetup[], baseEnv: Env, d
 }
 
 export type CompareProgress =
-  | { kind: 'start'; index: number; total: number; setup: PreparedSetup }
-  | { kind: 'done'; index: number; total: number; setup: PreparedSetup; run: RunEvidence; timedOut: boolean };
+  { kind: 'start'; index: number; total: number; setup: PreparedSetup } | { kind: 'done'; index: number; total: number; setup: PreparedSetup; run: RunEvidence; timedOut: boolean };
 
 export interface CompareOptions {
   command: readonly string[];

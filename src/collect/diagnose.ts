@@ -214,9 +214,7 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
 }
 
 async function startTracing(session: OpenedSession, notes: string[]): Promise<TracemallocEvidence> {
-  const r = await attempt(notes, 'starting tracemalloc', () =>
-    session.call<{ available: boolean; started: boolean; already: boolean; nframe?: number }>('tracing.start', { nframe: 1 }),
-  );
+  const r = await attempt(notes, 'starting tracemalloc', () => session.call<{ available: boolean; started: boolean; already: boolean; nframe?: number }>('tracing.start', { nframe: 1 }));
   if (!r) return { skipped: 'tracemalloc could not be started' };
   if (!r.available) return { skipped: 'tracemalloc is not in this Python (2.7)' };
   return { already_tracing: r.already, nframe: r.nframe };

@@ -149,9 +149,7 @@ export class LiveStacks {
     if (nonblocking || !isForegroundOfTerminal(this.pid)) return { nonblocking, warnings: [] };
     return {
       nonblocking: true,
-      warnings: [
-        `pid ${this.pid} is the foreground job of a terminal: stopping it would hand the terminal to its shell, so it was read without pausing (frames may be torn)`,
-      ],
+      warnings: [`pid ${this.pid} is the foreground job of a terminal: stopping it would hand the terminal to its shell, so it was read without pausing (frames may be torn)`],
     };
   }
 
@@ -215,10 +213,7 @@ export class LiveStacks {
         state: task?.state ?? 'unknown',
         cpu_ms: task?.cpuMs ?? null,
         syscall,
-        frames: [
-          ...(syscall === null ? [] : [{ function: syscall, file: '[kernel]', line: null, kind: 'syscall' as const }]),
-          ...n.frames.map((f) => nativeFrame(f, this.maps)),
-        ],
+        frames: [...(syscall === null ? [] : [{ function: syscall, file: '[kernel]', line: null, kind: 'syscall' as const }]), ...n.frames.map((f) => nativeFrame(f, this.maps))],
         native_only: true,
       });
     }

@@ -130,10 +130,7 @@ export function parsePymallocStats(text: string): PymallocStats | null {
     allocated,
     available: figures.get('# bytes in available blocks') ?? 0,
     unused_pools: unusedPools,
-    overhead:
-      (figures.get('# bytes lost to pool headers') ?? 0) +
-      (figures.get('# bytes lost to quantization') ?? 0) +
-      (figures.get('# bytes lost to arena alignment') ?? 0),
+    overhead: (figures.get('# bytes lost to pool headers') ?? 0) + (figures.get('# bytes lost to quantization') ?? 0) + (figures.get('# bytes lost to arena alignment') ?? 0),
     arenas_allocated_total: get('# arenas allocated total'),
     arenas_reclaimed: get('# arenas reclaimed'),
     arenas_highwater: get('# arenas highwater mark'),
@@ -267,13 +264,7 @@ export function detectTargetAllocator(pid: number): DetectedAllocator {
 }
 
 /** Reads the agent's report into evidence (pure: the agent's reply and /proc readings in). */
-export function mallocEvidence(
-  pid: number,
-  memory: MemorySample,
-  maps: readonly SmapsMapping[],
-  detected: DetectedAllocator,
-  report: AgentMallocReport,
-): MallocEvidence {
+export function mallocEvidence(pid: number, memory: MemorySample, maps: readonly SmapsMapping[], detected: DetectedAllocator, report: AgentMallocReport): MallocEvidence {
   const stats = report.python.stats ? parsePymallocStats(report.python.stats) : null;
   const python: MallocEvidence['python'] = { stats, tracemalloc_traced: report.tracemalloc_traced };
   const pyUnknown = report.python.unknown ?? (stats === null ? 'pymalloc statistics could not be read' : undefined);
@@ -343,10 +334,7 @@ export interface TrimEvidence {
  * asked), waits `settleMs` and reads RSS again. Both readings are taken with
  * the agent already loaded, so its own memory is not counted as released.
  */
-export async function trimThroughAgent(
-  session: OpenedSession,
-  opts: { gc: boolean; settleMs: number },
-): Promise<TrimEvidence> {
+export async function trimThroughAgent(session: OpenedSession, opts: { gc: boolean; settleMs: number }): Promise<TrimEvidence> {
   const pid = session.target.pid;
   const allocator = detectTargetAllocator(pid).name;
   await session.call('mallocstats.prepare');

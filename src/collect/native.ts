@@ -163,10 +163,32 @@ export function nativeFrame(f: NativeFrame, maps: readonly Mapping[]): StackFram
  * (arch/x86/entry/syscalls/syscall_64.tbl); others show as "syscall N".
  */
 const SYSCALLS: Record<number, string> = {
-  0: 'read', 1: 'write', 7: 'poll', 23: 'select', 34: 'pause', 35: 'nanosleep', 42: 'connect', 43: 'accept', 44: 'sendto',
-  45: 'recvfrom', 46: 'sendmsg', 47: 'recvmsg', 61: 'wait4', 128: 'rt_sigtimedwait', 130: 'rt_sigsuspend', 202: 'futex',
-  219: 'restart_syscall', 230: 'clock_nanosleep', 232: 'epoll_wait', 247: 'waitid', 270: 'pselect6', 271: 'ppoll',
-  281: 'epoll_pwait', 288: 'accept4', 441: 'epoll_pwait2', 449: 'futex_waitv',
+  0: 'read',
+  1: 'write',
+  7: 'poll',
+  23: 'select',
+  34: 'pause',
+  35: 'nanosleep',
+  42: 'connect',
+  43: 'accept',
+  44: 'sendto',
+  45: 'recvfrom',
+  46: 'sendmsg',
+  47: 'recvmsg',
+  61: 'wait4',
+  128: 'rt_sigtimedwait',
+  130: 'rt_sigsuspend',
+  202: 'futex',
+  219: 'restart_syscall',
+  230: 'clock_nanosleep',
+  232: 'epoll_wait',
+  247: 'waitid',
+  270: 'pselect6',
+  271: 'ppoll',
+  281: 'epoll_pwait',
+  288: 'accept4',
+  441: 'epoll_pwait2',
+  449: 'futex_waitv',
 };
 
 /** The system call a /proc/PID/task/TID/syscall line names; null when the thread is running or not in one. */
@@ -183,6 +205,11 @@ function gdbFailure(pid: number, text: string, code: number | null): string {
     return `gdb may not attach to pid ${pid}: run memwhy as the target's user or as root (and check /proc/sys/kernel/yama/ptrace_scope)`;
   }
   if (/No such process/.test(text)) return `no process with pid ${pid}: check the pid with "memwhy ps"`;
-  const last = text.trim().split('\n').filter((l) => !/^warning:/.test(l)).pop() ?? `exit code ${code}`;
+  const last =
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => !/^warning:/.test(l))
+      .pop() ?? `exit code ${code}`;
   return `gdb printed no native stacks for pid ${pid}: ${last}`;
 }

@@ -69,9 +69,5 @@ export interface RefsOptions {
 }
 
 export function collectRefs(session: AgentSession, opts: RefsOptions): Promise<RefsResult> {
-  return session.call<RefsResult>(
-    'refs.refs',
-    { type: opts.type, samples: opts.samples, max_depth: opts.maxDepth },
-    { timeoutS: 300, fork: true, keepTracing: opts.keepTracing === true },
-  );
+  return session.call<RefsResult>('refs.refs', { type: opts.type, samples: opts.samples, max_depth: opts.maxDepth }, { timeoutS: 300, fork: true, keepTracing: opts.keepTracing === true });
 }

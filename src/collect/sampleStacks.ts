@@ -9,12 +9,7 @@ import { round3 } from '../util/units.js';
  * `count` readings `everyMs` apart (start to start; a reading that takes
  * longer is followed at once): the last reading, carrying every sample.
  */
-export async function sampleStacks(
-  take: () => Promise<StacksEvidence>,
-  count: number,
-  everyMs: number,
-  signal?: AbortSignal,
-): Promise<StacksEvidence> {
+export async function sampleStacks(take: () => Promise<StacksEvidence>, count: number, everyMs: number, signal?: AbortSignal): Promise<StacksEvidence> {
   const samples: StackSample[] = [];
   const first = performance.now();
   let last: StacksEvidence | undefined;

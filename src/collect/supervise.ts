@@ -120,13 +120,7 @@ export async function superviseChild(opts: SuperviseOptions): Promise<ChildResul
       });
       child.once('error', (err) => {
         stop();
-        reject(
-          isErrno(err, 'ENOENT')
-            ? new UserError(`command not found: ${file}`)
-            : isErrno(err, 'EACCES')
-              ? new UserError(`permission denied running ${file}`)
-              : err,
-        );
+        reject(isErrno(err, 'ENOENT') ? new UserError(`command not found: ${file}`) : isErrno(err, 'EACCES') ? new UserError(`permission denied running ${file}`) : err);
       });
     });
     return {

@@ -69,7 +69,7 @@ export async function watchWorkers(pid: number, opts: WorkersWatchOptions): Prom
   const intervalMs = intervalS * 1000;
   const lastTick = Math.max(1, Math.floor(opts.windowS / intervalS + 1e-9));
   const start = performance.now();
-  for (let tick = 0; tick <= lastTick && !opts.signal?.aborted; ) {
+  for (let tick = 0; tick <= lastTick && !opts.signal?.aborted;) {
     for (const p of all) {
       if (p.exited) continue;
       const rss = readRss(p.pid);
@@ -97,4 +97,3 @@ function readRss(pid: number): number | undefined {
   const status = parseStatus(text);
   return /^[ZX]/.test(status.state) ? undefined : status.vmRss;
 }
-

@@ -78,7 +78,7 @@ export const analyzeCommand: CommandSpec<AnalyzeCliOptions> = {
   help: [
     'Works anywhere: copy the dumps off the server and analyse them on a laptop.',
     'Each object is counted under the nearest holder with a name that keeps it alive (its',
-    'dominator): a module global, a class attribute, a function, a thread\'s frame.',
+    "dominator): a module global, a class attribute, a function, a thread's frame.",
     'With two dumps of one process, objects are matched by address and type; an address',
     'reused by a new object of the same type counts as old, so "new" is a lower bound.',
     'The --html page holds every holder retaining at least 0.05 % of the heap and the five',

@@ -6,8 +6,7 @@ import { UserError } from '../errors.js';
 
 export const TRANSPORT_OPTION: OptionSpec = {
   flags: '--transport <how>',
-  description:
-    'how to run code in the target: memory (its pending-call queue, written through /proc/PID/mem; no gdb), gdb, or auto: memory, with gdb as the fallback',
+  description: 'how to run code in the target: memory (its pending-call queue, written through /proc/PID/mem; no gdb), gdb, or auto: memory, with gdb as the fallback',
   default: 'auto',
 };
 

@@ -30,15 +30,15 @@ function progress(event: CompareProgress): void {
   }
   const r = describeRun(event.run);
   const status = event.timedOut ? ', killed at the timeout' : r.exit_code !== 0 ? `, exit code ${r.exit_code}` : '';
-  process.stderr.write(
-    `${tag}: mean ${formatBytes(r.mean_rss)}, peak ${formatBytes(r.peak_rss)}, final ${formatBytes(r.final_rss)}, ` +
-      `${formatSeconds(r.wall_s)}${status}\n`,
-  );
+  process.stderr.write(`${tag}: mean ${formatBytes(r.mean_rss)}, peak ${formatBytes(r.peak_rss)}, final ${formatBytes(r.final_rss)}, ` + `${formatSeconds(r.wall_s)}${status}\n`);
 }
 
 async function run(command: string[], opts: CompareOptions): Promise<number> {
   if (command.length === 0) throw new UserError('no command given: put it after --, as in "memwhy compare -- python3 bench.py"');
-  const labels = opts.allocators.split(',').map((s) => s.trim()).filter(Boolean);
+  const labels = opts.allocators
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (labels.length === 0) throw new UserError(`--allocators takes a list such as ${DEFAULT_SETUPS.join(',')}`);
   const setups = labels.map(parseSetup);
   const repeat = countOption('--repeat', opts.repeat);

@@ -40,7 +40,7 @@ async function run(args: string[], opts: CoreOptions): Promise<number> {
   }
   dump = { ...dump, core: output };
   if (opts.json) printJson(dump);
-  else process.stdout.write(`${dump.core}: ${formatBytes(dump.bytes)}, pid ${pid} paused ${(dump.seconds).toFixed(1)} s\n`);
+  else process.stdout.write(`${dump.core}: ${formatBytes(dump.bytes)}, pid ${pid} paused ${dump.seconds.toFixed(1)} s\n`);
   return 0;
 }
 

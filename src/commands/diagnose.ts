@@ -68,9 +68,9 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
   help: [
     'Causes: python-objects, uncollectable, cyclic-garbage, native, allocator-retention, thread-leak, unexplained, no-growth.',
     'Each heap census runs in a copy-on-write child of the target, which is held only for the fork',
-    '(--no-fork: in the target). tracemalloc runs over the window\'s last fifth, only if the program was',
+    "(--no-fork: in the target). tracemalloc runs over the window's last fifth, only if the program was",
     'not already tracing, and is stopped after. Ctrl-C ends the window early and still gives the verdict.',
-    'A pid with Python workers (a gunicorn or uWSGI master) is not attached: its workers\' RSS is watched',
+    "A pid with Python workers (a gunicorn or uWSGI master) is not attached: its workers' RSS is watched",
     'for --workers-window, and the one that grows fastest (else the biggest) is diagnosed in its place.',
   ].join('\n'),
   async run(args, opts) {

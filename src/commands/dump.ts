@@ -64,10 +64,7 @@ export const dumpCommand: CommandSpec<DumpCliOptions> = {
       const cost = snap?.forked
         ? `the target was held ${evidence.pause_ms.toFixed(0)} ms for the fork; its copy walked the heap in ${((snap.child_ms ?? evidence.wall_ms) / 1000).toFixed(2)} s`
         : `the walk ran inside the target${snap?.why ? ` (${snap.why})` : ''}, holding it at most ${(evidence.pause_ms / 1000).toFixed(2)} s at a time`;
-      process.stdout.write(
-        `wrote ${output}: ${formatInteger(evidence.objects)} objects, ${formatInteger(evidence.edges)} references, ` +
-          `${formatBytes(evidence.bytes)}; ${cost}${rate}\n`,
-      );
+      process.stdout.write(`wrote ${output}: ${formatInteger(evidence.objects)} objects, ${formatInteger(evidence.edges)} references, ` + `${formatBytes(evidence.bytes)}; ${cost}${rate}\n`);
     }
     return 0;
   },

@@ -35,13 +35,9 @@ export const execCommand: CommandSpec<ExecOptions> = {
   name: 'exec',
   args: '<pid>',
   summary: 'run Python code inside a running process and show its output',
-  options: [
-    { flags: '-c, --code <code>', description: 'the code to run' },
-    { flags: '--file <script.py>', description: 'a file of code to run' },
-    ...ATTACH_OPTIONS,
-  ],
+  options: [{ flags: '-c, --code <code>', description: 'the code to run' }, { flags: '--file <script.py>', description: 'a file of code to run' }, ...ATTACH_OPTIONS],
   help: [
-    'The code runs in a namespace of its own; `import __main__` reaches the program\'s globals.',
+    "The code runs in a namespace of its own; `import __main__` reaches the program's globals.",
     'Exits 1 when the code raised an exception.',
     '',
     'Examples:',

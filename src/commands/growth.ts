@@ -68,4 +68,3 @@ export const growthCommand: CommandSpec<GrowthOptions> = {
     return 0;
   },
 };
-

@@ -24,11 +24,7 @@ export const heapCommand: CommandSpec<HeapOptions> = {
   name: 'heap',
   args: '<pid>',
   summary: 'count every live Python object by type: objects, bytes and shares, like guppy',
-  options: [
-    { flags: '--top <n>', description: 'rows to show', default: '25' },
-    { flags: '--by <what>', description: 'group by "type" or by "module"', default: 'type' },
-    ...ATTACH_OPTIONS,
-  ],
+  options: [{ flags: '--top <n>', description: 'rows to show', default: '25' }, { flags: '--by <what>', description: 'group by "type" or by "module"', default: 'type' }, ...ATTACH_OPTIONS],
   help: [
     'Counts every object the collector tracks and every str, int, float, bytes and untracked tuple',
     'or dict they refer to, each once; bytes are shallow (sys.getsizeof). Other threads are held off',

@@ -17,7 +17,7 @@ export const mallocCommand: CommandSpec<MallocOptions> = {
   summary: "break RSS down by allocator: Python objects, malloc's memory in use and free-but-held, stacks",
   options: [...ATTACH_OPTIONS],
   help: [
-    'Reads pymalloc\'s statistics and the C allocator\'s counters inside the target (glibc mallinfo2 and',
+    "Reads pymalloc's statistics and the C allocator's counters inside the target (glibc mallinfo2 and",
     'malloc_info, jemalloc mallctl, tcmalloc MallocExtension, mimalloc mi_process_info), and the mappings',
     'from /proc/PID/smaps. Exits 0; the retention finding is in the output.',
     '',

@@ -20,7 +20,10 @@ async function run(_args: string[], opts: PsOptions): Promise<number> {
   const listed = opts.all ? survey.accepted : survey.accepted.filter((p) => !EMBEDDING_TOOLS.test(basename(p.exe)));
   const rejected = opts.all ? survey.rejected : [];
   // Workers under their master (gunicorn, uWSGI, multiprocessing): tree order, each with its parent and role.
-  const tree = nestPythons(listed.map((p) => ({ pid: p.pid, argv: p.cmdline })), readProcessTable());
+  const tree = nestPythons(
+    listed.map((p) => ({ pid: p.pid, argv: p.cmdline })),
+    readProcessTable(),
+  );
   const byPid = new Map(listed.map((p) => [p.pid, p]));
   const processes = tree.map((node) => ({ ...byPid.get(node.pid)!, node }));
   const helpers = new Set(tree.filter((n) => n.role === 'helper').map((n) => n.pid));
@@ -58,15 +61,7 @@ function renderHuman(processes: (PythonTarget & { node: PythonNode })[], rejecte
     out += process.getuid?.() === 0 ? '\n' : " (other users' processes are visible to root only)\n";
   } else {
     out += renderTable(
-      [
-        { header: 'PID', align: 'left' },
-        { header: 'USER' },
-        { header: 'VERSION' },
-        { header: 'RSS' },
-        { header: 'THREADS' },
-        { header: 'UPTIME' },
-        { header: 'COMMAND' },
-      ],
+      [{ header: 'PID', align: 'left' }, { header: 'USER' }, { header: 'VERSION' }, { header: 'RSS' }, { header: 'THREADS' }, { header: 'UPTIME' }, { header: 'COMMAND' }],
       processes.map((p) => [
         // Workers are indented under their master.
         '  '.repeat(p.node.depth) + String(p.pid),
@@ -117,8 +112,8 @@ export const psCommand: CommandSpec<PsOptions> = {
     'process has its parent (the nearest Python ancestor, or null), its workers and its role',
     '(master, worker, helper, or null for a process on its own).',
     '',
-    'Reads /proc and the interpreters\' ELF files only: nothing is attached and',
-    "no code runs in the listed processes. As a normal user you see your own processes.",
+    "Reads /proc and the interpreters' ELF files only: nothing is attached and",
+    'no code runs in the listed processes. As a normal user you see your own processes.',
   ].join('\n'),
   run,
 };

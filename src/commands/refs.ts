@@ -36,7 +36,7 @@ export const refsCommand: CommandSpec<RefsOptions> = {
   help: [
     'Walks referrers breadth-first (one scan of the heap per hop) from a few instances to a root:',
     'a module global, a live frame of another thread, a class attribute or gc.garbage. Each hop is',
-    'named: a global, .attribute, [\'key\'], [index] or local variable.',
+    "named: a global, .attribute, ['key'], [index] or local variable.",
     '',
     'Examples:',
     '  memwhy refs 4242 --type Session',

@@ -35,10 +35,7 @@ async function run(args: string[], opts: RssOptions): Promise<number> {
   const err = process.stderr;
   const live = err.isTTY === true && durationS > 0 && !(opts.csv && process.stdout.isTTY);
   if (durationS > 0 && !live) {
-    err.write(
-      `memwhy: sampling pid ${pid} every ${formatSeconds(intervalS)} for ${formatSeconds(durationS)} ` +
-        `(Ctrl-C stops early and summarizes)\n`,
-    );
+    err.write(`memwhy: sampling pid ${pid} every ${formatSeconds(intervalS)} for ${formatSeconds(durationS)} ` + `(Ctrl-C stops early and summarizes)\n`);
   }
   if (opts.csv) process.stdout.write(csvHeader() + '\n');
 

@@ -1,12 +1,5 @@
 /** `memwhy run -- CMD`: start a program under a chosen allocator, optionally recording its RSS. */
-import {
-  ALLOCATOR_NAMES,
-  allocatorEnv,
-  isAllocatorName,
-  locateAllocator,
-  type AllocatorEnv,
-  type GlibcSettings,
-} from '../collect/allocators.js';
+import { ALLOCATOR_NAMES, allocatorEnv, isAllocatorName, locateAllocator, type AllocatorEnv, type GlibcSettings } from '../collect/allocators.js';
 import { superviseChild, type ChildResult } from '../collect/supervise.js';
 import { UserError } from '../errors.js';
 import { describeAllocatorEnv, quoteCommand } from '../report/allocators.js';
@@ -35,7 +28,7 @@ function glibcSettings(opts: RunOptions): GlibcSettings {
 
 async function run(command: string[], opts: RunOptions): Promise<number> {
   if (opts.json) {
-    throw new UserError("run gives stdout to the program: record RSS as JSON with --record FILE.json instead of --json");
+    throw new UserError('run gives stdout to the program: record RSS as JSON with --record FILE.json instead of --json');
   }
   if (command.length === 0) throw new UserError('no command given: put it after --, as in "memwhy run -- python3 app.py"');
   const settings = glibcSettings(opts);
@@ -106,7 +99,7 @@ export const runCommand: CommandSpec<RunOptions> = {
     FORCE_OPTION,
   ],
   help: [
-    'The program gets memwhy\'s stdin, stdout and stderr, and the signals memwhy receives',
+    "The program gets memwhy's stdin, stdout and stderr, and the signals memwhy receives",
     '(INT, TERM, HUP, QUIT, USR1, USR2); memwhy exits with its exit code (128+N if signal N killed it).',
     'Other allocators are preloaded (LD_PRELOAD); glibc settings go into GLIBC_TUNABLES.',
     'The --record file appears, whole, when the program exits (the rows go to a hidden temp file beside it until then).',

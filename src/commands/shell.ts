@@ -50,9 +50,7 @@ export const shellCommand: CommandSpec<ShellOptions> = {
       async (session) => {
         const t = session.target;
         const interactive = Boolean(process.stdin.isTTY);
-        process.stderr.write(
-          `memwhy shell: pid ${pid}, CPython ${t.version.text} (${t.exe}). Variables persist; \`import __main__\` reaches the program. Ctrl-D detaches.\n`,
-        );
+        process.stderr.write(`memwhy shell: pid ${pid}, CPython ${t.version.text} (${t.exe}). Variables persist; \`import __main__\` reaches the program. Ctrl-D detaches.\n`);
         const rl = createInterface({
           input: process.stdin,
           output: process.stdout,

@@ -91,9 +91,7 @@ async function live(p: Plan, opts: StacksOptions): Promise<StacksEvidence> {
     }
     const r = reader;
     try {
-      const take = p.native
-        ? () => r.readNative({ timeoutMs: p.timeoutS * 1000, signal })
-        : async () => r.read({ nonblocking: p.nonblocking });
+      const take = p.native ? () => r.readNative({ timeoutMs: p.timeoutS * 1000, signal }) : async () => r.read({ nonblocking: p.nonblocking });
       return await sampleStacks(take, p.samples, p.everyMs, signal);
     } finally {
       r.close();

@@ -26,7 +26,7 @@ export const trimCommand: CommandSpec<TrimOptions> = {
   help: [
     'Calls malloc_trim(0) under glibc, mallctl("arena.<ALL>.purge") under jemalloc,',
     'MallocExtension_ReleaseFreeMemory() under tcmalloc, mi_collect(true) under mimalloc.',
-    'The call holds the allocator\'s locks while it runs: threads that allocate wait (the pause).',
+    "The call holds the allocator's locks while it runs: threads that allocate wait (the pause).",
     '',
     'Examples:',
     '  memwhy trim 4242',
@@ -35,11 +35,7 @@ export const trimCommand: CommandSpec<TrimOptions> = {
   async run(args, opts) {
     const pid = parsePid(args[0]);
     const settleMs = Math.round(durationOption('--settle', opts.settle, { allowZero: true }) * 1000);
-    const evidence = await withAgent(
-      pid,
-      (s) => trimThroughAgent(s, { gc: opts.gc === true, settleMs }),
-      attachSettings(opts, interruptSignal()),
-    );
+    const evidence = await withAgent(pid, (s) => trimThroughAgent(s, { gc: opts.gc === true, settleMs }), attachSettings(opts, interruptSignal()));
     const summary = summarizeTrim(evidence);
     if (opts.json) printJson(summary);
     else process.stdout.write(renderTrim(summary));

@@ -77,8 +77,7 @@ export const watchCommand: CommandSpec<WatchCliOptions> = {
     const listen = opts.once ? undefined : parseListen(opts.listen);
     const diagnoser = rules.length === 0 ? undefined : makeDiagnoser(opts);
     const watcher = new Watcher(settings);
-    const exposition = (): string =>
-      formatExposition(watchMetrics(watcher.snapshot(), selfFigures(watcher), diagnoser?.records ?? []));
+    const exposition = (): string => formatExposition(watchMetrics(watcher.snapshot(), selfFigures(watcher), diagnoser?.records ?? []));
     if (!listen) {
       watcher.sample();
       process.stdout.write(exposition());

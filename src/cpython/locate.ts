@@ -66,9 +66,7 @@ export function findInterpreterSymbols(elf: ElfFile, bias: bigint, layout: Layou
     found.interpHead = at('interp_head') ?? interpHeadFromAccessor(elf, bias);
     found.currentThreadState = at('_PyThreadState_Current');
     if (found.interpHead === undefined) {
-      throw new UserError(
-        `${elf.path} is stripped of the interp_head symbol and its PyInterpreterState_Head does not read it directly: memwhy cannot find the interpreter`,
-      );
+      throw new UserError(`${elf.path} is stripped of the interp_head symbol and its PyInterpreterState_Head does not read it directly: memwhy cannot find the interpreter`);
     }
   }
   return found;
@@ -111,11 +109,7 @@ export class NoLayoutError extends UserError {
  * The layout for a version: the table's, then (3.13+) the offsets the
  * interpreter publishes in _Py_DebugOffsets, when its cookie is there.
  */
-export function resolveLayout(
-  memory: MemorySource,
-  version: { major: number; minor: number; text: string },
-  symbols: InterpreterSymbols,
-): Layout {
+export function resolveLayout(memory: MemorySource, version: { major: number; minor: number; text: string }, symbols: InterpreterSymbols): Layout {
   const base = layoutFor(version);
   if (!base) throw new NoLayoutError(version.text);
   if (base.major === 3 && base.minor >= 13 && symbols.runtime !== undefined) {

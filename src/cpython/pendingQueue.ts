@@ -33,11 +33,7 @@ export interface PendingQueue {
 }
 
 /** Why a call cannot be added right now; `busy` passes in a moment, the others do not. */
-export type QueueState =
-  | { kind: 'free'; first: number; last: number; count: number }
-  | { kind: 'busy'; why: string }
-  | { kind: 'full' }
-  | { kind: 'finishing' };
+export type QueueState = { kind: 'free'; first: number; last: number; count: number } | { kind: 'busy'; why: string } | { kind: 'full' } | { kind: 'finishing' };
 
 export class QueueNotFound extends Error {}
 

@@ -172,12 +172,7 @@ export class StackReader {
     this.values = new ValueReader(this.memory, layout, symbols);
     const t = layout.tstate;
     const frameField = t.frame.kind === 'direct' ? t.frame.offset : t.frame.cframe;
-    this.tstateSpan = span(
-      [t.next, PTR],
-      [t.threadId, PTR],
-      [frameField, PTR],
-      ...(t.nativeThreadId === undefined ? [] : ([[t.nativeThreadId, PTR]] as [number, number][])),
-    );
+    this.tstateSpan = span([t.next, PTR], [t.threadId, PTR], [frameField, PTR], ...(t.nativeThreadId === undefined ? [] : ([[t.nativeThreadId, PTR]] as [number, number][])));
     const f = layout.frame;
     this.frameSpan =
       f.kind === 'frame-object'
@@ -232,8 +227,7 @@ export class StackReader {
     if (gil.kind === 'current-tstate') {
       return this.symbols.currentThreadState === undefined ? 0n : this.memory.readPtr(this.symbols.currentThreadState);
     }
-    const base =
-      gil.kind === 'runtime' ? this.symbols.runtime! + BigInt(gil.offset) : this.memory.readPtr(interp + BigInt(gil.pointer));
+    const base = gil.kind === 'runtime' ? this.symbols.runtime! + BigInt(gil.offset) : this.memory.readPtr(interp + BigInt(gil.pointer));
     if (base === 0n) return 0n;
     const locked = this.memory.readI32(base + BigInt(gil.state.locked));
     return locked ? this.memory.readPtr(base + BigInt(gil.state.lastHolder)) : 0n;
@@ -390,7 +384,7 @@ export class StackReader {
   /** A linked list from `first` through the pointer at `nextOffset`, stopping at NULL, a loop or `max` nodes. */
   private *walk(first: bigint, nextOffset: number, max: number): Generator<bigint> {
     const seen = new Set<bigint>();
-    for (let node = first; node !== 0n && !seen.has(node) && seen.size < max; ) {
+    for (let node = first; node !== 0n && !seen.has(node) && seen.size < max;) {
       seen.add(node);
       yield node;
       node = this.memory.readPtr(node + BigInt(nextOffset));

@@ -61,10 +61,7 @@ export class ValueReader {
         return floatRepr(this.memory.read(address + BigInt(o.floatValue), 8).readDoubleLE(0));
       case 'str':
         if (py2) return this.bytes(address, '');
-        return strRepr(
-          readText(this.memory, this.layout, address, MAX_REPR),
-          objectLength(this.memory, this.layout, address, 'str') > MAX_REPR,
-        );
+        return strRepr(readText(this.memory, this.layout, address, MAX_REPR), objectLength(this.memory, this.layout, address, 'str') > MAX_REPR);
       case 'bytes':
         return this.bytes(address, 'b');
       case 'list':

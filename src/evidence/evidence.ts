@@ -60,7 +60,6 @@ export interface Evidence {
   notes: string[];
 }
 
-
 /** Why a text is not evidence memwhy can read: says what is wrong and where. */
 export class EvidenceError extends Error {
   constructor(message: string) {
@@ -111,8 +110,20 @@ export function parseEvidence(text: string): Evidence {
     );
   }
   fields(e, 'evidence', {
-    memwhy_version: 'string', pid: 'number', python: 'object', cmdline: 'array', started_at: 'number', ended_at: 'number',
-    samples: 'array', censuses: 'array', gc: 'object', tracemalloc: 'object', malloc: 'object', trim: 'object|null', refs: 'array', notes: 'array',
+    memwhy_version: 'string',
+    pid: 'number',
+    python: 'object',
+    cmdline: 'array',
+    started_at: 'number',
+    ended_at: 'number',
+    samples: 'array',
+    censuses: 'array',
+    gc: 'object',
+    tracemalloc: 'object',
+    malloc: 'object',
+    trim: 'object|null',
+    refs: 'array',
+    notes: 'array',
   });
   (e.samples as unknown[]).forEach((s, i) => {
     check(s, 'object', `samples[${i}]`);

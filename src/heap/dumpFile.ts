@@ -117,7 +117,7 @@ function fileSource(fd: number, size: number): ByteSource {
     size,
     read(offset, length) {
       const out = new Uint8Array(length);
-      for (let got = 0; got < length; ) {
+      for (let got = 0; got < length;) {
         const n = readSync(fd, out, got, length - got, offset + got);
         if (n === 0) break;
         got += n;

@@ -97,9 +97,7 @@ export class CoreMemory extends BaseMemorySource {
       try {
         const size = fstatSync(fd, { bigint: true }).size;
         const loads = segments.filter((s) => s.type === PT_LOAD);
-        const notes = parseNotes(
-          segments.filter((s) => s.type === PT_NOTE).map((s) => readExactly(fd, s.offset, s.filesz, size, path)),
-        );
+        const notes = parseNotes(segments.filter((s) => s.type === PT_NOTE).map((s) => readExactly(fd, s.offset, s.filesz, size, path)));
         return new CoreMemory(path, fd, loads, notes, opts);
       } catch (err) {
         closeSync(fd);
@@ -245,7 +243,10 @@ function parseFileNote(desc: Buffer): CoreFileMapping[] {
   // At most as many entries as the note holds: the count is the file's word, and may be 2^64 - 1.
   const count = Math.min(Number(desc.readBigUInt64LE(0)), Math.floor((desc.length - 16) / 24));
   const pageSize = desc.readBigUInt64LE(8);
-  const names = desc.subarray(16 + count * 24).toString('utf8').split('\0');
+  const names = desc
+    .subarray(16 + count * 24)
+    .toString('utf8')
+    .split('\0');
   const out: CoreFileMapping[] = [];
   for (let i = 0; i < count; i++) {
     const p = 16 + i * 24;

@@ -70,6 +70,11 @@ function gdbFailure(pid: number, text: string, code: number | null): string {
     return `gdb may not attach to pid ${pid}: run memwhy as the target's user or as root (and check /proc/sys/kernel/yama/ptrace_scope)`;
   }
   if (/No such process/.test(text)) return `no process with pid ${pid}: check the pid with "memwhy ps"`;
-  const last = text.trim().split('\n').filter((l) => !/^warning:/.test(l)).pop() ?? `exit code ${code}`;
+  const last =
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => !/^warning:/.test(l))
+      .pop() ?? `exit code ${code}`;
   return `gdb could not dump pid ${pid}: ${last}`;
 }

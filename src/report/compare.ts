@@ -70,10 +70,7 @@ export interface CompareReport {
 function representativeRuns(report: CompareReport): RunRecord[] {
   return report.summary.flatMap((s) => {
     const mine = report.runs.filter((r) => r.allocator === s.allocator);
-    const best = mine.reduce<RunRecord | undefined>(
-      (b, r) => (!b || Math.abs(r.mean_rss - s.mean_rss) < Math.abs(b.mean_rss - s.mean_rss) ? r : b),
-      undefined,
-    );
+    const best = mine.reduce<RunRecord | undefined>((b, r) => (!b || Math.abs(r.mean_rss - s.mean_rss) < Math.abs(b.mean_rss - s.mean_rss) ? r : b), undefined);
     return best ? [best] : [];
   });
 }
@@ -91,9 +88,7 @@ export function renderCompareHtml(report: CompareReport, memwhyVersion: string):
     })),
   });
   const head = columns.map((c) => `<th class="${c.align ?? 'left'}">${escapeXml(c.header)}</th>`).join('');
-  const body = rows
-    .map((row) => `<tr>${row.map((cell, i) => `<td class="${columns[i]?.align ?? 'left'}">${escapeXml(cell)}</td>`).join('')}</tr>`)
-    .join('\n');
+  const body = rows.map((row) => `<tr>${row.map((cell, i) => `<td class="${columns[i]?.align ?? 'left'}">${escapeXml(cell)}</td>`).join('')}</tr>`).join('\n');
   const data = JSON.stringify(report).replace(/</g, '\\u003c');
   const repeat = report.summary[0]?.runs ?? 1;
   return `<!doctype html>

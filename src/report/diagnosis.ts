@@ -20,10 +20,13 @@ export function renderDiagnosisText(d: Diagnosis, opts: { color: boolean; width?
   }
   out.push('');
   const rssValues = d.rss.samples.map((s) => s[1]);
+  out.push(`RSS ${formatBytes(d.rss.start)} -> ${formatBytes(d.rss.end)} over ${d.window.duration_s.toFixed(0)} s, ${formatRate(d.rss.slope)}  ${sparkline(rssValues, 40)}`);
   out.push(
-    `RSS ${formatBytes(d.rss.start)} -> ${formatBytes(d.rss.end)} over ${d.window.duration_s.toFixed(0)} s, ${formatRate(d.rss.slope)}  ${sparkline(rssValues, 40)}`,
+    `threads ${d.threads.start} -> ${d.threads.end}` +
+      (d.heap
+        ? `; heap ${formatInteger(d.heap.start.count)} -> ${formatInteger(d.heap.end.count)} objects, ${formatBytes(d.heap.start.bytes)} -> ${formatBytes(d.heap.end.bytes)} (census pause ${d.heap.pause_ms.toFixed(0)} ms)`
+        : ''),
   );
-  out.push(`threads ${d.threads.start} -> ${d.threads.end}` + (d.heap ? `; heap ${formatInteger(d.heap.start.count)} -> ${formatInteger(d.heap.end.count)} objects, ${formatBytes(d.heap.start.bytes)} -> ${formatBytes(d.heap.end.bytes)} (census pause ${d.heap.pause_ms.toFixed(0)} ms)` : ''));
   if (d.suspects.length) {
     out.push('');
     out.push('Growing types:');

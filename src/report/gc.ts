@@ -5,11 +5,8 @@ import { renderTable } from './table.js';
 
 export function renderGc(pid: number, s: GcState, collection?: GcCollection): string {
   const g = s.garbage;
-  const garbage =
-    g.count === 0 ? 'gc.garbage is empty' : `${g.count} uncollectable object${g.count === 1 ? '' : 's'} in gc.garbage (${formatBytes(g.bytes)} shallow)`;
-  let out =
-    `pid ${pid} (CPython ${s.python}): ${garbage}; collector ${s.enabled ? 'enabled' : 'DISABLED'}` +
-    `, thresholds ${s.thresholds.join('/')}, counts ${s.counts.join('/')}\n`;
+  const garbage = g.count === 0 ? 'gc.garbage is empty' : `${g.count} uncollectable object${g.count === 1 ? '' : 's'} in gc.garbage (${formatBytes(g.bytes)} shallow)`;
+  let out = `pid ${pid} (CPython ${s.python}): ${garbage}; collector ${s.enabled ? 'enabled' : 'DISABLED'}` + `, thresholds ${s.thresholds.join('/')}, counts ${s.counts.join('/')}\n`;
   if (s.debug.length) out += `debug flags: ${s.debug.join(', ')}${s.debug.includes('DEBUG_SAVEALL') ? ' (every unreachable object is kept in gc.garbage)' : ''}\n`;
   if (s.freeze_count !== null && s.freeze_count > 0) out += `frozen (gc.freeze, never collected): ${s.freeze_count} objects\n`;
   if (s.stats) {

@@ -18,21 +18,16 @@ export function renderGrowth(pid: number, g: GrowthFinding, top: number, flags?:
     const steady = g.types.find((t) => t.steady && t.bytes_delta > 0)!;
     head = `pid ${pid}: ${steady.type} grows steadily: ${signed(steady.count_delta)} objects, ${formatBytesDelta(steady.bytes_delta)} ${over}, ${rateText(steady.count_per_s)} objects/s`;
   } else if (g.types.length === 0) head = `pid ${pid}: no type changed ${over}`;
-  else if (g.verdict === 'insufficient-data') head = `pid ${pid}: heap ${formatBytesDelta(g.total.bytes_delta)} ${over}; take 3 or more censuses${flags ? ` (${flags.times})` : ''} to tell steady growth from churn`;
+  else if (g.verdict === 'insufficient-data')
+    head = `pid ${pid}: heap ${formatBytesDelta(g.total.bytes_delta)} ${over}; take 3 or more censuses${flags ? ` (${flags.times})` : ''} to tell steady growth from churn`;
   else head = `pid ${pid}: no type grew in every interval ${over}; heap ${formatBytesDelta(g.total.bytes_delta)}`;
   let out = head + '\n';
   out += `heap: ${signed(g.total.count_delta)} objects, ${formatBytesDelta(g.total.bytes_delta)} (${formatRateDelta(g.total.bytes_per_s)}); longest census pause ${formatMs(g.max_pause_ms)}\n`;
   if (g.types.length === 0) return out;
   out += '\n';
-  const rows = g.types.slice(0, top).map((t) => [
-    String(t.count_end),
-    signed(t.count_delta),
-    formatBytesDelta(t.bytes_delta),
-    rateText(t.count_per_s),
-    formatRateDelta(t.bytes_per_s),
-    t.steady ? 'yes' : '',
-    t.type,
-  ]);
+  const rows = g.types
+    .slice(0, top)
+    .map((t) => [String(t.count_end), signed(t.count_delta), formatBytesDelta(t.bytes_delta), rateText(t.count_per_s), formatRateDelta(t.bytes_per_s), t.steady ? 'yes' : '', t.type]);
   out += renderTable(
     [
       { header: 'count' },

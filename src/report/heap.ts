@@ -16,35 +16,14 @@ export interface HeapReport {
 export function renderHeap(r: HeapReport): string {
   const { table } = r;
   const top = table.rows[0];
-  const lead = top
-    ? `; most bytes in ${table.by === 'type' ? '' : 'module '}${top.name} (${formatBytes(top.bytes)}, ${pct(top.bytes_pct)})`
-    : '';
+  const lead = top ? `; most bytes in ${table.by === 'type' ? '' : 'module '}${top.name} (${formatBytes(top.bytes)}, ${pct(top.bytes_pct)})` : '';
   let out =
     `pid ${r.pid}: ${formatCount(table.total.count)} live objects, ${formatBytes(table.total.bytes)} (shallow)${lead}\n` +
     `census took ${r.wall_ms !== undefined ? formatMs(r.wall_ms) : 'an unknown time'}, holding off the target's other threads ${formatMs(r.pause_ms)} at most at a time` +
     (r.objects_per_s ? ` (${formatCount(r.objects_per_s)} objects/s)` : '') +
     '\n\n';
-  const rows = table.rows.map((row, i) => [
-    String(i),
-    String(row.count),
-    pct(row.count_pct),
-    formatBytes(row.bytes),
-    pct(row.bytes_pct),
-    pct(row.cumulative_pct),
-    row.name,
-  ]);
-  out += renderTable(
-    [
-      { header: '#' },
-      { header: 'count' },
-      { header: '%' },
-      { header: 'bytes' },
-      { header: '%' },
-      { header: 'cum %' },
-      { header: table.by, align: 'left' },
-    ],
-    rows,
-  );
+  const rows = table.rows.map((row, i) => [String(i), String(row.count), pct(row.count_pct), formatBytes(row.bytes), pct(row.bytes_pct), pct(row.cumulative_pct), row.name]);
+  out += renderTable([{ header: '#' }, { header: 'count' }, { header: '%' }, { header: 'bytes' }, { header: '%' }, { header: 'cum %' }, { header: table.by, align: 'left' }], rows);
   if (table.rest.groups > 0 || table.rest.count > 0) {
     const what = table.rest.groups > 0 ? `${table.rest.groups} more ${table.by === 'type' ? 'types' : 'modules'}` : 'the rest';
     out += `... ${what}: ${table.rest.count} objects, ${formatBytes(table.rest.bytes)}\n`;

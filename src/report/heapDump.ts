@@ -4,7 +4,10 @@ import { formatBytes, formatInteger, formatMs } from '../util/units.js';
 import { renderTable } from './table.js';
 
 function describeDump(s: HeapSummary): string {
-  const when = new Date(s.dumped_at * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const when = new Date(s.dumped_at * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
   return `${s.path}: CPython ${s.python}, pid ${s.pid}, dumped ${when} (longest pause ${formatMs(s.pause_ms)})`;
 }
 
@@ -22,7 +25,8 @@ export function renderHeapAnalysis(a: HeapAnalysis): string {
   out += `${formatInteger(s.objects)} objects, ${formatBytes(s.bytes)}, ${formatInteger(s.references)} references\n`;
   const first = a.retainers.find((r) => r.kind !== 'unreferenced' && r.kind !== 'shared');
   if (first) {
-    out += `\nLargest holder: ${first.name} retains ${formatBytes(first.retained_bytes)} in ${formatInteger(first.retained_count)} objects` +
+    out +=
+      `\nLargest holder: ${first.name} retains ${formatBytes(first.retained_bytes)} in ${formatInteger(first.retained_count)} objects` +
       ` (${((100 * first.bytes) / Math.max(1, s.bytes)).toFixed(0)}% of the heap counted under it)\n`;
   }
   out += '\nHolders (each object counted once, under the nearest holder with a name that keeps it alive)\n';
@@ -48,7 +52,8 @@ const signed = (n: number): string => (n >= 0 ? `+${formatBytes(n)}` : formatByt
 export function renderHeapDiff(d: HeapDiff): string {
   const growth = d.after.bytes - d.before.bytes;
   let out = `${d.finding.status === 'issue' ? 'Grew' : 'Verdict'}: ${d.finding.summary}\n`;
-  out += `  ${signed(growth)} (${formatBytes(d.before.bytes)} -> ${formatBytes(d.after.bytes)}), ` +
+  out +=
+    `  ${signed(growth)} (${formatBytes(d.before.bytes)} -> ${formatBytes(d.after.bytes)}), ` +
     `${formatInteger(d.after.objects - d.before.objects)} objects; new: ${formatInteger(d.new_objects.count)} objects, ${formatBytes(d.new_objects.bytes)}; ` +
     `gone: ${formatInteger(d.gone_objects.count)} objects, ${formatBytes(d.gone_objects.bytes)}\n`;
   out += `  before: ${describeDump(d.before)}\n  after:  ${describeDump(d.after)}\n`;

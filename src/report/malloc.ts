@@ -61,11 +61,7 @@ export function renderMalloc(b: MallocBreakdown): string {
   if (a.per_arena && a.per_arena.length > 0) {
     const biggest = [...a.per_arena].sort((x, y) => y.free - x.free).slice(0, 4);
     const more = a.per_arena.length - biggest.length;
-    rows.push([
-      '      by arena (free of from-OS)',
-      '',
-      biggest.map((x) => `#${x.nr} ${formatBytes(x.free)} of ${formatBytes(x.system)}`).join(', ') + (more > 0 ? `, ${more} more` : ''),
-    ]);
+    rows.push(['      by arena (free of from-OS)', '', biggest.map((x) => `#${x.nr} ${formatBytes(x.free)} of ${formatBytes(x.system)}`).join(', ') + (more > 0 ? `, ${more} more` : '')]);
   }
   if (a.mmapped) rows.push([`    ${a.name} mmapped chunks (${a.mmapped.count})`, formatBytes(a.mmapped.bytes), 'in use, each its own mapping']);
   if (a.name === 'mimalloc' && a.system !== null) rows.push(['    mimalloc committed', formatBytes(a.system), a.source]);

@@ -53,7 +53,13 @@ function generator(memwhyVersion: string | undefined): string {
 }
 
 export function renderDot(g: RefGraph, memwhyVersion?: string): string {
-  const lines = ['digraph refs {', `  // ${generator(memwhyVersion)}`, '  rankdir=TB;', '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=10];'];
+  const lines = [
+    'digraph refs {',
+    `  // ${generator(memwhyVersion)}`,
+    '  rankdir=TB;',
+    '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];',
+    '  edge [fontname="Helvetica", fontsize=10];',
+  ];
   if (g.title) lines.push(`  label=${dotString(g.title)}; labelloc=t;`);
   for (const n of g.nodes) {
     const dashed = n.kind === 'referrer' ? ', style="rounded,filled,dashed"' : '';
@@ -201,9 +207,7 @@ export function renderSvg(g: RefGraph, memwhyVersion?: string): string {
     const x2 = b.x + b.width / 2;
     const y2 = down ? b.y : b.y + b.height;
     const bend = Math.max(24, Math.abs(y2 - y1) / 2) * (down ? 1 : -1);
-    parts.push(
-      `<path d="M${f(x1)},${f(y1)} C${f(x1)},${f(y1 + bend)} ${f(x2)},${f(y2 - bend)} ${f(x2)},${f(y2)}" fill="none" stroke="#555" marker-end="url(#arrow)"/>`,
-    );
+    parts.push(`<path d="M${f(x1)},${f(y1)} C${f(x1)},${f(y1 + bend)} ${f(x2)},${f(y2 - bend)} ${f(x2)},${f(y2)}" fill="none" stroke="#555" marker-end="url(#arrow)"/>`);
     if (e.label) {
       const label = clip(e.label, 32);
       const mx = (x1 + x2) / 2;

@@ -77,7 +77,10 @@ export function renderRssReport(r: RssReport, durationFlag?: string): string {
   const s = r.summary;
   const lines = [headline(r), growthLine(r, durationFlag)];
   if (r.samples.length > 1) {
-    const spark = sparkline(r.samples.map((x) => x.rss), SPARK_WIDTH);
+    const spark = sparkline(
+      r.samples.map((x) => x.rss),
+      SPARK_WIDTH,
+    );
     lines.push(`RSS       ${spark}  min ${formatBytes(s.rss_min)}, max ${formatBytes(s.rss_max)}`);
   }
   const shown = FIELDS.filter((f) => f.kind !== 'time');

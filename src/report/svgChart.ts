@@ -39,8 +39,14 @@ export function lineChart(opts: LineChartOptions): string {
     height: height - MARGIN.top - MARGIN.bottom - legendRows * LEGEND_ROW - 4,
   };
   const all = opts.series.flatMap((s) => s.points);
-  const xs = axisRange(all.map(([x]) => x), false);
-  const ys = axisRange(all.map(([, y]) => y), opts.yFromZero ?? true);
+  const xs = axisRange(
+    all.map(([x]) => x),
+    false,
+  );
+  const ys = axisRange(
+    all.map(([, y]) => y),
+    opts.yFromZero ?? true,
+  );
   const px = (x: number): number => plot.left + ((x - xs.min) / (xs.max - xs.min)) * plot.width;
   const py = (y: number): number => plot.top + plot.height - ((y - ys.min) / (ys.max - ys.min)) * plot.height;
 
@@ -71,9 +77,7 @@ export function lineChart(opts: LineChartOptions): string {
   opts.series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length]!;
     const points = s.points.map(([x, y]) => `${fmt(px(x))},${fmt(py(y))}`).join(' ');
-    parts.push(
-      `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${points}"><title>${escapeXml(s.label)}</title></polyline>`,
-    );
+    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${points}"><title>${escapeXml(s.label)}</title></polyline>`);
     const lx = plot.left + (i % 3) * (plot.width / 3);
     const ly = plot.top + plot.height + MARGIN.bottom + 4 + Math.floor(i / 3) * LEGEND_ROW;
     parts.push(

@@ -18,9 +18,7 @@ const NUMBER = /^[-+]?\.?\d/;
 
 export function renderTable(columns: readonly Column[], rows: readonly (readonly string[])[], options: TableOptions = {}): string {
   const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const aligns = columns.map(
-    (c, i) => c.align ?? (rows.length > 0 && rows.every((r) => (r[i] ?? '') === '' || NUMBER.test(r[i]!)) ? 'right' : 'left'),
-  );
+  const aligns = columns.map((c, i) => c.align ?? (rows.length > 0 && rows.every((r) => (r[i] ?? '') === '' || NUMBER.test(r[i]!)) ? 'right' : 'left'));
   const line = (cells: readonly string[]): string => {
     const text = columns
       .map((_, i) => {

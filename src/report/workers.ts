@@ -64,14 +64,7 @@ export function renderWorkersTable(choice: WorkerChoice, width?: number): string
     [t.pid === choice.pid ? 'diagnosed' : '', t.growing ? 'grows' : '', t.exited ? 'exited' : ''].filter(Boolean).join(', '),
   ]);
   const table = renderTable(
-    [
-      { header: 'PID', align: 'right' },
-      { header: 'ROLE' },
-      { header: 'RSS' },
-      { header: 'SLOPE KiB/s', align: 'right' },
-      { header: 'R²', align: 'right' },
-      { header: '' },
-    ],
+    [{ header: 'PID', align: 'right' }, { header: 'ROLE' }, { header: 'RSS' }, { header: 'SLOPE KiB/s', align: 'right' }, { header: 'R²', align: 'right' }, { header: '' }],
     rows,
     { width: width === undefined ? undefined : width - 2 },
   );

@@ -120,9 +120,7 @@ export class ElfFile {
       const data = header[5];
       const machine = header.readUInt16LE(18);
       if (cls !== ELFCLASS64 || data !== ELFDATA2LSB || machine !== EM_X86_64) {
-        throw new Error(
-          `${path} is an ELF file for another platform (class ${cls}, data ${data}, machine ${machine}): only 64-bit little-endian x86_64 is supported`,
-        );
+        throw new Error(`${path} is an ELF file for another platform (class ${cls}, data ${data}, machine ${machine}): only 64-bit little-endian x86_64 is supported`);
       }
       return new ElfFile(path, fd, header);
     } catch (err) {
@@ -189,9 +187,7 @@ export class ElfFile {
    * holds it. Bytes past a segment's file size (.bss) read as zeros, as the loader makes them.
    */
   readAt(vaddr: bigint, length: number): Buffer {
-    const seg = this.segments().find(
-      (s) => s.type === PT_LOAD && vaddr >= s.vaddr && vaddr + BigInt(length) <= s.vaddr + s.memsz,
-    );
+    const seg = this.segments().find((s) => s.type === PT_LOAD && vaddr >= s.vaddr && vaddr + BigInt(length) <= s.vaddr + s.memsz);
     if (!seg) throw new ElfFormatError(this.path, `no loadable segment holds 0x${vaddr.toString(16)}+${length}`);
     const out = Buffer.alloc(length);
     const rel = vaddr - seg.vaddr;

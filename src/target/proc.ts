@@ -40,9 +40,7 @@ export function isDenied(err: unknown): boolean {
 export function procError(pid: number, file: string, err: unknown): Error {
   if (isGone(err)) return new TargetExitedError(pid);
   if (isDenied(err)) {
-    return new UserError(
-      `permission denied reading /proc/${pid}/${file}: run memwhy as the target's user or as root (in a container: with CAP_SYS_PTRACE)`,
-    );
+    return new UserError(`permission denied reading /proc/${pid}/${file}: run memwhy as the target's user or as root (in a container: with CAP_SYS_PTRACE)`);
   }
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -78,8 +76,7 @@ export function parseStatus(text: string): ProcStatus {
     const v = fields.get(key);
     return v ? Number(v.split(/\s+/)[0]) * 1024 : 0;
   };
-  const ints = (key: string): number[] =>
-    (fields.get(key) ?? '').split(/\s+/).filter(Boolean).map(Number);
+  const ints = (key: string): number[] => (fields.get(key) ?? '').split(/\s+/).filter(Boolean).map(Number);
   return {
     name: fields.get('Name') ?? '',
     state: fields.get('State') ?? '',
@@ -103,7 +100,9 @@ export function readStatus(pid: number): ProcStatus {
 }
 
 export function readCmdline(pid: number): string[] {
-  return readProcFile(pid, 'cmdline').split('\0').filter((s, i, a) => s !== '' || i < a.length - 1);
+  return readProcFile(pid, 'cmdline')
+    .split('\0')
+    .filter((s, i, a) => s !== '' || i < a.length - 1);
 }
 
 export function readEnviron(pid: number): Map<string, string> {

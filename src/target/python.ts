@@ -8,16 +8,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UserError } from '../errors.js';
 import { ElfFile } from './elf.js';
-import {
-  readCmdline,
-  readExe,
-  readMaps,
-  readStartTicks,
-  readStatus,
-  targetRootPath,
-  type Mapping,
-  type ProcStatus,
-} from './proc.js';
+import { readCmdline, readExe, readMaps, readStartTicks, readStatus, targetRootPath, type Mapping, type ProcStatus } from './proc.js';
 
 export interface PythonVersion {
   major: number;
@@ -334,8 +325,7 @@ function versionString(elf: ElfFile, named: PythonVersion): PythonVersion | unde
     found.add(m[0].slice(0, -1));
     micro = Number(m[1]);
   }
-  const result =
-    found.size === 1 ? { major: named.major, minor: named.minor, micro, text: [...found][0]!.replace(/\+$/, '') } : undefined;
+  const result = found.size === 1 ? { major: named.major, minor: named.minor, micro, text: [...found][0]!.replace(/\+$/, '') } : undefined;
   versionStringCache.set(key, result ?? null);
   return result;
 }

@@ -127,10 +127,7 @@ export interface PythonNode {
  * are not Python. Roots and siblings come in pid order, each node followed
  * by its subtree, which is the order `memwhy ps` prints.
  */
-export function nestPythons(
-  pythons: readonly { pid: number; argv: readonly string[] }[],
-  table: readonly ProcEntry[],
-): PythonNode[] {
+export function nestPythons(pythons: readonly { pid: number; argv: readonly string[] }[], table: readonly ProcEntry[]): PythonNode[] {
   const parents = new Map(table.map((e) => [e.pid, e.ppid]));
   const members = new Set(pythons.map((p) => p.pid));
   const argvOf = new Map(pythons.map((p) => [p.pid, p.argv]));
@@ -153,8 +150,7 @@ export function nestPythons(
     return helperKind(argv);
   };
   /** Whether a descendant is not a helper: a fork server's pool workers are the main program's. */
-  const hasWorkers = (pid: number, seen = new Set<number>()): boolean =>
-    (children.get(pid) ?? []).some((c) => !seen.has(c) && (seen.add(c), helper(c) === undefined || hasWorkers(c, seen)));
+  const hasWorkers = (pid: number, seen = new Set<number>()): boolean => (children.get(pid) ?? []).some((c) => !seen.has(c) && (seen.add(c), helper(c) === undefined || hasWorkers(c, seen)));
   /** A master has a Python descendant that is not a helper, or says it is one. */
   const roleOf = (pid: number): WorkerRole | null => {
     if (helper(pid) !== undefined) return 'helper';
@@ -190,11 +186,7 @@ export function nestPythons(
  * tree order, each with its role; `root` itself need not be Python and is
  * not among them.
  */
-export function pythonTreeUnder(
-  root: number,
-  pythons: readonly { pid: number; argv: readonly string[] }[],
-  table: readonly ProcEntry[],
-): PythonNode[] {
+export function pythonTreeUnder(root: number, pythons: readonly { pid: number; argv: readonly string[] }[], table: readonly ProcEntry[]): PythonNode[] {
   const below = new Set(descendantsOf(root, table).map((d) => d.pid));
   // The root is a member so that its direct Python children get it as their parent.
   const nodes = nestPythons([{ pid: root, argv: [] }, ...pythons.filter((p) => below.has(p.pid))], table);

@@ -61,12 +61,17 @@ export class Diagnoser {
     this.settings.log(`pid ${id.pid} (${id.command}): ${detail}: diagnosing for ${this.settings.durationS} s into ${dir}`);
     const args = [
       ...this.settings.command.args,
-      'diagnose', String(id.pid),
-      '--duration', `${this.settings.durationS}s`,
+      'diagnose',
+      String(id.pid),
+      '--duration',
+      `${this.settings.durationS}s`,
       '--no-workers',
-      '--save', dir,
-      '--html', join(dir, 'report.html'),
-      '--pprof', join(dir, PROFILE_FILE),
+      '--save',
+      dir,
+      '--html',
+      join(dir, 'report.html'),
+      '--pprof',
+      join(dir, PROFILE_FILE),
       '--json',
     ];
     const child = spawn(this.settings.command.file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -79,7 +84,12 @@ export class Diagnoser {
       this.running = undefined;
       const cause = code === 0 ? causeOf(out) : undefined;
       if (cause === undefined) {
-        const why = err.trim().split('\n').filter((l) => l.startsWith('memwhy:')).pop() ?? `exit ${code}`;
+        const why =
+          err
+            .trim()
+            .split('\n')
+            .filter((l) => l.startsWith('memwhy:'))
+            .pop() ?? `exit ${code}`;
         this.settings.log(`pid ${id.pid}: the diagnosis failed: ${why}`);
         rmSync(dir, { recursive: true, force: true });
         return;

@@ -74,13 +74,7 @@ export function watchMetrics(processes: readonly ProcessSnapshot[], self: Export
     b.add('memwhy_process_threads', 'gauge', 'Threads in the process.', id, f.threads);
     b.add('memwhy_process_open_fds', 'gauge', 'Open file descriptors.', id, f.openFds);
     b.add('memwhy_process_start_time_seconds', 'gauge', 'Start time of the process since the Unix epoch.', id, p.identity.startTime.getTime() / 1000);
-    b.add(
-      'memwhy_process_resident_memory_growth_bytes_per_second',
-      'gauge',
-      'Least-squares slope of RSS over the watch window (absent until 3 readings).',
-      id,
-      p.growth?.bytesPerSecond,
-    );
+    b.add('memwhy_process_resident_memory_growth_bytes_per_second', 'gauge', 'Least-squares slope of RSS over the watch window (absent until 3 readings).', id, p.growth?.bytesPerSecond);
     b.add('memwhy_process_resident_memory_growth_r2', 'gauge', 'r squared of the RSS slope: near 1 when RSS climbs steadily, near 0 when it wanders.', id, p.growth?.r2);
     b.add('memwhy_process_resident_memory_growth_window_seconds', 'gauge', 'Time the RSS slope is fitted over (shorter than the watch window for a young process).', id, p.growth?.windowS);
     b.add('memwhy_cgroup_memory_limit_bytes', 'gauge', "The process's cgroup memory limit (memory.max), when one is set: the OOM killer's limit.", id, p.cgroupMemory?.limit);
@@ -92,7 +86,13 @@ export function watchMetrics(processes: readonly ProcessSnapshot[], self: Export
       b.add('memwhy_python_gc_garbage_objects', 'gauge', 'Objects in gc.garbage: found unreachable but not freed.', id, gc.garbage ?? undefined);
       gc.generations.forEach((g, i) => {
         const gl = { ...id, generation: String(i) };
-        b.add('memwhy_python_gc_count', 'gauge', 'gc.get_count(): objects allocated less freed since the last collection (generation 0), younger collections since the last (1, 2).', gl, g.count);
+        b.add(
+          'memwhy_python_gc_count',
+          'gauge',
+          'gc.get_count(): objects allocated less freed since the last collection (generation 0), younger collections since the last (1, 2).',
+          gl,
+          g.count,
+        );
         b.add('memwhy_python_gc_threshold', 'gauge', 'gc.get_threshold() for the generation.', gl, g.threshold);
         b.add('memwhy_python_gc_collections_total', 'counter', 'Collections of the generation (gc.get_stats()).', gl, g.collections);
         b.add('memwhy_python_gc_collected_objects_total', 'counter', 'Objects the collector freed in collections of the generation.', gl, g.collected);
@@ -101,8 +101,14 @@ export function watchMetrics(processes: readonly ProcessSnapshot[], self: Export
     }
     if (p.arenas) {
       const a = p.arenas;
-      b.add('memwhy_python_pymalloc_arenas', 'gauge', "pymalloc arenas allocated and not freed (sys._debugmallocstats()'s \"# arenas allocated current\").", id, a.current);
-      b.add('memwhy_python_pymalloc_arena_bytes', 'gauge', 'Memory the allocated pymalloc arenas hold: arenas times the arena size (256 KiB to 3.9, 1 MiB from 3.10).', id, a.current * a.arenaSize);
+      b.add('memwhy_python_pymalloc_arenas', 'gauge', 'pymalloc arenas allocated and not freed (sys._debugmallocstats()\'s "# arenas allocated current").', id, a.current);
+      b.add(
+        'memwhy_python_pymalloc_arena_bytes',
+        'gauge',
+        'Memory the allocated pymalloc arenas hold: arenas times the arena size (256 KiB to 3.9, 1 MiB from 3.10).',
+        id,
+        a.current * a.arenaSize,
+      );
       b.add('memwhy_python_pymalloc_arenas_highwater', 'gauge', 'The most pymalloc arenas allocated at once since the process started.', id, a.highwater);
       b.add('memwhy_python_pymalloc_arenas_allocated_total', 'counter', 'pymalloc arenas ever allocated; its rate against memwhy_python_pymalloc_arenas shows arenas churning.', id, a.total);
     }
@@ -121,7 +127,7 @@ export function watchMetrics(processes: readonly ProcessSnapshot[], self: Export
   for (const [kind, n] of Object.entries(self.readErrors)) {
     b.add('memwhy_watch_read_errors_total', 'counter', 'Figures that could not be read (the process exited mid-read, no permission, interpreter not ready).', { figure: kind }, n);
   }
-  b.add('memwhy_watch_cpu_seconds_total', 'counter', "CPU time memwhy watch itself has used.", {}, self.cpuSeconds);
+  b.add('memwhy_watch_cpu_seconds_total', 'counter', 'CPU time memwhy watch itself has used.', {}, self.cpuSeconds);
   b.add('memwhy_watch_resident_memory_bytes', 'gauge', "memwhy watch's own resident set size.", {}, self.residentBytes);
   return b.families();
 }

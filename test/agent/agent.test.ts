@@ -13,7 +13,13 @@ import { interpreters } from '../helpers/pythons.js';
 
 const VALUES: unknown[] = [
   { id: 1, method: 'census.census', params: { top: 25, _fork: { timeout_s: 300, keep_tracing: false } } },
-  { define: 'x', pieces: [[1, 'def f():\n    return "a\\tb"\n'], [4, "x = {'k': [1, 2.5]}\n"]] },
+  {
+    define: 'x',
+    pieces: [
+      [1, 'def f():\n    return "a\\tb"\n'],
+      [4, "x = {'k': [1, 2.5]}\n"],
+    ],
+  },
   { s: 'quote " backslash \\ slash / controls \b\f\n\r\t \u0001 \u001f', empty: '', list: [], obj: {} },
   { unicode: 'é ünï 中文 \u2028 😀', nested: [[[[{ a: [null, true, false] }]]]] },
   { numbers: [0, -1, 123456789012, 1.5, -0.25, 1e-7, 6.02e23, 2 ** 53] },
@@ -47,7 +53,10 @@ for (const py of interpreters()) {
     const input = VALUES.map((v) => JSON.stringify(v)).join('\n') + '\n';
     const r = spawnSync(py.path, ['-c', SCRIPT, fileURLToPath(new URL('../../src/agent/agent.py', import.meta.url))], { input, timeout: 30_000 });
     assert.equal(r.status, 0, r.stderr.toString());
-    const out = r.stdout.toString('utf8').split('\n').filter((l) => l !== '');
+    const out = r.stdout
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     assert.equal(out.length, VALUES.length, out.join('\n'));
     out.forEach((line, i) => {
       assert.deepEqual(JSON.parse(line), JSON.parse(JSON.stringify(VALUES[i])), `value ${i}`);

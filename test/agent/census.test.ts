@@ -38,8 +38,14 @@ for (const py of interpreters()) {
       assert.ok(countOf(after, 'str') >= 100_000);
       assert.ok(Math.abs(added - 100_000) <= 5, `str grew by ${added}`);
       assert.equal(countOf(after, 'fixtures_planted.Planted'), 200_000);
-      assert.equal(after.total.count, after.types.reduce((s, t) => s + t.count, 0));
-      assert.equal(after.total.bytes, after.types.reduce((s, t) => s + t.bytes, 0));
+      assert.equal(
+        after.total.count,
+        after.types.reduce((s, t) => s + t.count, 0),
+      );
+      assert.equal(
+        after.total.bytes,
+        after.types.reduce((s, t) => s + t.bytes, 0),
+      );
     } finally {
       await m.close();
     }
@@ -73,7 +79,10 @@ for (const py of interpreters()) {
       assert.equal(after.interval, before.interval);
       assert.equal(after.gc_enabled, true);
       const added = after.modules.filter((n) => !before.modules.includes(n));
-      assert.ok(added.every((n) => !n.includes('memwhy')), `new modules: ${added}`);
+      assert.ok(
+        added.every((n) => !n.includes('memwhy')),
+        `new modules: ${added}`,
+      );
     } finally {
       await m.close();
     }

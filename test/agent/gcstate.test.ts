@@ -26,18 +26,30 @@ for (const py of interpreters()) {
       assert.equal(cycle[0]!.type, FIN);
       assert.equal(cycle.at(-1)!.type, FIN);
       assert.equal(cycle[0]!.addr, cycle.at(-1)!.addr);
-      assert.deepEqual(cycle.map((h) => h.has_del), [true, false, true]);
-      assert.deepEqual(cycle.map((h) => h.label), [FIN, `${NODE} .partner`, `${FIN} .next`]);
+      assert.deepEqual(
+        cycle.map((h) => h.has_del),
+        [true, false, true],
+      );
+      assert.deepEqual(
+        cycle.map((h) => h.label),
+        [FIN, `${NODE} .partner`, `${FIN} .next`],
+      );
       if (savesAll) {
         assert.ok(s.garbage.groups.some((g) => g.type === NODE && !g.has_del));
         assert.ok(s.stats && s.stats.length >= 3);
       } else {
         // 2.7: only the __del__ objects are in gc.garbage; their cycles stay alive through them.
-        assert.deepEqual(s.garbage.groups.map((g) => g.type), [FIN]);
+        assert.deepEqual(
+          s.garbage.groups.map((g) => g.type),
+          [FIN],
+        );
         assert.equal(s.stats, null);
       }
       assert.equal(s.freeze_count === null, py.major === 2 || (py.major === 3 && py.minor < 7));
-      assert.equal(s.garbage.count, s.garbage.groups.reduce((n, g) => n + g.count, 0));
+      assert.equal(
+        s.garbage.count,
+        s.garbage.groups.reduce((n, g) => n + g.count, 0),
+      );
     } finally {
       await m.close();
     }
@@ -53,7 +65,11 @@ for (const py of interpreters()) {
       assert.deepEqual(a.thresholds.length >= 3, true);
       // Nothing collected: the allocation count since the last collection only rises.
       assert.ok(b.counts[0]! >= a.counts[0]!, `${a.counts} -> ${b.counts}`);
-      if (a.stats && b.stats) assert.deepEqual(b.stats.map((s) => s.collections), a.stats.map((s) => s.collections));
+      if (a.stats && b.stats)
+        assert.deepEqual(
+          b.stats.map((s) => s.collections),
+          a.stats.map((s) => s.collections),
+        );
     } finally {
       await m.close();
     }

@@ -60,7 +60,10 @@ describe('the heap dump of a module-global cache gives its true retained size', 
       const added = after.modules.filter((m) => !before.modules.includes(m));
       // Standard modules the writer imports (array imports collections.abc on 3.10+).
       const stdlib = ['array', 'struct', '_struct', 'itertools', 'operator', 'json', 'types', 'collections', 'collections.abc'];
-      assert.ok(added.every((m) => stdlib.includes(m) || m.startsWith('json.')), `modules added: ${added}`);
+      assert.ok(
+        added.every((m) => stdlib.includes(m) || m.startsWith('json.')),
+        `modules added: ${added}`,
+      );
 
       const dump = readDump(path);
       assert.equal(dump.nodeCount, dumped.objects);
@@ -68,12 +71,19 @@ describe('the heap dump of a module-global cache gives its true retained size', 
       const labels = [...dump.nodeLabels.values()];
       assert.ok(labels.some((l) => l.kind === NodeKind.module && l.text === 'leak_session_cache'));
       assert.ok(labels.some((l) => l.kind === NodeKind.class && l.text === 'leak_session_cache.Session'));
-      assert.ok(labels.some((l) => l.kind === NodeKind.frame && l.text.startsWith('main (')), 'the main thread\'s frames are roots');
+      assert.ok(
+        labels.some((l) => l.kind === NodeKind.frame && l.text.startsWith('main (')),
+        "the main thread's frames are roots",
+      );
       // The dump's own frames carry its module's file name (memwhy/heapdump.py
       // in the agent, .../src/agent/heapdump.py here); the fixture's frames
       // carry the checkout's path, which may itself contain "memwhy".
       const own = labels.filter((l) => l.kind === NodeKind.frame && /(^|\/|\()heapdump\.py[:)]|\(memwhy\//.test(l.text));
-      assert.deepEqual(own.map((l) => l.text), [], 'the dump\'s own frames are not');
+      assert.deepEqual(
+        own.map((l) => l.text),
+        [],
+        "the dump's own frames are not",
+      );
 
       const analysis = analyzeHeap(dump, groupHeap(dump), { top: 5 });
       const cache = analysis.retainers[0]!;
@@ -87,7 +97,10 @@ describe('the heap dump of a module-global cache gives its true retained size', 
       assert.ok(Math.abs(error) <= 0.05, `retained ${cache.retained_bytes} vs true ${truth.bytes}`);
       assert.ok(Math.abs(cache.retained_count - truth.count) <= 0.05 * truth.count);
       assert.ok(cache.types.some((x) => x.type === 'leak_session_cache.Session' || x.type === 'bytes' || x.type === 'str'));
-      assert.ok(cache.largest.every((p) => p.type === 'leak_session_cache.Session' || p.type === 'str'), JSON.stringify(cache.largest));
+      assert.ok(
+        cache.largest.every((p) => p.type === 'leak_session_cache.Session' || p.type === 'str'),
+        JSON.stringify(cache.largest),
+      );
     });
   }
 });

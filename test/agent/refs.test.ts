@@ -18,7 +18,10 @@ for (const py of interpreters()) {
       for (const c of r.chains) {
         assert.equal(c.complete, true);
         assert.equal(c.root, 'module');
-        assert.deepEqual(c.hops.map((h) => h.kind), ['module', 'object', 'target']);
+        assert.deepEqual(
+          c.hops.map((h) => h.kind),
+          ['module', 'object', 'target'],
+        );
         assert.equal(c.hops[0]!.label, 'module fixtures_planted');
         assert.equal(c.hops[0]!.edge, 'PLANTED');
         assert.match(c.hops[1]!.label, /^list PLANTED\[\d+\]$/);

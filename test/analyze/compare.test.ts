@@ -4,7 +4,13 @@ import { describeRun, median, summarizeComparison, timeWeightedMean, type RunRec
 
 test('the time-weighted mean weighs a long plateau more than a brief spike', () => {
   // 1 s at 100, a 0.1 s spike to 1000, then 0.9 s back at 100.
-  const samples = [[0, 100], [1, 100], [1.05, 1000], [1.1, 100], [2, 100]] as const;
+  const samples = [
+    [0, 100],
+    [1, 100],
+    [1.05, 1000],
+    [1.1, 100],
+    [2, 100],
+  ] as const;
   // Trapezoids: 100 + 27.5 + 27.5 + 90 = 245 over 2 s; the plain mean of the samples would be 280.
   assert.ok(Math.abs(timeWeightedMean(samples) - 122.5) < 1e-9);
   assert.equal(timeWeightedMean([[0, 7]]), 7);
@@ -12,7 +18,17 @@ test('the time-weighted mean weighs a long plateau more than a brief spike', () 
 });
 
 test('a run peaks at the kernel high-water mark when sampling missed it, and ends at its last sample', () => {
-  const run = describeRun({ allocator: 'glibc', exit_code: 0, wall_s: 2, samples: [[0, 10], [1, 50], [2, 40]], hwm: 80 });
+  const run = describeRun({
+    allocator: 'glibc',
+    exit_code: 0,
+    wall_s: 2,
+    samples: [
+      [0, 10],
+      [1, 50],
+      [2, 40],
+    ],
+    hwm: 80,
+  });
   assert.equal(run.peak_rss, 80);
   assert.equal(run.final_rss, 40);
   assert.equal(run.mean_rss, 38);
@@ -28,14 +44,7 @@ function record(allocator: string, mean: number, exit = 0): RunRecord {
 }
 
 test('the summary keeps the order given, takes medians and marks the lowest mean of clean runs', () => {
-  const rows = summarizeComparison([
-    record('glibc', 200),
-    record('jemalloc', 90),
-    record('tcmalloc', 10, 1),
-    record('glibc', 100),
-    record('jemalloc', 110),
-    record('tcmalloc', 20),
-  ]);
+  const rows = summarizeComparison([record('glibc', 200), record('jemalloc', 90), record('tcmalloc', 10, 1), record('glibc', 100), record('jemalloc', 110), record('tcmalloc', 20)]);
   assert.deepEqual(
     rows.map((r) => [r.allocator, r.runs, r.mean_rss, r.lowest_mean]),
     [

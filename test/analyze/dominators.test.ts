@@ -13,7 +13,6 @@ function graph(nodeCount: number, edges: readonly (readonly [number, number])[])
   return { nodeCount, edgeStart, edgeTarget };
 }
 
-
 /**
  * Dominators by their definition, for checking: d dominates v when v cannot
  * be reached from the roots with d removed. Returns idom per node.
@@ -56,7 +55,13 @@ test('in a diamond the top dominates the bottom, the sides dominate nothing', ()
   //   0
   //  1 2
   //   3 -> 4
-  const g = graph(5, [[0, 1], [0, 2], [1, 3], [2, 3], [3, 4]]);
+  const g = graph(5, [
+    [0, 1],
+    [0, 2],
+    [1, 3],
+    [2, 3],
+    [3, 4],
+  ]);
   const tree = dominatorTree(g, [0]);
   assert.deepEqual([...tree.idom], [SUPER_ROOT, 0, 0, 0, 3]);
   const r = retainedSizes(tree, [1, 10, 100, 1000, 10000]);
@@ -65,7 +70,11 @@ test('in a diamond the top dominates the bottom, the sides dominate nothing', ()
 });
 
 test('in a chain each node dominates the next and retains the rest', () => {
-  const g = graph(4, [[0, 1], [1, 2], [2, 3]]);
+  const g = graph(4, [
+    [0, 1],
+    [1, 2],
+    [2, 3],
+  ]);
   const tree = dominatorTree(g, [0]);
   assert.deepEqual([...tree.idom], [SUPER_ROOT, 0, 1, 2]);
   assert.deepEqual([...retainedSizes(tree, [1, 2, 4, 8]).bytes], [15, 14, 12, 8]);
@@ -73,13 +82,22 @@ test('in a chain each node dominates the next and retains the rest', () => {
 
 test('a cycle is dominated by where the roots enter it', () => {
   // 0 -> 1 -> 2 -> 3 -> 1, and 2 -> 4
-  const g = graph(5, [[0, 1], [1, 2], [2, 3], [3, 1], [2, 4]]);
+  const g = graph(5, [
+    [0, 1],
+    [1, 2],
+    [2, 3],
+    [3, 1],
+    [2, 4],
+  ]);
   const tree = dominatorTree(g, [0]);
   assert.deepEqual([...tree.idom], [SUPER_ROOT, 0, 1, 2, 2]);
 });
 
 test('a node two roots reach is dominated by the super-root alone', () => {
-  const g = graph(3, [[0, 2], [1, 2]]);
+  const g = graph(3, [
+    [0, 2],
+    [1, 2],
+  ]);
   const tree = dominatorTree(g, [0, 1]);
   assert.deepEqual([...tree.idom], [SUPER_ROOT, SUPER_ROOT, SUPER_ROOT]);
   assert.deepEqual([...retainedSizes(tree, [1, 1, 5]).bytes], [1, 1, 5]);
@@ -87,7 +105,12 @@ test('a node two roots reach is dominated by the super-root alone', () => {
 
 test('nodes no root reaches are left out, or adopted when asked', () => {
   // 0 -> 1; 2 -> 3 (nothing refers to 2); 4 <-> 5 (a cycle nothing outside refers to)
-  const g = graph(6, [[0, 1], [2, 3], [4, 5], [5, 4]]);
+  const g = graph(6, [
+    [0, 1],
+    [2, 3],
+    [4, 5],
+    [5, 4],
+  ]);
   const plain = dominatorTree(g, [0]);
   assert.deepEqual([...plain.idom], [SUPER_ROOT, 0, UNREACHED, UNREACHED, UNREACHED, UNREACHED]);
   assert.deepEqual([...retainedSizes(plain, [1, 1, 1, 1, 1, 1]).bytes], [2, 1, 0, 0, 0, 0]);
@@ -98,12 +121,25 @@ test('nodes no root reaches are left out, or adopted when asked', () => {
 });
 
 test('self-loops and repeated edges change nothing', () => {
-  const g = graph(3, [[0, 0], [0, 1], [0, 1], [1, 1], [1, 2], [1, 2]]);
+  const g = graph(3, [
+    [0, 0],
+    [0, 1],
+    [0, 1],
+    [1, 1],
+    [1, 2],
+    [1, 2],
+  ]);
   assert.deepEqual([...dominatorTree(g, [0]).idom], [SUPER_ROOT, 0, 1]);
 });
 
 test('the order lists every reached node after its dominators', () => {
-  const g = graph(5, [[0, 1], [0, 2], [1, 3], [2, 3], [3, 4]]);
+  const g = graph(5, [
+    [0, 1],
+    [0, 2],
+    [1, 3],
+    [2, 3],
+    [3, 4],
+  ]);
   const tree = dominatorTree(g, [0]);
   const at = new Map([...tree.order].map((v, k) => [v, k]));
   assert.equal(tree.order.length, 5);
@@ -199,7 +235,7 @@ function dataflowDominators(g: CsrGraph, roots: readonly number[], adopt: boolea
   const words = (n + 1 + 31) >>> 5;
   const full = (): Uint32Array => new Uint32Array(words).fill(0xffffffff);
   const dom = Array.from({ length: n }, full);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let v = 0; v < n; v++) {
       if (!reached[v]) continue;
@@ -261,7 +297,11 @@ test('random graphs of up to 300 nodes agree with the dataflow definition, adopt
 
     // order: every reached node once, after its immediate dominator, which orderIdom points at.
     const reached = expected.idom.flatMap((d, v) => (d === UNREACHED ? [] : [v]));
-    assert.deepEqual([...tree.order].sort((a, b) => a - b), reached, at);
+    assert.deepEqual(
+      [...tree.order].sort((a, b) => a - b),
+      reached,
+      at,
+    );
     for (let k = 0; k < tree.order.length; k++) {
       const d = tree.orderIdom[k]!;
       assert.equal(d < 0 ? SUPER_ROOT : tree.order[d], tree.idom[tree.order[k]!], at);

@@ -16,9 +16,25 @@ function census(t_s: number, types: [string, number, number][], pause_ms = 10): 
 
 test('growth puts the steadily growing type first, with its rate per second', () => {
   const g = growthOf([
-    census(0, [['app.Leak', 100, 5600], ['str', 1000, 60_000], ['dict', 50, 10_000]]),
-    census(5, [['app.Leak', 600, 33_600], ['str', 1010, 60_500], ['dict', 50, 10_000]]),
-    census(10, [['app.Leak', 1100, 61_600], ['str', 1005, 60_300], ['dict', 50, 10_000]], 25),
+    census(0, [
+      ['app.Leak', 100, 5600],
+      ['str', 1000, 60_000],
+      ['dict', 50, 10_000],
+    ]),
+    census(5, [
+      ['app.Leak', 600, 33_600],
+      ['str', 1010, 60_500],
+      ['dict', 50, 10_000],
+    ]),
+    census(
+      10,
+      [
+        ['app.Leak', 1100, 61_600],
+        ['str', 1005, 60_300],
+        ['dict', 50, 10_000],
+      ],
+      25,
+    ),
   ]);
   assert.equal(g.verdict, 'issue');
   assert.equal(g.elapsed_s, 10);
@@ -32,7 +48,13 @@ test('growth puts the steadily growing type first, with its rate per second', ()
   assert.equal(lead.bytes_per_s, 5600);
   assert.equal(lead.steady, true);
   // str rose, then fell: churn, not steady. dict did not change: left out.
-  assert.deepEqual(g.types.map((t) => [t.type, t.steady]), [['app.Leak', true], ['str', false]]);
+  assert.deepEqual(
+    g.types.map((t) => [t.type, t.steady]),
+    [
+      ['app.Leak', true],
+      ['str', false],
+    ],
+  );
   assert.equal(g.total.count_delta, 1005);
 });
 
@@ -40,7 +62,10 @@ test('growth counts a type that appears or disappears from zero', () => {
   const g = growthOf([census(0, [['a.Old', 10, 100]]), census(1, [['a.New', 5, 50]]), census(2, [['a.New', 9, 90]])]);
   assert.deepEqual(
     g.types.map((t) => [t.type, t.count_start, t.count_end, t.steady]),
-    [['a.New', 0, 9, true], ['a.Old', 10, 0, false]],
+    [
+      ['a.New', 0, 9, true],
+      ['a.Old', 10, 0, false],
+    ],
   );
 });
 
@@ -59,8 +84,7 @@ test('growth of one census is insufficient data; of a flat heap, none', () => {
 });
 
 test('a steady climb is at p < 0.01: five censuses all in order, or six with one pair out of order', () => {
-  const steadyOf = (counts: number[]): boolean =>
-    growthOf(counts.map((n, i) => census(i * 6, [['str', n, n * 140]]))).types.find((t) => t.type === 'str')!.steady;
+  const steadyOf = (counts: number[]): boolean => growthOf(counts.map((n, i) => census(i * 6, [['str', n, n * 140]]))).types.find((t) => t.type === 'str')!.steady;
   // Transient response bodies in a chance order: one dip in five is p = 5/120.
   assert.equal(steadyOf([0, 14_000, 9_000, 20_000, 25_000]), false);
   assert.equal(steadyOf([0, 5_000, 10_000, 15_000, 25_000]), true);

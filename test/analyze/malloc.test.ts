@@ -1,11 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  breakdownMalloc,
-  RETENTION_MIN_BYTES,
-  RETENTION_SHARE,
-  summarizeTrim,
-} from '../../src/analyze/malloc.js';
+import { breakdownMalloc, RETENTION_MIN_BYTES, RETENTION_SHARE, summarizeTrim } from '../../src/analyze/malloc.js';
 import type { Mallinfo, MallocEvidence, PymallocStats, TrimEvidence } from '../../src/collect/malloc.js';
 import type { MemorySample } from '../../src/collect/rss.js';
 
@@ -99,8 +94,7 @@ describe('breakdownMalloc under glibc', () => {
 
 describe('the retention finding', () => {
   // held = free resident + pymalloc's 0.25 MiB of free blocks.
-  const withHeld = (rss: number, held: number) =>
-    breakdownMalloc(glibcEvidence({ rss, uordblks: 0, fordblks: held, heapRss: held - 0.25 * MiB })).finding;
+  const withHeld = (rss: number, held: number) => breakdownMalloc(glibcEvidence({ rss, uordblks: 0, fordblks: held, heapRss: held - 0.25 * MiB })).finding;
 
   test(`is an issue at ${RETENTION_SHARE * 100} % of RSS and ${RETENTION_MIN_BYTES / MiB} MiB`, () => {
     assert.equal(withHeld(RETENTION_MIN_BYTES / RETENTION_SHARE, RETENTION_MIN_BYTES).status, 'issue');
@@ -121,9 +115,7 @@ describe('the retention finding', () => {
 
   test('carries the numbers that decided it', () => {
     const f = withHeld(200 * MiB, 150 * MiB);
-    assert.deepEqual(Object.keys(f.numbers).sort(), [
-      'allocator_free_resident', 'bytes_threshold', 'held_free', 'pymalloc_free', 'retention', 'rss', 'share_threshold',
-    ]);
+    assert.deepEqual(Object.keys(f.numbers).sort(), ['allocator_free_resident', 'bytes_threshold', 'held_free', 'pymalloc_free', 'retention', 'rss', 'share_threshold']);
     assert.equal(f.numbers.held_free, 150 * MiB);
   });
 });
@@ -137,28 +129,51 @@ describe('breakdownMalloc under other allocators', () => {
   });
 
   test('jemalloc: free is resident minus allocated minus metadata', () => {
-    const b = breakdownMalloc(base({
-      name: 'jemalloc',
-      jemalloc: { 'stats.allocated': 7 * MiB, 'stats.active': 10 * MiB, 'stats.metadata': 3 * MiB, 'stats.resident': 250 * MiB, 'stats.mapped': 260 * MiB, 'stats.retained': MiB, 'arenas.narenas': 8 },
-    }, 'jemalloc'));
+    const b = breakdownMalloc(
+      base(
+        {
+          name: 'jemalloc',
+          jemalloc: {
+            'stats.allocated': 7 * MiB,
+            'stats.active': 10 * MiB,
+            'stats.metadata': 3 * MiB,
+            'stats.resident': 250 * MiB,
+            'stats.mapped': 260 * MiB,
+            'stats.retained': MiB,
+            'arenas.narenas': 8,
+          },
+        },
+        'jemalloc',
+      ),
+    );
     assert.deepEqual([b.allocator.in_use, b.allocator.free, b.allocator.free_resident, b.allocator.arenas], [7 * MiB, 240 * MiB, 240 * MiB, 8]);
     assert.equal(b.finding.status, 'issue');
   });
 
   test('tcmalloc: free is the heap minus allocated minus pages already unmapped', () => {
-    const b = breakdownMalloc(base({
-      name: 'tcmalloc',
-      tcmalloc: { 'generic.current_allocated_bytes': 5 * MiB, 'generic.heap_size': 80 * MiB, 'tcmalloc.pageheap_unmapped_bytes': 10 * MiB },
-    }, 'tcmalloc'));
+    const b = breakdownMalloc(
+      base(
+        {
+          name: 'tcmalloc',
+          tcmalloc: { 'generic.current_allocated_bytes': 5 * MiB, 'generic.heap_size': 80 * MiB, 'tcmalloc.pageheap_unmapped_bytes': 10 * MiB },
+        },
+        'tcmalloc',
+      ),
+    );
     assert.deepEqual([b.allocator.in_use, b.allocator.free, b.allocator.system], [5 * MiB, 65 * MiB, 70 * MiB]);
   });
 
   test('mimalloc: no in-use counter, so retention is insufficient data and says why', () => {
-    const b = breakdownMalloc(base({
-      name: 'mimalloc',
-      unknown: 'mimalloc keeps no bytes-in-use counter in release builds',
-      mimalloc: { current_commit: 130 * MiB },
-    }, 'mimalloc'));
+    const b = breakdownMalloc(
+      base(
+        {
+          name: 'mimalloc',
+          unknown: 'mimalloc keeps no bytes-in-use counter in release builds',
+          mimalloc: { current_commit: 130 * MiB },
+        },
+        'mimalloc',
+      ),
+    );
     assert.equal(b.allocator.in_use, null);
     assert.equal(b.allocator.system, 130 * MiB);
     assert.equal(b.finding.status, 'insufficient-data');

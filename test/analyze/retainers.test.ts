@@ -13,7 +13,14 @@ function heap(extraSessions = 0): SyntheticDump {
   const objects: SyntheticObject[] = [
     /* 0 */ { type: 'module', size: 72, refs: [1] },
     /* 1 */ { type: 'dict', size: 1000, refs: [{ to: 2, label: '._SESSIONS' }] },
-    /* 2 */ { type: 'dict', size: 600, refs: [{ to: 3, label: "['a']" }, { to: 4, label: "['b']" }] },
+    /* 2 */ {
+      type: 'dict',
+      size: 600,
+      refs: [
+        { to: 3, label: "['a']" },
+        { to: 4, label: "['b']" },
+      ],
+    },
     /* 3 */ { type: 'app.models.Session', size: 50, refs: [5, 11] },
     /* 4 */ { type: 'app.models.Session', size: 50, refs: [6] },
     /* 5 */ { type: 'bytes', size: 5000 },
@@ -57,18 +64,28 @@ test('each object is counted under its nearest named holder', () => {
   assert.deepEqual(sessions.types[0], { type: 'bytes', count: 2, bytes: 8000 });
   assert.deepEqual(
     sessions.largest.map((p) => [p.label, p.bytes]),
-    [["['a']", 5050], ["['b']", 3050]],
+    [
+      ["['a']", 5050],
+      ["['b']", 3050],
+    ],
   );
   assert.deepEqual([row('module app.cache')!.bytes, row('module app.cache')!.retained_bytes], [1072, 1072 + 8700]);
   const handler = row('function app.views.handler')!;
   assert.deepEqual([handler.kind, handler.bytes, handler.count], ['function', 150 + 80 + 64, 3]);
-  assert.deepEqual(handler.largest.map((p) => p.label), ['list']);
+  assert.deepEqual(
+    handler.largest.map((p) => p.label),
+    ['list'],
+  );
   assert.equal(row('objects reachable from several roots, no single holder')!.bytes, 77);
   const orphan = a.retainers.find((r) => r.kind === 'unreferenced')!;
   assert.deepEqual([orphan.bytes, orphan.count], [1100, 2]);
   assert.equal(a.summary.unreferenced_roots, 1);
   assert.equal(a.summary.bytes, 12315);
-  assert.equal(a.retainers.reduce((s, r) => s + r.bytes, 0), a.summary.bytes, 'the rows partition the heap');
+  assert.equal(
+    a.retainers.reduce((s, r) => s + r.bytes, 0),
+    a.summary.bytes,
+    'the rows partition the heap',
+  );
   assert.deepEqual(a.retainers.map((r) => r.name)[0], 'module app.cache `_SESSIONS`');
   assert.deepEqual(a.types[0], { type: 'bytes', count: 2, bytes: 8000 });
 });

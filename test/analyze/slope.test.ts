@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { leastSquaresSlope, type Point } from '../../src/analyze/slope.js';
 import { seeded } from '../helpers/seeded.js';
 
-
 const MiB = 1024 * 1024;
 
 test('no points or one point determine no line', () => {
@@ -12,7 +11,13 @@ test('no points or one point determine no line', () => {
 });
 
 test('points all taken at one time determine no line', () => {
-  assert.equal(leastSquaresSlope([{ t_s: 3, v: 1 }, { t_s: 3, v: 9 }]), undefined);
+  assert.equal(
+    leastSquaresSlope([
+      { t_s: 3, v: 1 },
+      { t_s: 3, v: 9 },
+    ]),
+    undefined,
+  );
   assert.equal(leastSquaresSlope([0.1, 0.1, 0.1].map((t_s, i) => ({ t_s, v: i }))), undefined);
 });
 
@@ -22,7 +27,10 @@ test('a constant series has slope 0 and is fitted exactly', () => {
 });
 
 test('two points give the line through them', () => {
-  const fit = leastSquaresSlope([{ t_s: 0, v: 100 }, { t_s: 2, v: 300 }])!;
+  const fit = leastSquaresSlope([
+    { t_s: 0, v: 100 },
+    { t_s: 2, v: 300 },
+  ])!;
   assert.equal(fit.slope, 100);
   assert.equal(fit.intercept, 100);
   assert.equal(fit.r2, 1);

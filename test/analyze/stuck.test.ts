@@ -23,9 +23,16 @@ function samples(...readings: ThreadStack[][]): StackSample[] {
 
 /** Two threads each holding one lock and wanting the other's, seen with --native. */
 const left = (): ThreadStack =>
-  thread(11, 'left', 'idle', [sys('futex'), c('??'), c('PyThread_acquire_lock_timed'), c('_PyObject_MakeTpCall'), py('left', APP, 44), c('_PyFunction_Vectorcall'), py('Thread.run', THREADING, 975)]);
-const right = (): ThreadStack =>
-  thread(12, 'right', 'idle', [sys('futex'), c('??'), c('PyThread_acquire_lock_timed'), py('right', APP, 52), py('Thread.run', THREADING, 975)]);
+  thread(11, 'left', 'idle', [
+    sys('futex'),
+    c('??'),
+    c('PyThread_acquire_lock_timed'),
+    c('_PyObject_MakeTpCall'),
+    py('left', APP, 44),
+    c('_PyFunction_Vectorcall'),
+    py('Thread.run', THREADING, 975),
+  ]);
+const right = (): ThreadStack => thread(12, 'right', 'idle', [sys('futex'), c('??'), c('PyThread_acquire_lock_timed'), py('right', APP, 52), py('Thread.run', THREADING, 975)]);
 
 test('a native lock function inside the innermost Python frame is a lock wait, named with its Python caller', () => {
   assert.deepEqual(waitOf(left()), { kind: 'lock', where: 'PyThread_acquire_lock_timed', seen_in: 'native' });
@@ -183,8 +190,7 @@ test('a thread on the CPU for 1 % of the span between samples is busy, though as
 // Recorded with memwhy stacks --samples 3 --json on Debian's python3 3.11 (see each file's "recorded").
 
 const RECORDED = join(dirname(fileURLToPath(import.meta.url)), 'recorded');
-const recorded = (fixture: string): StackSample[] =>
-  (JSON.parse(readFileSync(join(RECORDED, `stacks-samples-${fixture}.json`), 'utf8')) as { samples: StackSample[] }).samples;
+const recorded = (fixture: string): StackSample[] => (JSON.parse(readFileSync(join(RECORDED, `stacks-samples-${fixture}.json`), 'utf8')) as { samples: StackSample[] }).samples;
 
 test("recorded: the deadlock fixture's four threads are all stuck, using well under 1 % of the span", () => {
   const findings = threadFindings(recorded('deadlock_two_locks'));
@@ -197,7 +203,10 @@ test("recorded: the deadlock fixture's four threads are all stuck, using well un
       ['consumer', 'stuck'],
     ],
   );
-  assert.ok(findings.every((f) => f.numbers.cpu_ms! < 2), JSON.stringify(findings.map((f) => f.numbers)));
+  assert.ok(
+    findings.every((f) => f.numbers.cpu_ms! < 2),
+    JSON.stringify(findings.map((f) => f.numbers)),
+  );
 });
 
 test('recorded: eight threads churning under one GIL are all busy, some only by their CPU time', () => {

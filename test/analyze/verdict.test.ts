@@ -56,7 +56,10 @@ describe('the verdict on recorded evidence', () => {
   test('the python-objects suspects carry the holder path', () => {
     const d = diagnose(recorded('python-objects'));
     const s = d.suspects.find((x) => x.type.endsWith('Session'));
-    assert.ok(s?.path?.some((hop) => hop.includes('_SESSIONS')), JSON.stringify(s));
+    assert.ok(
+      s?.path?.some((hop) => hop.includes('_SESSIONS')),
+      JSON.stringify(s),
+    );
   });
 });
 
@@ -66,7 +69,11 @@ describe('real-service shapes', () => {
     const samples = noisyRss(e, 100 * 1024, 4 * MiB);
     const ev = { ...e, samples, censuses: [] as Census[] };
     // +250 handlers a second, 400 bytes each: 100 KiB/s of objects.
-    ev.censuses = censusesWith(ev, 'app.handlers.RequestLog', [0, 1, 2, 3, 4].map((i) => i * 7 * 250));
+    ev.censuses = censusesWith(
+      ev,
+      'app.handlers.RequestLog',
+      [0, 1, 2, 3, 4].map((i) => i * 7 * 250),
+    );
     const d = diagnose(ev);
     assert.equal(d.verdict.cause, 'python-objects', d.verdict.summary);
     assert.match(d.verdict.summary, /an hour at this rate/);
@@ -125,9 +132,23 @@ describe('real-service shapes', () => {
     const s0 = e.samples[0]!;
     const samples = Array.from({ length: 31 }, (_, i) => ({ ...s0, t: s0.t + i * 1000, rss: s0.rss + i * 180 * 1024 }));
     const ev: Evidence = { ...e, samples, censuses: [], refs: [], tracemalloc: { ...e.tracemalloc, already_tracing: false, traced_total: 2 * MiB } };
-    ev.censuses = censusesWith(ev, 'app.audit.AuditRecord', [0, 1, 2, 3, 4].map((i) => i * 45), 56);
+    ev.censuses = censusesWith(
+      ev,
+      'app.audit.AuditRecord',
+      [0, 1, 2, 3, 4].map((i) => i * 45),
+      56,
+    );
     const chain = (kept_bytes: number) => ({ sample: '0x1', root: 'module' as const, complete: true, hops: [], kept_bytes, kept_objects: 83 });
-    const refs = [{ type: 'app.audit.AuditRecord', matched: ['app.audit.AuditRecord'], instances: 180, chains: [chain(8000), chain(8200), chain(8400), chain(3_000_000)], graph: { nodes: [], edges: [] }, elapsed_ms: 5 }];
+    const refs = [
+      {
+        type: 'app.audit.AuditRecord',
+        matched: ['app.audit.AuditRecord'],
+        instances: 180,
+        chains: [chain(8000), chain(8200), chain(8400), chain(3_000_000)],
+        graph: { nodes: [], edges: [] },
+        elapsed_ms: 5,
+      },
+    ];
 
     assert.equal(diagnose(ev).verdict.cause, 'unexplained', 'without what each record keeps, 10 KiB of records explain nothing');
     const d = diagnose({ ...ev, refs });

@@ -97,7 +97,7 @@ describe('the channel while a session is open', { skip: !isRoot && 'needs root t
     }
   });
 
-  test('a session leaves nothing world-writable in the target\'s /tmp', async () => {
+  test("a session leaves nothing world-writable in the target's /tmp", async () => {
     const target = await startTarget(debian.path, ['idle_sleeper.py'], { privateTmp: true });
     try {
       const tmp = `/proc/${target.pid}/root/tmp`;
@@ -115,7 +115,7 @@ describe('the channel while a session is open', { skip: !isRoot && 'needs root t
   });
 });
 
-describe('the agent serves only memwhy\'s own listener', () => {
+describe("the agent serves only memwhy's own listener", () => {
   for (const py of all) {
     test(`${py.label}: it checks the listener's pid and uid with SO_PEERCRED before sending the token or serving anything`, async () => {
       const dir = tempDir('memwhy-bootcheck-');

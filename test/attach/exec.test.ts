@@ -45,7 +45,7 @@ for (const py of interpreters()) {
       const second = await progress();
       assert.ok(second > first, `the target's threads made progress (${first} -> ${second})`);
       assert.ok(target.alive());
-      assert.equal(target.stderr(), '', 'nothing written to the target\'s stderr');
+      assert.equal(target.stderr(), '', "nothing written to the target's stderr");
     });
 
     test('an exception gives its traceback and exit code 1', async () => {
@@ -103,17 +103,23 @@ describe('modules the agent imports', () => {
     for (const py of interpreters()) {
       const target = await startTarget(py.path, ['idle_sleeper.py']);
       try {
-        const code =
-          'import sys\nprint(" ".join(sorted(sys.modules)))';
+        const code = 'import sys\nprint(" ".join(sorted(sys.modules)))';
         // The first session imports what the agent needs; the list printed
         // during it already contains them, so compare with a pristine
         // interpreter's module list read the same way in a second target.
         const r = await memwhy(['exec', String(target.pid), '-c', code]);
         assert.equal(r.code, 0, r.stderr);
-        const pristine = await startTarget(py.path, ['-c', `import sys,time\n${AGENT_IMPORTS}sys.stdout.write(" ".join(sorted(sys.modules))+"\\nready\\n")\nsys.stdout.flush()\ntime.sleep(30)`], {});
+        const pristine = await startTarget(
+          py.path,
+          ['-c', `import sys,time\n${AGENT_IMPORTS}sys.stdout.write(" ".join(sorted(sys.modules))+"\\nready\\n")\nsys.stdout.flush()\ntime.sleep(30)`],
+          {},
+        );
         const baseline = new Set(pristine.stdout().split('\n')[0]!.split(' '));
         await pristine.kill();
-        const added = r.stdout.trim().split(' ').filter((m) => !baseline.has(m));
+        const added = r.stdout
+          .trim()
+          .split(' ')
+          .filter((m) => !baseline.has(m));
         const unexpected = added;
         assert.deepEqual(unexpected, [], `${py.label}: unexpected modules left: ${unexpected.join(' ')}`);
       } finally {

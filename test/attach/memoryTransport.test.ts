@@ -119,7 +119,16 @@ test('a target in a mount and pid namespace of its own is reached with gdb absen
   // sh stays as the namespace's pid 1 so that Python is an ordinary process.
   const child = spawn(
     'unshare',
-    ['-m', '-p', '-f', '--mount-proc', 'sh', '-c', 'mount -t tmpfs memwhy-test /tmp && printf "%s" "$MEMWHY_FIXTURE_SOURCE" > /tmp/fixture.py && "$0" -u /tmp/fixture.py; exit 0', debian.path],
+    [
+      '-m',
+      '-p',
+      '-f',
+      '--mount-proc',
+      'sh',
+      '-c',
+      'mount -t tmpfs memwhy-test /tmp && printf "%s" "$MEMWHY_FIXTURE_SOURCE" > /tmp/fixture.py && "$0" -u /tmp/fixture.py; exit 0',
+      debian.path,
+    ],
     { env: { ...process.env, MEMWHY_FIXTURE_SOURCE: readFileSync(join(FIXTURES, 'busy_threads.py'), 'utf8') }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let pid: number | undefined;

@@ -76,11 +76,9 @@ describe('a uWSGI worker (debian python3)', () => {
   const skip = !existsSync(UWSGI) || !existsSync(PLUGIN) ? `uwsgi-core or its python311 plugin is not installed (apt-get install uwsgi-core uwsgi-plugin-python3)` : false;
   test('goes back to its one thread when memwhy returns, and stacks names it by its own pid', { skip }, async () => {
     const port = await freePort();
-    const master = spawn(
-      UWSGI,
-      ['--plugin', 'python311', '--http-socket', `127.0.0.1:${port}`, '--wsgi-file', join(FIXTURES, 'wsgi_hello_app.py'), '--master', '--processes', '1'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const master = spawn(UWSGI, ['--plugin', 'python311', '--http-socket', `127.0.0.1:${port}`, '--wsgi-file', join(FIXTURES, 'wsgi_hello_app.py'), '--master', '--processes', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     master.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     try {

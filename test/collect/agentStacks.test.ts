@@ -21,8 +21,7 @@ const LINES = markerLines(FIXTURE);
 const ran: string[] = [];
 after(() => process.stderr.write(`# stacks through the agent: ran ${ran.join(', ') || 'none'}\n`));
 
-const essence = (threads: ThreadStack[]) =>
-  threads.map((t) => ({ tid: t.tid, frames: t.frames.map(({ function: fn, file, line }) => ({ function: fn, file, line })) }));
+const essence = (threads: ThreadStack[]) => threads.map((t) => ({ tid: t.tid, frames: t.frames.map(({ function: fn, file, line }) => ({ function: fn, file, line })) }));
 
 for (const py of interpreters()) {
   test(`${py.label}: the agent's stacks name the same functions and lines as memory, with threading names`, async () => {

@@ -22,7 +22,10 @@ describe('locateAllocator', () => {
       ['mimalloc', 'mimalloc is not installed: apt-get install libmimalloc2.0'],
     ] as const;
     for (const [name, message] of cases) {
-      assert.throws(() => locateAllocator(name, ['/nonexistent/lib']), (err: unknown) => err instanceof UserError && err.message === message);
+      assert.throws(
+        () => locateAllocator(name, ['/nonexistent/lib']),
+        (err: unknown) => err instanceof UserError && err.message === message,
+      );
     }
   });
 

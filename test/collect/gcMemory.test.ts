@@ -30,9 +30,15 @@ for (const py of interpreters()) {
         assert.equal(state.enabled, false);
         assert.equal(state.garbage, 3);
         assert.equal(state.collecting, false);
-        assert.deepEqual(state.generations.map((g) => g.threshold), [123, 7, 5]);
+        assert.deepEqual(
+          state.generations.map((g) => g.threshold),
+          [123, 7, 5],
+        );
         // Generation 0's count moves with every allocation after the print (the print itself allocates); the older ones do not.
-        assert.deepEqual(state.generations.slice(1).map((g) => g.count), printed.count.slice(1));
+        assert.deepEqual(
+          state.generations.slice(1).map((g) => g.count),
+          printed.count.slice(1),
+        );
         assert.ok(Math.abs(state.generations[0]!.count - printed.count[0]!) < 200, `count ${state.generations[0]!.count} vs ${printed.count[0]}`);
         assert.deepEqual(
           state.generations.map((g) => ({ collections: g.collections, collected: g.collected, uncollectable: g.uncollectable })),

@@ -50,7 +50,11 @@ describe('parseMallocInfo', () => {
     assert.equal(info.free, 201_002_052);
     assert.deepEqual(info.mmap, { count: 4, size: 626_688 });
     assert.equal(info.system, 207_249_408);
-    assert.equal(info.arenas.reduce((sum, a) => sum + a.free, 0), info.free, 'arenas add up to the total');
+    assert.equal(
+      info.arenas.reduce((sum, a) => sum + a.free, 0),
+      info.free,
+      'arenas add up to the total',
+    );
   });
 
   test('skips elements it does not know and counts fastbins as free', () => {
@@ -91,7 +95,11 @@ describe('parseSmapsMappings', () => {
     const maps = parseSmapsMappings(text);
     assert.deepEqual(
       maps.map((m) => [m.path, m.rss]),
-      [['', 12 * 1024], ['[heap]', 800 * 1024], ['/usr/lib/x86_64-linux-gnu/lib with space.so', 4096]],
+      [
+        ['', 12 * 1024],
+        ['[heap]', 800 * 1024],
+        ['/usr/lib/x86_64-linux-gnu/lib with space.so', 4096],
+      ],
     );
   });
 });

@@ -67,13 +67,7 @@ const py = (fn: string, evalCall: number): StackFrame & { evalCall: number } => 
 
 test('3.11: each _PyEval_EvalFrameDefault stands for the frames of its eval call, several where calls were inlined', () => {
   const left = parseBacktraces(recorded('gdb-bt-deadlock-3.11.txt')).find((t) => t.name === 'left')!;
-  const merged = mergeStacks(
-    { frames: [py('left', 0), py('Thread.run', 1), py('Thread._bootstrap_inner', 1), py('Thread._bootstrap', 1)], evalCalls: 2 },
-    left.frames,
-    3,
-    MAPS,
-    'futex',
-  );
+  const merged = mergeStacks({ frames: [py('left', 0), py('Thread.run', 1), py('Thread._bootstrap_inner', 1), py('Thread._bootstrap', 1)], evalCalls: 2 }, left.frames, 3, MAPS, 'futex');
   assert.equal(merged.note, undefined);
   const names = merged.frames.map((f) => (f.kind ? `[${f.kind}] ${f.function}` : f.function));
   assert.deepEqual(names, [
@@ -127,7 +121,11 @@ test('2.7: PyEval_EvalFrameEx is the eval frame, one per Python frame', () => {
 test('when gdb shows fewer eval calls than memory, the Python frames left over come last, with a note', () => {
   const merged = mergeStacks(
     { frames: [py('a', 0), py('b', 1), py('c', 2)], evalCalls: 3 },
-    [{ function: 'clock_nanosleep', address: 1n }, { function: '_PyEval_EvalFrameDefault', address: 2n }, { function: '??', address: 3n }],
+    [
+      { function: 'clock_nanosleep', address: 1n },
+      { function: '_PyEval_EvalFrameDefault', address: 2n },
+      { function: '??', address: 3n },
+    ],
     3,
     [],
     null,
@@ -142,7 +140,11 @@ test('when gdb shows fewer eval calls than memory, the Python frames left over c
 test('an eval call with no Python frame of its own (3.12+ shim just pushed) takes nothing', () => {
   const merged = mergeStacks(
     { frames: [py('b', 1)], evalCalls: 2 },
-    [{ function: '_PyEval_EvalFrameDefault', address: 1n }, { function: 'call', address: 2n }, { function: '_PyEval_EvalFrameDefault', address: 3n }],
+    [
+      { function: '_PyEval_EvalFrameDefault', address: 1n },
+      { function: 'call', address: 2n },
+      { function: '_PyEval_EvalFrameDefault', address: 3n },
+    ],
     3,
     [],
     null,
@@ -191,7 +193,10 @@ for (const p of interpreters()) {
       assert.deepEqual(left.frames[0], { function: 'futex', file: '[kernel]', line: null, kind: 'syscall' });
       const above = left.frames.slice(1, firstPython);
       assert.ok(above.length > 0 && above.every((f) => f.kind === 'native'));
-      assert.ok(above.some((f) => /^PyThread_acquire_lock/.test(f.function)), above.map((f) => f.function).join(' '));
+      assert.ok(
+        above.some((f) => /^PyThread_acquire_lock/.test(f.function)),
+        above.map((f) => f.function).join(' '),
+      );
       // The merge keeps every Python frame memory reads, in order.
       const plain = collectStacks(target.pid, { nonblocking: false }).threads.find((t) => t.name === 'left')!;
       assert.deepEqual(pythonOnly(left.frames), plain.frames);
@@ -212,7 +217,10 @@ for (const p of interpreters()) {
       // time.sleep: select() up to 3.10 (pselect6 underneath), clock_nanosleep from 3.11.
       assert.match(alpha.frames[0]!.function, /^(select|pselect6|clock_nanosleep|nanosleep|poll|futex)$/);
       assert.equal(alpha.frames[0]!.kind, 'syscall');
-      assert.ok(alpha.frames.slice(1, firstPython).some((f) => /sleep|select/.test(f.function)), JSON.stringify(alpha.frames.slice(0, firstPython)));
+      assert.ok(
+        alpha.frames.slice(1, firstPython).some((f) => /sleep|select/.test(f.function)),
+        JSON.stringify(alpha.frames.slice(0, firstPython)),
+      );
       assert.equal(e.threads.filter((t) => !t.native_only).length, 3);
     } finally {
       live.close();
@@ -250,7 +258,9 @@ test('a gdb that overruns its time limit, or is interrupted, is stopped and the 
 });
 
 function newestWithLayout() {
-  return interpreters().filter((p) => layoutFor(p)).at(-1)!;
+  return interpreters()
+    .filter((p) => layoutFor(p))
+    .at(-1)!;
 }
 
 function assertRunningUntraced(pid: number): void {

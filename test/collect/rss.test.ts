@@ -99,10 +99,7 @@ describe('sampleMemory on processes that are gone', () => {
 
   test('a zombie counts as exited, though /proc still lists it', async () => {
     // The parent never waits for its child, so the child stays a zombie until the parent goes.
-    const parent = await startTarget(PYTHON, [
-      '-c',
-      'import subprocess, time\np = subprocess.Popen(["true"])\ntime.sleep(0.3)\nprint("ready %d" % p.pid)\ntime.sleep(60)',
-    ]);
+    const parent = await startTarget(PYTHON, ['-c', 'import subprocess, time\np = subprocess.Popen(["true"])\ntime.sleep(0.3)\nprint("ready %d" % p.pid)\ntime.sleep(60)']);
     try {
       const zombie = Number(/ready (\d+)/.exec(parent.stdout())![1]);
       assert.match(readFileSync(`/proc/${zombie}/status`, 'utf8'), /State:\s+Z/);

@@ -77,9 +77,12 @@ describe('memwhy compare', () => {
   });
 
   test('prints a table with the lowest mean marked, and takes medians over --repeat', async () => {
-    const res = await memwhy(['compare', '--quiet', '--allocators', 'glibc,glibc-arena1', '--repeat', '2', '--', PYTHON, FRAGMENT, '--rounds', '6', '--buffers', '8000', '--seconds', '0.3'], {
-      timeoutMs: 60_000,
-    });
+    const res = await memwhy(
+      ['compare', '--quiet', '--allocators', 'glibc,glibc-arena1', '--repeat', '2', '--', PYTHON, FRAGMENT, '--rounds', '6', '--buffers', '8000', '--seconds', '0.3'],
+      {
+        timeoutMs: 60_000,
+      },
+    );
     assert.equal(res.code, 0, res.stderr);
     const lines = res.stdout.split('\n');
     assert.match(lines[0]!, /^lowest mean RSS: glibc(-arena1)?, [\d.]+ MiB/);

@@ -35,15 +35,12 @@ function watch(workers: WatchedProcess[], master = watched(100, () => 30 * MiB, 
 
 describe('which worker is diagnosed', () => {
   test('the worker that grows fastest is chosen, over a bigger one that does not grow', () => {
-    const c = chooseWorker(
-      watch([
-        watched(101, () => 80 * MiB),
-        watched(102, (t) => 25 * MiB + t * 200 * 1024),
-        watched(103, (t) => 25 * MiB + t * 800 * 1024),
-      ]),
-    )!;
+    const c = chooseWorker(watch([watched(101, () => 80 * MiB), watched(102, (t) => 25 * MiB + t * 200 * 1024), watched(103, (t) => 25 * MiB + t * 800 * 1024)]))!;
     assert.deepEqual([c.pid, c.reason, c.next], [103, 'fastest-growth', 102]);
-    assert.deepEqual(c.workers.map((w) => w.pid), [103, 102, 101]);
+    assert.deepEqual(
+      c.workers.map((w) => w.pid),
+      [103, 102, 101],
+    );
     assert.ok(Math.abs(c.workers[0]!.slope_bytes_per_s! - 800 * 1024) < 1);
   });
 
@@ -63,7 +60,10 @@ describe('which worker is diagnosed', () => {
 
   test('a master that grows faster than any worker is said, and still not chosen', () => {
     const c = chooseWorker(
-      watch([watched(101, (t) => 20 * MiB + t * 200 * 1024)], watched(100, (t) => 30 * MiB + t * MiB, { role: 'master' })),
+      watch(
+        [watched(101, (t) => 20 * MiB + t * 200 * 1024)],
+        watched(100, (t) => 30 * MiB + t * MiB, { role: 'master' }),
+      ),
     )!;
     assert.equal(c.pid, 101);
     assert.equal(c.master_grows_faster, true);
@@ -80,11 +80,14 @@ describe('which worker is diagnosed', () => {
     assert.match(lines[4]!, /^memwhy: diagnosing worker 102: it grows fastest, \+512\.0 KiB\/s over 10\.0 s \(r² 1\.00\); next 101 at \+0 B\/s/);
     const doc = withWorkers({ pid: 102 }, c, 10);
     assert.deepEqual([doc.pid, doc.workers.master, doc.workers.chosen, doc.workers.reason], [102, 100, 102, 'fastest-growth']);
-    assert.deepEqual(doc.workers.processes.map((p) => [p.pid, p.chosen]), [
-      [100, false],
-      [102, true],
-      [101, false],
-    ]);
+    assert.deepEqual(
+      doc.workers.processes.map((p) => [p.pid, p.chosen]),
+      [
+        [100, false],
+        [102, true],
+        [101, false],
+      ],
+    );
   });
 });
 
@@ -94,10 +97,7 @@ type WorkersDiagnosis = Diagnosis & { workers?: WorkersReport };
  * Runs `memwhy diagnose` on the server's master while watching the master:
  * its TracerPid must stay 0 and no memwhy lock file for it may appear.
  */
-async function diagnoseMaster(
-  server: Server,
-  extra: string[] = [],
-): Promise<{ d: WorkersDiagnosis; stderr: string; masterTraced: number[]; leakerSeen: boolean }> {
+async function diagnoseMaster(server: Server, extra: string[] = []): Promise<{ d: WorkersDiagnosis; stderr: string; masterTraced: number[]; leakerSeen: boolean }> {
   const masterTraced: number[] = [];
   let leakerSeen = false;
   const lock = (pid: number): string => `/proc/${pid}/root/tmp/.memwhy-${pid}.lock`;

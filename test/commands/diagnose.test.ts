@@ -51,9 +51,16 @@ describe('diagnose names the cause planted', () => {
       const session = d.suspects.find((s) => s.type.endsWith('Session'));
       assert.ok(session, `Session among the suspects: ${d.suspects.map((s) => s.type).join(', ')}`);
       assert.ok(session.count_delta > 100, `Session count grew (${session.count_delta})`);
-      assert.ok(session.path?.some((hop) => hop.includes('_SESSIONS')), `the path names _SESSIONS: ${session.path?.join(' -> ')}`);
+      assert.ok(
+        session.path?.some((hop) => hop.includes('_SESSIONS')),
+        `the path names _SESSIONS: ${session.path?.join(' -> ')}`,
+      );
       assert.ok(d.recommendations.length > 0);
-      if (py.major === 3) assert.ok(d.allocation_sites?.some((s) => s.site.includes('leaky_service.py')), 'a site in the service');
+      if (py.major === 3)
+        assert.ok(
+          d.allocation_sites?.some((s) => s.site.includes('leaky_service.py')),
+          'a site in the service',
+        );
     });
   }
 

@@ -19,7 +19,7 @@ import { errorSentence, wordError } from '../../src/commands/errorWords.js';
 
 const message = (err: unknown): string => (err as Error).message;
 
-test('a gdb time limit is told to take longer with the command\'s --timeout, and only where the command has one', () => {
+test("a gdb time limit is told to take longer with the command's --timeout, and only where the command has one", () => {
   const err = new GdbTimeout(7, 120_000, 'finish the core');
   assert.equal(message(wordError(err, coreCommand)), 'gdb did not finish the core of pid 7 within 120 s: detached; try a longer --timeout');
   assert.equal(wordError(err, psCommand), err);
@@ -44,14 +44,26 @@ test('an idle target and a slow 2.7 agent suggest a longer --timeout', () => {
 });
 
 test('a CPython without a layout points to stacks --via agent', () => {
-  assert.match(message(wordError(new NoLayoutError('3.15.0a1'), stacksCommand)), /^memwhy cannot read CPython 3\.15\.0a1's stacks from memory yet: it knows the layouts of .+; "memwhy stacks --via agent" runs code in the target instead$/);
+  assert.match(
+    message(wordError(new NoLayoutError('3.15.0a1'), stacksCommand)),
+    /^memwhy cannot read CPython 3\.15\.0a1's stacks from memory yet: it knows the layouts of .+; "memwhy stacks --via agent" runs code in the target instead$/,
+  );
   assert.match(message(wordError(new NoLayoutError('3.14.0', 'free-threaded'), stacksCommand)), /^CPython 3\.14\.0 is a free-threaded build: .*--via agent/);
 });
 
 test('stop, overwrite, core interpreter and glibc refusals name the option that helps', () => {
   assert.equal(message(wordError(new StopNotPermitted(7), stacksCommand)), "not allowed to stop pid 7: run memwhy as the target's user or as root, or use --nonblocking");
-  assert.equal(message(wordError(new WouldReplace('/tmp/x exists and was not written by memwhy: choose another path', '/tmp/x'), coreCommand)), '/tmp/x exists and was not written by memwhy: choose another path or pass --force');
-  assert.equal(message(wordError(new CoreInterpreterError('/tmp/x is not the python3 the process ran (their ELF headers differ)', 'same-build'), stacksCommand)), '/tmp/x is not the python3 the process ran (their ELF headers differ): give --exe the same build');
-  assert.equal(message(wordError(new GlibcSettingsElsewhere('jemalloc', ['arenaMax', 'trimThreshold']), runCommand)), '--arena-max and --trim-threshold are glibc settings: they do nothing under jemalloc');
+  assert.equal(
+    message(wordError(new WouldReplace('/tmp/x exists and was not written by memwhy: choose another path', '/tmp/x'), coreCommand)),
+    '/tmp/x exists and was not written by memwhy: choose another path or pass --force',
+  );
+  assert.equal(
+    message(wordError(new CoreInterpreterError('/tmp/x is not the python3 the process ran (their ELF headers differ)', 'same-build'), stacksCommand)),
+    '/tmp/x is not the python3 the process ran (their ELF headers differ): give --exe the same build',
+  );
+  assert.equal(
+    message(wordError(new GlibcSettingsElsewhere('jemalloc', ['arenaMax', 'trimThreshold']), runCommand)),
+    '--arena-max and --trim-threshold are glibc settings: they do nothing under jemalloc',
+  );
   assert.equal(message(wordError(new GlibcSettingsElsewhere('jemalloc', ['arenaMax']), runCommand)), '--arena-max is a glibc setting: it does nothing under jemalloc');
 });

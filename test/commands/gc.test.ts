@@ -21,7 +21,10 @@ for (const py of interpreters()) {
       const fin = s.garbage.groups.find((g) => g.type === 'fixtures_uncollectable.Finalized')!;
       assert.equal(fin.count, 3);
       assert.equal(fin.has_del, true);
-      assert.deepEqual(fin.cycle!.map((h) => h.has_del), [true, false, true]);
+      assert.deepEqual(
+        fin.cycle!.map((h) => h.has_del),
+        [true, false, true],
+      );
       if (py.major === 2) assert.equal(s.garbage.groups.length, 1, '2.7: only the __del__ objects');
     } finally {
       await target.kill();

@@ -57,13 +57,11 @@ describe('on a fragmented glibc target (4 threads churned 2-4 KiB buffers, 1 in 
     assert.ok(b.allocator.free! >= 0.5 * b.rss, `free ${mib(b.allocator.free)} >= half of RSS ${mib(b.rss)}`);
     assert.ok(b.derived.held_free! >= 0.5 * b.rss, `held free ${mib(b.derived.held_free)} >= half of RSS`);
     assert.equal(b.finding.status, 'issue');
-    assert.ok(b.allocator.arenas! >= 5, 'main arena, one per worker, and the agent thread\'s');
+    assert.ok(b.allocator.arenas! >= 5, "main arena, one per worker, and the agent thread's");
     assert.ok(b.python.live! > 0 && b.python.live! < 20 * MiB, `pymalloc live ${mib(b.python.live)}`);
 
     const t = await trimJson(target.pid);
-    process.stderr.write(
-      `# fragmented: trim ${t.call} ${mib(t.rss_before)} -> ${mib(t.rss_after)}, released ${mib(t.released)}, pause ${t.pause_ms!.toFixed(0)} ms\n`,
-    );
+    process.stderr.write(`# fragmented: trim ${t.call} ${mib(t.rss_before)} -> ${mib(t.rss_after)}, released ${mib(t.released)}, pause ${t.pause_ms!.toFixed(0)} ms\n`);
     assert.equal(t.call, 'malloc_trim(0)');
     assert.ok(t.released >= 0.75 * b.derived.held_free!, `released ${mib(t.released)} >= 3/4 of held ${mib(b.derived.held_free)}`);
     assert.ok(t.rss_after <= 0.3 * t.rss_before, `RSS after ${mib(t.rss_after)} <= 30 % of before ${mib(t.rss_before)}`);
@@ -74,11 +72,11 @@ describe('on a fragmented glibc target (4 threads churned 2-4 KiB buffers, 1 in 
     assert.ok(after.allocator.free_resident! < b.allocator.free_resident! / 5, 'the heaps are no longer resident');
     assert.ok(after.allocator.free! >= after.allocator.free_resident!, 'the counter still counts the trimmed chunks as free');
     assert.ok(target.alive());
-    assert.equal(target.stderr(), '', 'nothing written to the target\'s stderr');
+    assert.equal(target.stderr(), '', "nothing written to the target's stderr");
     assert.equal(fdCount(target.pid), fds, 'no fd left behind');
   });
 
-  test('the human report leads with the verdict and names each line\'s source', async () => {
+  test("the human report leads with the verdict and names each line's source", async () => {
     const r = await memwhy(['malloc', String(target.pid)], { timeoutMs: TIMEOUT_MS });
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');

@@ -20,7 +20,6 @@ const PYTHON = '/usr/bin/python3';
 const NO_PID = String(2 ** 22 + 12345);
 const EVIDENCE = join(ROOT, 'test', 'analyze', 'recorded', 'evidence-no-growth.json');
 
-
 /** One line on stderr, naming the file and saying what to do. */
 function assertRefused(r: { code: number; stdout: string; stderr: string }, path: string): void {
   assert.equal(r.code, 2, r.stderr);
@@ -184,7 +183,7 @@ describe(`outputs of commands that attach, on ${py.label}`, () => {
       assert.equal(r.code, 0, r.stderr);
     }
     assert.equal(readFileSync(file).subarray(0, 8).toString('latin1'), 'MEMWHYD1');
-    assert.equal(statSync(file).mode & 0o077, 0, 'not readable by others: it holds the target\'s names');
+    assert.equal(statSync(file).mode & 0o077, 0, "not readable by others: it holds the target's names");
     assert.deepEqual(readdirSync(dir), ['heap.mwd']);
     assert.ok(target.alive());
     assert.equal(tracerPid(target.pid), 0);

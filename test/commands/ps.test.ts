@@ -106,7 +106,10 @@ async function checkTree(server: Server): Promise<void> {
   }
   // Tree order: the workers come right after their master.
   const at = listed.processes.findIndex((p) => p.pid === server.master);
-  assert.deepEqual(listed.processes.slice(at + 1, at + 1 + workers.length).map((p) => p.pid), workers);
+  assert.deepEqual(
+    listed.processes.slice(at + 1, at + 1 + workers.length).map((p) => p.pid),
+    workers,
+  );
 
   const human = await memwhy(['ps']);
   const lines = human.stdout.split('\n');

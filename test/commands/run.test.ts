@@ -115,14 +115,7 @@ describe('memwhy run passes signals on to the program', () => {
   });
 
   test('SIGUSR1 reaches the program too, and a fatal SIGTERM gives 143', async () => {
-    const run = startRun(
-      [
-        'import signal, time',
-        'signal.signal(signal.SIGUSR1, lambda s, f: print("program got SIGUSR1"))',
-        'print("ready")',
-        'while True: time.sleep(0.05)',
-      ].join('\n'),
-    );
+    const run = startRun(['import signal, time', 'signal.signal(signal.SIGUSR1, lambda s, f: print("program got SIGUSR1"))', 'print("ready")', 'while True: time.sleep(0.05)'].join('\n'));
     await run.ready;
     process.kill(run.pid, 'SIGUSR1');
     await new Promise((r) => setTimeout(r, 300));
@@ -147,7 +140,10 @@ describe('memwhy run --record', () => {
     for (const [t, rss, anon] of samples) {
       assert.ok(t! >= 0 && rss! > 0 && anon! > 0 && anon! <= rss!, `sample ${t},${rss},${anon}`);
     }
-    assert.ok(samples.every((s, i) => i === 0 || s[0]! > samples[i - 1]![0]!), 'times increase');
+    assert.ok(
+      samples.every((s, i) => i === 0 || s[0]! > samples[i - 1]![0]!),
+      'times increase',
+    );
     // The 64 MiB bytearray is touched (zeroed) by Python, so it is resident.
     assert.ok(Math.max(...samples.map((s) => s[1]!)) > 64 << 20);
   });

@@ -40,7 +40,9 @@ async function waitFor(check: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
-const newest = interpreters().filter((p) => layoutFor(p)).at(-1)!;
+const newest = interpreters()
+  .filter((p) => layoutFor(p))
+  .at(-1)!;
 
 test('memwhy stacks --json prints one document with pid, version, source, pause and each thread', async () => {
   const target = await startTarget(newest.path, [FIXTURE]);
@@ -192,7 +194,10 @@ test('memwhy stacks --locals prints each local under its frame, and --json carri
     const json = await memwhy(['stacks', String(target.pid), '--locals', '--json']);
     const doc = JSON.parse(json.stdout) as Json;
     const alpha = doc.threads.find((t) => t.name === 'alpha')!;
-    assert.deepEqual(alpha.frames[0]!.locals!.find((l) => l.name === 'label'), { name: 'label', type: 'str', value: "'alpha-label'" });
+    assert.deepEqual(
+      alpha.frames[0]!.locals!.find((l) => l.name === 'label'),
+      { name: 'label', type: 'str', value: "'alpha-label'" },
+    );
   } finally {
     await target.kill();
   }
@@ -298,7 +303,10 @@ for (const py of nativeRuns) {
       assert.match(human.stdout, /^2 threads waiting to acquire locks \(left, right\): take --samples 3 to see whether they stay so$/m);
       assert.match(
         human.stdout,
-        new RegExp(`^  ! Thread \\d+ "left": acquiring a lock in PyThread_acquire_lock\\w*, called from left \\(deadlock_two_locks\\.py:${DEADLOCK_LINES.get('left-wants-b')}\\); one sample`, 'm'),
+        new RegExp(
+          `^  ! Thread \\d+ "left": acquiring a lock in PyThread_acquire_lock\\w*, called from left \\(deadlock_two_locks\\.py:${DEADLOCK_LINES.get('left-wants-b')}\\); one sample`,
+          'm',
+        ),
       );
       assert.match(human.stdout, /^Thread \d+ "left" \(idle in futex\)\n    \[kernel\] futex\n    \[native\] /m);
     } finally {

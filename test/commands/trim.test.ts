@@ -37,7 +37,7 @@ for (const py of interpreters()) {
       assert.ok(b.rss > 4 * MiB && b.anon > 0 && b.anon <= b.rss);
       assert.ok(b.allocator.in_use! > 0 && b.allocator.in_use! < b.rss, `in use ${b.allocator.in_use} < rss ${b.rss}`);
       assert.ok(b.allocator.free! >= 0 && b.allocator.free_resident! <= b.allocator.free!);
-      assert.ok(b.allocator.arenas! >= 2, 'the main arena and at least a worker\'s');
+      assert.ok(b.allocator.arenas! >= 2, "the main arena and at least a worker's");
       assert.ok(b.stacks.threads >= 2, `thread stacks found: ${b.stacks.threads}`);
       if (py.major === 2) {
         assert.equal(b.python.live, null);
@@ -62,7 +62,7 @@ for (const py of interpreters()) {
           `trim released ${(t.released / MiB).toFixed(1)} MiB in ${t.pause_ms!.toFixed(1)} ms\n`,
       );
       assert.ok(target.alive());
-      assert.equal(target.stderr(), '', 'nothing written to the target\'s stderr');
+      assert.equal(target.stderr(), '', "nothing written to the target's stderr");
       assert.equal(fdCount(target.pid), fds, 'no fd left behind');
     });
   });

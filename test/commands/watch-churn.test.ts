@@ -44,7 +44,12 @@ test('watch survives 200 short-lived Python processes, a stopped one and a non-P
   })();
   try {
     // Each lives 0.1-0.5 s: some are seen by a sample, some start and end between two.
-    await churn(200, 8, () => [py.path, '-S', '-c', `import time; time.sleep(${(0.1 + Math.random() * 0.4).toFixed(2)})`, tag], (pid) => churned.add(pid));
+    await churn(
+      200,
+      8,
+      () => [py.path, '-S', '-c', `import time; time.sleep(${(0.1 + Math.random() * 0.4).toFixed(2)})`, tag],
+      (pid) => churned.add(pid),
+    );
     scraping = false;
     await scraper;
     assert.equal(churned.size, 200);

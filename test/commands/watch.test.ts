@@ -110,12 +110,18 @@ test('--diagnose-when diagnoses the growing process only, keeps its report and s
   const leaker = await startTarget(py.path, ['grow_steadily.py', '1', '100', '1500'], { privateTmp: true });
   const steady = await startTarget(py.path, ['idle_deep_sleep.py'], { privateTmp: true });
   const watch = await startWatch([
-    '--pid', `${leaker.pid},${steady.pid}`,
-    '--interval', '500ms',
-    '--diagnose-when', 'growth>2MiB/s for 3s',
-    '--diagnose-duration', '4s',
-    '--diagnose-gap', '0s',
-    '--out', out,
+    '--pid',
+    `${leaker.pid},${steady.pid}`,
+    '--interval',
+    '500ms',
+    '--diagnose-when',
+    'growth>2MiB/s for 3s',
+    '--diagnose-duration',
+    '4s',
+    '--diagnose-gap',
+    '0s',
+    '--out',
+    out,
   ]);
   try {
     let text = '';

@@ -29,9 +29,13 @@ function flatten(l: GcLayout): Record<string, number> {
 
 for (const py of interpreters()) {
   const layout = gcLayoutFor(py);
-  test(`the collector layout matches offsetof() in ${py.label}'s headers`, { skip: probeSkip(py, !layout && `no collector layout for ${py.version} (2.7 and 3.6 keep it in static variables)`, 'internal') }, () => {
-    assert.deepEqual(flatten(layout!), runProbe(PROBE, py));
-  });
+  test(
+    `the collector layout matches offsetof() in ${py.label}'s headers`,
+    { skip: probeSkip(py, !layout && `no collector layout for ${py.version} (2.7 and 3.6 keep it in static variables)`, 'internal') },
+    () => {
+      assert.deepEqual(flatten(layout!), runProbe(PROBE, py));
+    },
+  );
 }
 
 test('every collector layout is for a distinct minor version', () => {

@@ -4,7 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { interpreters } from '../helpers/pythons.js';
 import { bytesRepr, floatRepr, strRepr } from '../../src/cpython/values.js';
 
-const newest = interpreters().filter((p) => p.major === 3).at(-1)!;
+const newest = interpreters()
+  .filter((p) => p.major === 3)
+  .at(-1)!;
 
 function pythonRepr(expression: string): string[] {
   const out = execFileSync(newest.path, ['-c', `import json; print(json.dumps([repr(v) for v in ${expression}]))`], {
@@ -22,7 +24,10 @@ test("float values render as Python's repr does", () => {
 
 test("str and bytes values render as Python's repr does", () => {
   const texts = ['plain', "it's", 'say "hi"', 'both \' and "', 'tab\there\nnew', 'back\\slash', 'bell\x07', 'héllo 世界'];
-  assert.deepEqual(texts.map((t) => strRepr(t)), pythonRepr(`[${texts.map((t) => JSON.stringify(t)).join(', ')}]`));
+  assert.deepEqual(
+    texts.map((t) => strRepr(t)),
+    pythonRepr(`[${texts.map((t) => JSON.stringify(t)).join(', ')}]`),
+  );
   const blobs = ['xyz', "it's", '\x00\xff\n'];
   assert.deepEqual(
     blobs.map((b) => bytesRepr(Buffer.from(b, 'latin1'), 'b')),

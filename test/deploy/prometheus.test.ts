@@ -46,13 +46,20 @@ test('prometheus scrapes watch: the series hold the processes figures, the leak 
   const leaker = await startTarget(py.path, ['grow_steadily.py', '1', '100', '900'], { privateTmp: true });
   const steady = await startTarget(py.path, ['gc_settings_then_sleep.py'], { privateTmp: true });
   const watch = await startWatch([
-    '--pid', `${leaker.pid},${steady.pid}`,
-    '--interval', '500ms',
-    '--window', '5s',
-    '--diagnose-when', 'growth>2MiB/s for 3s',
-    '--diagnose-duration', '4s',
-    '--diagnose-gap', '0s',
-    '--out', join(dir, 'reports'),
+    '--pid',
+    `${leaker.pid},${steady.pid}`,
+    '--interval',
+    '500ms',
+    '--window',
+    '5s',
+    '--diagnose-when',
+    'growth>2MiB/s for 3s',
+    '--diagnose-duration',
+    '4s',
+    '--diagnose-gap',
+    '0s',
+    '--out',
+    join(dir, 'reports'),
   ]);
   // The shipped rules with every `for:` cut to 2 s: the expressions are the ones users load.
   const rules = join(dir, 'rules.yml');
@@ -75,11 +82,9 @@ test('prometheus scrapes watch: the series hold the processes figures, the leak 
   );
   const port = await freePort();
   let log = '';
-  const prometheus: ChildProcess = spawn(
-    PROMETHEUS,
-    [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const prometheus: ChildProcess = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   prometheus.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const query = async (promql: string): Promise<Vector[]> => {
     try {
@@ -112,7 +117,11 @@ test('prometheus scrapes watch: the series hold the processes figures, the leak 
     assert.ok(Math.abs(Number(rss[0]!.value[1]) - actual) < actual * 0.1, `RSS ${rss[0]!.value[1]} vs /proc ${actual}`);
     if (py.major === 3 && py.minor >= 7) {
       const threshold = await until(`memwhy_python_gc_threshold{pid="${S}"}`, (v) => v.length === 3, 'the thresholds are scraped');
-      assert.deepEqual(threshold.map((v) => [v.metric.generation, v.value[1]]).sort(), [['0', '123'], ['1', '7'], ['2', '5']]);
+      assert.deepEqual(threshold.map((v) => [v.metric.generation, v.value[1]]).sort(), [
+        ['0', '123'],
+        ['1', '7'],
+        ['2', '5'],
+      ]);
       await until(`ALERTS{alertname="PythonCollectorDisabled",alertstate="firing",pid="${S}"}`, (v) => v.length === 1, 'the collector-disabled alert fires');
     }
     const slope = await until(`memwhy_process_resident_memory_growth_bytes_per_second{pid="${L}"}`, (v) => v.length === 1 && Number(v[0]!.value[1]) > 2 ** 20, 'the leaker grows');
@@ -121,7 +130,10 @@ test('prometheus scrapes watch: the series hold the processes figures, the leak 
     const leakAlerts = await query(`ALERTS{alertname=~"PythonMemory.*Leak"}`);
     assert.deepEqual([...new Set(leakAlerts.map((a) => a.metric.pid))], [L], 'no leak alert for the steady process');
     const info = await until('memwhy_diagnosis_info', (v) => v.length > 0, 'a diagnosis is taken and exported');
-    assert.deepEqual(info.map((v) => v.metric.pid), [L]);
+    assert.deepEqual(
+      info.map((v) => v.metric.pid),
+      [L],
+    );
     const report = info[0]!.metric.report!;
     assert.equal((await watch.get(`/reports/${report}/report.html`)).status, 200);
     assert.ok(existsSync(join(dir, 'reports', report, 'evidence.json')));

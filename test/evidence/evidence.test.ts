@@ -35,7 +35,11 @@ test('damaged evidence is refused with the part that is wrong', () => {
   ];
   for (const [value, message] of cases) {
     const text = typeof value === 'string' ? value : JSON.stringify(value);
-    assert.throws(() => parseEvidence(text), (err: unknown) => err instanceof EvidenceError && message.test(err.message), String(message));
+    assert.throws(
+      () => parseEvidence(text),
+      (err: unknown) => err instanceof EvidenceError && message.test(err.message),
+      String(message),
+    );
   }
 });
 

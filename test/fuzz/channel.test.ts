@@ -114,7 +114,7 @@ test('a channel ignores reply lines it cannot use, answers the requests it can, 
       ...garbage.slice(250).flatMap((g) => [g, Buffer.from('\n')]),
       Buffer.from('{"id": 2, "error": {"type": 7, "message": null}}\n'),
     ]);
-    for (let at = 0; at < stream.length; ) {
+    for (let at = 0; at < stream.length;) {
       const n = 1 + int(rand, 4096);
       agent.write(stream.subarray(at, at + n));
       at += n;

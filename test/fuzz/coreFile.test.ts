@@ -74,7 +74,15 @@ interface Layout {
 
 /** Where a core's size, offset and count fields are: ELF header, program headers, note headers, NT_FILE's count and entries. */
 function layoutOf(core: Buffer): Layout {
-  const out: Layout = { fields: [[32, 8], [54, 2], [56, 2]], addresses: [], notes: [] };
+  const out: Layout = {
+    fields: [
+      [32, 8],
+      [54, 2],
+      [56, 2],
+    ],
+    addresses: [],
+    notes: [],
+  };
   const phoff = Number(core.readBigUInt64LE(32));
   for (let i = 0; i < core.readUInt16LE(56); i++) {
     const p = phoff + i * 56;
@@ -88,7 +96,7 @@ function layoutOf(core: Buffer): Layout {
     }
     if (type !== 4) continue;
     out.notes.push([offset, filesz]);
-    for (let n = offset; n + 12 <= offset + filesz; ) {
+    for (let n = offset; n + 12 <= offset + filesz;) {
       const namesz = core.readUInt32LE(n);
       const descsz = core.readUInt32LE(n + 4);
       out.fields.push([n, 4], [n + 4, 4]);
@@ -190,7 +198,10 @@ test('a core naming a FIFO as a mapped file reads it as unreadable instead of bl
     writeFileSync(join(dir, 'core'), syntheticCore(fifo));
     const core = CoreMemory.open(join(dir, 'core'));
     try {
-      assert.throws(() => core.read(0x7000_0000n, 8), (err: unknown) => err instanceof MemoryReadError && /not a regular file/.test(err.message));
+      assert.throws(
+        () => core.read(0x7000_0000n, 8),
+        (err: unknown) => err instanceof MemoryReadError && /not a regular file/.test(err.message),
+      );
     } finally {
       core.close();
     }

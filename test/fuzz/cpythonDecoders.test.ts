@@ -162,12 +162,7 @@ class Heap {
 }
 
 /** An interpreter's state for `layout` in a Heap: `threads` thread states whose frame chains `frames` builds. */
-function interpreterState(
-  heap: Heap,
-  layout: Layout,
-  threads: number,
-  frames: (thread: number) => bigint,
-): InterpreterSymbols {
+function interpreterState(heap: Heap, layout: Layout, threads: number, frames: (thread: number) => bigint): InterpreterSymbols {
   const symbols: InterpreterSymbols = {};
   const interp = heap.alloc(1024);
   if (layout.head.kind === 'runtime') {
@@ -250,10 +245,18 @@ test('a frame chain that loops back on itself is read once per thread, for every
     const chain = [0, 1, 2].map(() => frameObject(heap, layout, code));
     chain.forEach((f, i) => link(heap, layout, f, chain[(i + 1) % chain.length]!));
     // Two threads, each starting in the loop: the second runs into the first's frames.
-    const threads = new StackReader(heap.memory, layout, interpreterState(heap, layout, 2, (t) => chain[t]!)).threads();
+    const threads = new StackReader(
+      heap.memory,
+      layout,
+      interpreterState(heap, layout, 2, (t) => chain[t]!),
+    ).threads();
     const label = `${layout.major}.${layout.minor}`;
     assert.equal(threads.length, 2, label);
-    assert.deepEqual(threads.map((t) => t.frames.length), [3, 0], label);
+    assert.deepEqual(
+      threads.map((t) => t.frames.length),
+      [3, 0],
+      label,
+    );
     assert.match(threads[1]!.error ?? '', /its frames run into thread state 0x[0-9a-f]+'s/, label);
   }
 });

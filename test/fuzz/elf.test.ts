@@ -70,7 +70,14 @@ function readAll(path: string, isAllowed: (err: unknown) => boolean): void {
 /** Offsets of the ELF header's table fields, and of every program and section header field that holds a size, offset or count. */
 function elfFields(seed: Buffer): [number, 1 | 2 | 4 | 8][] {
   const fields: [number, 1 | 2 | 4 | 8][] = [
-    [16, 2], [32, 8], [40, 8], [54, 2], [56, 2], [58, 2], [60, 2], [62, 2],
+    [16, 2],
+    [32, 8],
+    [40, 8],
+    [54, 2],
+    [56, 2],
+    [58, 2],
+    [60, 2],
+    [62, 2],
   ];
   const phoff = Number(seed.readBigUInt64LE(32));
   for (let i = 0; i < seed.readUInt16LE(56); i++) {

@@ -95,7 +95,7 @@ test('the heap-dump reader refuses malformed and truncated dumps with a one-line
 /** `bytes` with the first u32 of section `tag`'s payload (or header field at `field`) set to `value`. */
 function patchSection(bytes: Buffer, tag: string, at: (payload: number, header: number) => number, value: number | bigint): Buffer {
   const out = Buffer.from(bytes);
-  for (let pos = 16; pos + 16 <= out.length; ) {
+  for (let pos = 16; pos + 16 <= out.length;) {
     const length = Number(out.readBigUInt64LE(pos + 8));
     if (out.toString('latin1', pos, pos + 4) === tag) {
       const p = at(pos + 16, pos);
@@ -120,7 +120,14 @@ test('hostile counts and offsets in a dump are refused at once, not walked or al
     ['an object has a type past the type table', patchSection(seed, 'OTYP', (p) => p, 99), /OTYP section refers to index 99/],
     ['a label is on an object past the last', patchSection(seed, 'NLAB', (p) => p, 6), /NLAB section refers to index 6 of 6/],
     ['an edge label names a string past the table', patchSection(seed, 'ELAB', (p) => p + 4, 0xfffffff0), /ELAB section refers to index/],
-    ['META is a number', Buffer.from(seed.toString('latin1').replace(/\{"format[^}]*\}/, (m) => '7'.padEnd(m.length, ' ')), 'latin1'), /META section is not a JSON object/],
+    [
+      'META is a number',
+      Buffer.from(
+        seed.toString('latin1').replace(/\{"format[^}]*\}/, (m) => '7'.padEnd(m.length, ' ')),
+        'latin1',
+      ),
+      /META section is not a JSON object/,
+    ],
   ];
   for (const [what, bytes, message] of cases) {
     assert.throws(

@@ -20,11 +20,14 @@ test('a missing gdb is one message that says what it was for and how to install 
   const saved = process.env.PATH;
   process.env.PATH = '/nonexistent';
   try {
-    assert.throws(() => findGdb('to dump a core'), (err: unknown) => {
-      assert.ok(err instanceof GdbNotInstalled);
-      assert.equal(err.message, 'gdb is not installed, and memwhy needs it to dump a core: apt-get install gdb');
-      return true;
-    });
+    assert.throws(
+      () => findGdb('to dump a core'),
+      (err: unknown) => {
+        assert.ok(err instanceof GdbNotInstalled);
+        assert.equal(err.message, 'gdb is not installed, and memwhy needs it to dump a core: apt-get install gdb');
+        return true;
+      },
+    );
   } finally {
     process.env.PATH = saved;
   }

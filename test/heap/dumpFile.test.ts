@@ -25,7 +25,10 @@ const heap: SyntheticDump = {
 test('a dump reads into typed columns with references as object indices', () => {
   const d = parseDump(encodeDump(heap), 'heap.mwd');
   assert.equal(d.nodeCount, 5);
-  assert.deepEqual([...d.nodeType].map((t) => d.typeNames[t]), ['module', 'dict', 'dict', 'bytes', 'app.models.Session']);
+  assert.deepEqual(
+    [...d.nodeType].map((t) => d.typeNames[t]),
+    ['module', 'dict', 'dict', 'bytes', 'app.models.Session'],
+  );
   assert.deepEqual([...d.nodeSize], [72, 2264, 640, 5 * 2 ** 30, 56], 'a size past 4 GiB comes from BIGS');
   assert.equal(d.address[3], 0x7ffd12345670);
   assert.equal(d.nodeAt(0x7ffd12345670), 3);
@@ -54,7 +57,10 @@ test('a file cut short, of another version or of another kind says so in one lin
   ];
   for (const [name, bytes, message] of cases) {
     writeFileSync(join(dir, name), bytes);
-    assert.throws(() => readDump(join(dir, name)), (err: unknown) => err instanceof UserError && message.test(err.message) && !err.message.includes('\n'));
+    assert.throws(
+      () => readDump(join(dir, name)),
+      (err: unknown) => err instanceof UserError && message.test(err.message) && !err.message.includes('\n'),
+    );
   }
   assert.throws(() => readDump(join(dir, 'missing.mwd')), /cannot read .*missing\.mwd/);
 });
@@ -73,7 +79,12 @@ test('a file with more references than the reader resolves at a time reads the s
   for (let i = 0; i < n; i++) refs.push(i % 1000 === 999 ? { address: 0x30 } : 1 + (i % 3));
   refs.push({ to: 2, label: '.last' });
   const big: SyntheticDump = {
-    objects: [{ type: 'dict', size: 100, refs }, { type: 'int', size: 28 }, { type: 'str', size: 50 }, { type: 'float', size: 24 }],
+    objects: [
+      { type: 'dict', size: 100, refs },
+      { type: 'int', size: 28 },
+      { type: 'str', size: 50 },
+      { type: 'float', size: 24 },
+    ],
     roots: [0],
   };
   const bytes = encodeDump(big);

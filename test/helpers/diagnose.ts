@@ -6,12 +6,7 @@ import { memwhy } from './cli.js';
 import { tracerPid } from './procfs.js';
 import type { Diagnosis } from '../../src/analyze/diagnosis.js';
 
-export async function diagnoseTarget(
-  py: Interpreter,
-  script: string,
-  args: string[] = [],
-  extra: string[] = [],
-): Promise<Diagnosis> {
+export async function diagnoseTarget(py: Interpreter, script: string, args: string[] = [], extra: string[] = []): Promise<Diagnosis> {
   const target = await startTarget(py.path, [script, ...args], { readyTimeoutMs: 60_000 });
   try {
     const r = await memwhy(['diagnose', String(target.pid), '--duration', '6s', '--interval', '500ms', '--json', ...extra], {

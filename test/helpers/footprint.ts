@@ -96,4 +96,3 @@ export function boundKib(command: string, first: boolean): number {
   if (first) return FIRST_ATTACH_KIB;
   return command === 'diagnose' ? DIAGNOSE_KIB : LATER_KIB;
 }
-

@@ -103,9 +103,7 @@ export function mutate(rand: Rand, seed: Buffer, fields: readonly [number, 1 | 2
       const p = at();
       const n = 1 + int(rand, 256);
       const cut = rand() < 0.5;
-      const bytes = cut
-        ? Buffer.concat([seed.subarray(0, p), seed.subarray(Math.min(seed.length, p + n))])
-        : Buffer.concat([seed.subarray(0, p + n), seed.subarray(p)]);
+      const bytes = cut ? Buffer.concat([seed.subarray(0, p), seed.subarray(Math.min(seed.length, p + n))]) : Buffer.concat([seed.subarray(0, p + n), seed.subarray(p)]);
       return { bytes, how: `${n} bytes ${cut ? 'cut' : 'repeated'} at ${p}` };
     }
     default: {
@@ -158,13 +156,7 @@ const MiB = 1024 * 1024;
  * on any other error, on taking over CASE_LIMIT_MS, or when live memory
  * grows past MEMORY_LIMIT_MIB.
  */
-export function fuzz<T>(
-  reader: string,
-  cases: Iterable<T>,
-  read: (input: T) => unknown,
-  allowed: (err: unknown) => boolean,
-  describe: (input: T) => string = () => '',
-): FuzzTally {
+export function fuzz<T>(reader: string, cases: Iterable<T>, read: (input: T) => unknown, allowed: (err: unknown) => boolean, describe: (input: T) => string = () => ''): FuzzTally {
   global.gc?.();
   const before = process.memoryUsage();
   const tally: FuzzTally = {

@@ -109,9 +109,21 @@ export const SERVICES = {
   uwsgi_leak: {
     expected: 'python-objects',
     command: [
-      UWSGI, '--plugin', 'python311', '--master', '--processes', '2', '--enable-threads',
-      '--http-socket', '127.0.0.1:PORT', '--wsgi-file', 'uwsgi_leak.py', '--pythonpath', SERVICES_DIR,
-      '--disable-logging', '--die-on-term',
+      UWSGI,
+      '--plugin',
+      'python311',
+      '--master',
+      '--processes',
+      '2',
+      '--enable-threads',
+      '--http-socket',
+      '127.0.0.1:PORT',
+      '--wsgi-file',
+      'uwsgi_leak.py',
+      '--pythonpath',
+      SERVICES_DIR,
+      '--disable-logging',
+      '--die-on-term',
     ],
     workers: 2,
     needs: { modules: [], files: [UWSGI, UWSGI_PLUGIN] },
@@ -312,17 +324,17 @@ export function vmRssKiB(pid: number): number {
   return Number(m[1]);
 }
 
-export async function startService(
-  name: ServiceName,
-  opts: { rate?: number; load?: boolean; readyTimeoutMs?: number } = {},
-): Promise<Service> {
+export async function startService(name: ServiceName, opts: { rate?: number; load?: boolean; readyTimeoutMs?: number } = {}): Promise<Service> {
   const spec = SERVICES[name] as ServiceSpec;
   const port = await freePort();
   let err = '';
   const log = (s: string): void => {
     err += s;
   };
-  const server = spawnGroup(spec.command.map((a) => a.replace('PORT', String(port))), log);
+  const server = spawnGroup(
+    spec.command.map((a) => a.replace('PORT', String(port))),
+    log,
+  );
   let exited = false;
   server.on('exit', () => (exited = true));
   const children: ChildProcess[] = [server];
@@ -349,10 +361,7 @@ export async function startService(
     }
     if (opts.load !== false) {
       const { load } = spec;
-      const argv = [
-        SYSTEM_PYTHON, join(SERVICES_DIR, 'load.py'), `http://127.0.0.1:${port}${load.path}`,
-        '--rate', String(opts.rate ?? load.rate),
-      ];
+      const argv = [SYSTEM_PYTHON, join(SERVICES_DIR, 'load.py'), `http://127.0.0.1:${port}${load.path}`, '--rate', String(opts.rate ?? load.rate)];
       if (load.keepalive) argv.push('--keepalive');
       if (load.burst) argv.push('--burst', load.burst.join(','));
       children.push(spawnGroup(argv, log));

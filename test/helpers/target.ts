@@ -24,11 +24,7 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-export async function startTarget(
-  python: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; readyTimeoutMs?: number; privateTmp?: boolean } = {},
-): Promise<Target> {
+export async function startTarget(python: string, args: string[], opts: { env?: NodeJS.ProcessEnv; readyTimeoutMs?: number; privateTmp?: boolean } = {}): Promise<Target> {
   // privateTmp: the target runs in a mount namespace of its own with an empty
   // tmpfs on /tmp, as in a container; what memwhy leaves there is then
   // exactly what this target's /proc/PID/root/tmp shows. The tmpfs hides
@@ -42,9 +38,14 @@ export async function startTarget(
     extraEnv.MEMWHY_FIXTURE_SOURCE = readFileSync(isAbsolute(script!) ? script! : join(FIXTURES, script!), 'utf8');
     cmd = 'unshare';
     argv = [
-      '-m', '--propagation', 'private', 'sh', '-c',
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
       'mount -t tmpfs memwhy-test /tmp && printf "%s" "$MEMWHY_FIXTURE_SOURCE" > /tmp/fixture.py && exec "$0" -u /tmp/fixture.py "$@"',
-      python, ...rest,
+      python,
+      ...rest,
     ];
   }
   const child = spawn(cmd, argv as string[], {
@@ -63,10 +64,7 @@ export async function startTarget(
     live.delete(child);
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`target ${args.join(' ')} did not print "ready": ${out} ${err}`)),
-      opts.readyTimeoutMs ?? 20_000,
-    );
+    const timer = setTimeout(() => reject(new Error(`target ${args.join(' ')} did not print "ready": ${out} ${err}`)), opts.readyTimeoutMs ?? 20_000);
     const check = (): void => {
       if (/^ready\b/m.test(out)) {
         clearTimeout(timer);

@@ -18,11 +18,7 @@ process.on('exit', () => {
 });
 
 /** `command` and `env`: another memwhy than the checkout's (the single executable) and its environment. */
-export async function startWatch(
-  args: string[],
-  readyTimeoutMs = 60_000,
-  opts: { command?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<RunningWatch> {
+export async function startWatch(args: string[], readyTimeoutMs = 60_000, opts: { command?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningWatch> {
   const child = spawn(opts.command ?? join(ROOT, 'bin', 'memwhy'), ['watch', '--listen', '127.0.0.1:0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(opts.env ? { env: opts.env } : {}),
@@ -31,7 +27,12 @@ export async function startWatch(
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout!.resume();
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { live.delete(child); resolve(code); }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      live.delete(child);
+      resolve(code);
+    }),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`memwhy watch did not start listening: ${err}`)), readyTimeoutMs);
     const check = (): void => {

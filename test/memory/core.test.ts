@@ -37,12 +37,7 @@ test('a core reads dumped memory from its segments and the rest from the files N
     files.writeBigUInt64LE(0x7000_0000n, 16);
     files.writeBigUInt64LE(0x7000_2000n, 24);
     files.writeBigUInt64LE(1n, 32);
-    const notes = Buffer.concat([
-      note(3, prpsinfo),
-      note(1, prstatus(4242)),
-      note(1, prstatus(4243)),
-      note(0x46494c45, Buffer.concat([files, path])),
-    ]);
+    const notes = Buffer.concat([note(3, prpsinfo), note(1, prstatus(4242)), note(1, prstatus(4243)), note(0x46494c45, Buffer.concat([files, path]))]);
     const anon = Buffer.from('anonymous memory, dumped'.padEnd(4096, '.'));
     const corePath = join(dir, 'core');
     writeFileSync(
@@ -65,11 +60,7 @@ test('a core reads dumped memory from its segments and the rest from the files N
       assert.deepEqual(core.files, [{ start: 0x7000_0000n, end: 0x7000_2000n, offset: 4096n, path: mapped }]);
       assert.equal(core.read(0x6fff_f000n, 24).toString(), 'anonymous memory, dumped');
       assert.deepEqual(core.read(0x7000_0010n, 100), fileBytes.subarray(4096 + 16, 4096 + 116));
-      assert.deepEqual(
-        core.read(0x7000_0000n - 8n, 16),
-        Buffer.concat([anon.subarray(4088), fileBytes.subarray(4096, 4104)]),
-        'a read spanning a dumped segment and a mapped file',
-      );
+      assert.deepEqual(core.read(0x7000_0000n - 8n, 16), Buffer.concat([anon.subarray(4088), fileBytes.subarray(4096, 4104)]), 'a read spanning a dumped segment and a mapped file');
       assert.throws(() => core.read(0x7000_2000n, 1), MemoryReadError);
       assert.throws(() => core.read(0x1000n, 1), MemoryReadError);
       assert.deepEqual(core.mappings()[0]!.path, mapped);
@@ -90,7 +81,10 @@ test('a core reads dumped memory from its segments and the rest from the files N
 });
 
 test('a file that is not a core is a user error', () => {
-  assert.throws(() => CoreMemory.open('/bin/sh'), (err: unknown) => err instanceof UserError && /not a core dump/.test(err.message));
+  assert.throws(
+    () => CoreMemory.open('/bin/sh'),
+    (err: unknown) => err instanceof UserError && /not a core dump/.test(err.message),
+  );
   assert.throws(() => CoreMemory.open('/nonexistent/core'), UserError);
   const dir = tempDir('memwhy-core-');
   try {

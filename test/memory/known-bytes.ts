@@ -18,4 +18,3 @@ export async function startKnownBytes(): Promise<{ target: Target; address: bigi
   const m = /^ready (\d+) (\d+)/m.exec(target.stdout())!;
   return { target, address: BigInt(m[1]!), length: Number(m[2]) };
 }
-

@@ -10,10 +10,11 @@ const stopped = (pid: number): boolean => /^T/.test(readStatus(pid).state);
 test('every thread is stopped during the read and the target runs again after it', async () => {
   const { target } = await startKnownBytes();
   try {
-    const result = withProcessStopped(target.pid, () =>
-      readdirSync(`/proc/${target.pid}/task`).map((tid) => readStatus(Number(tid)).state),
+    const result = withProcessStopped(target.pid, () => readdirSync(`/proc/${target.pid}/task`).map((tid) => readStatus(Number(tid)).state));
+    assert.ok(
+      result.value.every((s) => s.startsWith('T')),
+      `states during the read: ${result.value.join(', ')}`,
     );
-    assert.ok(result.value.every((s) => s.startsWith('T')), `states during the read: ${result.value.join(', ')}`);
     assert.equal(result.allStopped, true);
     assert.ok(result.pauseMs > 0);
     assert.equal(stopped(target.pid), false);
@@ -52,7 +53,7 @@ test('a target stopped before the read is left stopped, with no pause reported',
   }
 });
 
-test("the watchdog continues the target if memwhy dies mid-pause", async () => {
+test('the watchdog continues the target if memwhy dies mid-pause', async () => {
   const { target } = await startKnownBytes();
   try {
     // A child that stops the target inside the pause and then kills itself with SIGKILL: no finally runs.

@@ -56,7 +56,12 @@ function hostLeftovers(memwhyPid: number, targetPid: number): string[] {
 before(async () => {
   // Builds dist/ if the sources are newer: the tests below run dist/cli.js directly.
   assert.equal((await memwhy(['--version'])).code, 0);
-  console.log(`chaos: interpreters ${[debian, py27].filter(Boolean).map((p) => p!.label).join(', ')}`);
+  console.log(
+    `chaos: interpreters ${[debian, py27]
+      .filter(Boolean)
+      .map((p) => p!.label)
+      .join(', ')}`,
+  );
 });
 
 describe('a target that is stopped, a zombie, or gone', () => {
@@ -89,7 +94,11 @@ describe('a target that is stopped, a zombie, or gone', () => {
     try {
       const zombie = Number(/^ready (\d+)$/m.exec(parent.stdout())![1]);
       assert.equal(processState(zombie), 'Z');
-      for (const args of [['exec', String(zombie), '-c', 'pass'], ['heap', String(zombie)], ['stacks', String(zombie)]]) {
+      for (const args of [
+        ['exec', String(zombie), '-c', 'pass'],
+        ['heap', String(zombie)],
+        ['stacks', String(zombie)],
+      ]) {
         assertOneLine(await memwhy(args), /pid \d+ has exited \(it is a zombie/);
       }
     } finally {
@@ -134,11 +143,7 @@ describe('a target that is stopped, a zombie, or gone', () => {
     const run = spawnMemwhy(['heap', String(target.pid)]);
     try {
       // The agent is in once memwhy's private directory exists, its thread runs in the target, and gdb has let go.
-      await waitFor(
-        () => hostLeftovers(run.child.pid!, -1).length > 0 && threadCount(target.pid) > threads && tracerPid(target.pid) === 0,
-        30_000,
-        'agent connected',
-      );
+      await waitFor(() => hostLeftovers(run.child.pid!, -1).length > 0 && threadCount(target.pid) > threads && tracerPid(target.pid) === 0, 30_000, 'agent connected');
       await new Promise((r) => setTimeout(r, 150));
       await target.kill();
       const r = await run.result;
@@ -300,4 +305,3 @@ async function spawnAtPid(pid: number, cmd: string, args: string[]): Promise<Chi
   }
   throw new Error(`could not start a process with pid ${pid} in 50 tries`);
 }
-

@@ -62,7 +62,9 @@ describe('memwhy leaves a gunicorn worker under load as small as it found it', {
       await sleep(SETTLE_MS);
       const after = await medianAnon(svc.pid);
       const grew = after.kib - before.kib;
-      lines.push(`${command.name.padEnd(9)} exit ${r.code}  ${before.kib} -> ${after.kib} (${grew >= 0 ? "+" : ""}${grew}; spread ${before.spread}/${after.spread}; worker cpu ${cpuTicks(svc.pid) - busy} ticks)`);
+      lines.push(
+        `${command.name.padEnd(9)} exit ${r.code}  ${before.kib} -> ${after.kib} (${grew >= 0 ? '+' : ''}${grew}; spread ${before.spread}/${after.spread}; worker cpu ${cpuTicks(svc.pid) - busy} ticks)`,
+      );
       assert.equal(r.code, 0, `memwhy ${command.name}: ${r.stderr}`);
       assert.equal(process.kill(svc.pid, 0), true, 'worker alive');
       const answer = await fetch(`http://127.0.0.1:${svc.port}/item?sku=B`, { signal: AbortSignal.timeout(10_000) });

@@ -88,9 +88,7 @@ for (const py of all) {
       const ready = memoryOf(target.pid);
       await sleep(3_000);
       const settled = memoryOf(target.pid);
-      process.stderr.write(
-        `# ${py.label.padEnd(12)} alone 3 s  anon ${signed(settled.rssAnonKib - ready.rssAnonKib)} kB, rss ${signed(settled.vmRssKib - ready.vmRssKib)} kB\n`,
-      );
+      process.stderr.write(`# ${py.label.padEnd(12)} alone 3 s  anon ${signed(settled.rssAnonKib - ready.rssAnonKib)} kB, rss ${signed(settled.vmRssKib - ready.vmRssKib)} kB\n`);
     });
     after(() => target.kill());
 

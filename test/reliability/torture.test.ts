@@ -368,7 +368,10 @@ interpreters().forEach((py, index) => {
         figures.push(
           [
             `# ${py.label} (${py.version}), transport ${TRANSPORT}: ${OPS.length} warm-up + ${count} attaches in-process, ${noSafePoint.length} without a safe point, ${starved.length} gave up waiting for the agent (2.7's GIL); ${cliOps.length} CLI runs (${cliOps.join(', ')})`,
-            `#   mean ${mean(totalMs, count)} per attach; ${OPS.map((op) => `${op} ${perOp.get(op)!.n}x ${mean(perOp.get(op)!.ms, perOp.get(op)!.n)}`).join(', ')}; CLI ${mean(cliMs.reduce((a, b) => a + b, 0), cliMs.length)}`,
+            `#   mean ${mean(totalMs, count)} per attach; ${OPS.map((op) => `${op} ${perOp.get(op)!.n}x ${mean(perOp.get(op)!.ms, perOp.get(op)!.n)}`).join(', ')}; CLI ${mean(
+              cliMs.reduce((a, b) => a + b, 0),
+              cliMs.length,
+            )}`,
             `#   RSS before ${(rssBefore / 2 ** 20).toFixed(1)} MiB, after ${(rssAfter / 2 ** 20).toFixed(1)} MiB (${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KiB, ${(growth / count / 1024).toFixed(1)} KiB/attach; slope over attaches ${(perAttach / 1024).toFixed(1)} KiB/attach)`,
             `#   work counts at the end: ${counts.join(' ')} (churn-0..7, gil-hog); threads ${threads}, fds ${fds}`,
           ].join('\n'),

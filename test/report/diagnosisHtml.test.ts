@@ -89,7 +89,10 @@ test('diagnosis report draws the verdict first, the timeline chart and the refer
       return { sections, viewport: window.innerHeight };
     });
     assert.equal(order.sections[0]!.id, 'verdict');
-    assert.ok(order.sections.slice(1).every((s) => s.top > order.sections[0]!.top), 'the verdict is above every other section');
+    assert.ok(
+      order.sections.slice(1).every((s) => s.top > order.sections[0]!.top),
+      'the verdict is above every other section',
+    );
     assert.ok(order.sections[0]!.top < order.viewport / 4, 'the verdict is at the top of the first screen');
     assert.deepEqual(
       order.sections.map((s) => s.id),
@@ -147,14 +150,26 @@ test("the timeline shades each of memwhy's steps, stronger where it ran inside t
       els.map((el) => {
         const b = el.getBoundingClientRect();
         const plot = el.parentElement!.getBoundingClientRect();
-        return { label: el.getAttribute('data-label'), inTarget: el.getAttribute('data-in-target'), title: el.getAttribute('title'), x: b.x - plot.x, w: b.width, h: b.height, plotH: plot.height, plotW: plot.width };
+        return {
+          label: el.getAttribute('data-label'),
+          inTarget: el.getAttribute('data-in-target'),
+          title: el.getAttribute('title'),
+          x: b.x - plot.x,
+          w: b.width,
+          h: b.height,
+          plotH: plot.height,
+          plotW: plot.width,
+        };
       }),
     );
     assert.deepEqual(
       drawn.map((b) => b.label),
       [1, 2, 3, 4, 5].map((n) => `memwhy: census (${n} of 5), ${n === 1 ? 'inside the target' : 'in a forked child'}`),
     );
-    assert.deepEqual(drawn.map((b) => b.inTarget), ['true', 'false', 'false', 'false', 'false']);
+    assert.deepEqual(
+      drawn.map((b) => b.inTarget),
+      ['true', 'false', 'false', 'false', 'false'],
+    );
     assert.match(drawn[1]!.title!, /^memwhy: census \(2 of 5\), in a forked child, at 75\.0 s for 600 ms$/);
     for (const [i, b] of drawn.entries()) {
       assert.ok(b.w >= 4 && b.h === b.plotH, `band ${i + 1} is ${b.w}x${b.h}, a visible strip the plot's height`);
@@ -207,7 +222,10 @@ test('a report from before steps were recorded draws no bands, no key and no not
   const none: Diagnosis = structuredClone(withSteps);
   none.rss.steps = [];
   none.rss.memwhy_steps_bytes = 0;
-  for (const [name, d] of [['old', sample], ['no-steps', none]] as const) {
+  for (const [name, d] of [
+    ['old', sample],
+    ['no-steps', none],
+  ] as const) {
     const o = await open(`${name}.html`, renderDiagnosisHtml(d, assets));
     const { page } = o;
     try {
@@ -349,7 +367,8 @@ for (const width of [1280, 1920]) {
       // tsx compiles the function below with esbuild's keepNames, whose __name helper is not in the page.
       await page.evaluate('globalThis.__name = (f) => f');
       const layout = await page.evaluate(() => {
-        const describe = (el: Element): string => `${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? `.${el.className.trim().replace(/\s+/g, '.')}` : ''} "${(el.textContent ?? '').trim().slice(0, 50)}"`;
+        const describe = (el: Element): string =>
+          `${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? `.${el.className.trim().replace(/\s+/g, '.')}` : ''} "${(el.textContent ?? '').trim().slice(0, 50)}"`;
         const overflows: string[] = [];
         const scrolls: string[] = [];
         for (const card of document.querySelectorAll('main section')) {
@@ -358,7 +377,8 @@ for (const width of [1280, 1920]) {
           for (const el of card.querySelectorAll('*')) {
             const r = el.getBoundingClientRect();
             if (r.width === 0 && r.height === 0) continue; // not rendered (a closed <details>) or an elided path head
-            if (r.right > c.right + 0.5 || r.left < c.left - 0.5) overflows.push(`#${card.id} ${describe(el)}: ${r.left.toFixed(1)}..${r.right.toFixed(1)} outside ${c.left.toFixed(1)}..${c.right.toFixed(1)}`);
+            if (r.right > c.right + 0.5 || r.left < c.left - 0.5)
+              overflows.push(`#${card.id} ${describe(el)}: ${r.left.toFixed(1)}..${r.right.toFixed(1)} outside ${c.left.toFixed(1)}..${c.right.toFixed(1)}`);
           }
         }
         for (const el of document.querySelectorAll('main table, main .table-wrap')) {
@@ -421,9 +441,9 @@ test('a shortened path shows its tail and keeps the whole path in its title and 
       '…/billing/metrics/collectors.py:19',
     ]);
     // Every site cell, in both tables: whole in the DOM, and whole in the title where shortened.
-    const cells = await page.locator('#suspects td.site code, #sites td.site summary code, #sites td.site > code').evaluateAll((els) =>
-      els.map((el) => ({ text: el.textContent, title: el.getAttribute('title'), short: el.classList.contains('short') })),
-    );
+    const cells = await page
+      .locator('#suspects td.site code, #sites td.site summary code, #sites td.site > code')
+      .evaluateAll((els) => els.map((el) => ({ text: el.textContent, title: el.getAttribute('title'), short: el.classList.contains('short') })));
     const sites = [...realPaths.suspects.flatMap((x) => (x.site ? [x.site] : [])), ...realPaths.allocation_sites!.map((a) => a.site)];
     assert.deepEqual(
       cells.map((c) => c.text),
@@ -435,9 +455,11 @@ test('a shortened path shows its tail and keeps the whole path in its title and 
     }
     assert.ok(cells.filter((c) => c.short).length >= 30, 'most sites of a real service are shortened');
     // Anything shortened anywhere in the page (labels, notes, evidence too): its title is its whole text, and its cut head takes no room.
-    const shorts = await page.locator('.short').evaluateAll((els) =>
-      els.map((el) => ({ text: el.textContent, title: el.getAttribute('title'), hidden: [...el.querySelectorAll('.elided')].every((e) => e.getBoundingClientRect().width === 0) })),
-    );
+    const shorts = await page
+      .locator('.short')
+      .evaluateAll((els) =>
+        els.map((el) => ({ text: el.textContent, title: el.getAttribute('title'), hidden: [...el.querySelectorAll('.elided')].every((e) => e.getBoundingClientRect().width === 0) })),
+      );
     assert.ok(shorts.length > cells.filter((c) => c.short).length, 'paths inside labels and sentences are shortened too');
     for (const s of shorts) {
       assert.equal(s.title, s.text);

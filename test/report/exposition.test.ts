@@ -4,22 +4,18 @@ import { escapeHelp, escapeLabelValue, formatExposition, formatValue } from '../
 
 test('exposition writes HELP and TYPE before the samples of each family', () => {
   const text = formatExposition([
-    { name: 'a_bytes', help: 'A.', type: 'gauge', samples: [{ labels: { pid: '1' }, value: 10 }, { labels: { pid: '2' }, value: 20 }] },
+    {
+      name: 'a_bytes',
+      help: 'A.',
+      type: 'gauge',
+      samples: [
+        { labels: { pid: '1' }, value: 10 },
+        { labels: { pid: '2' }, value: 20 },
+      ],
+    },
     { name: 'b_total', help: 'B.', type: 'counter', samples: [{ labels: {}, value: 3 }] },
   ]);
-  assert.equal(
-    text,
-    [
-      '# HELP a_bytes A.',
-      '# TYPE a_bytes gauge',
-      'a_bytes{pid="1"} 10',
-      'a_bytes{pid="2"} 20',
-      '# HELP b_total B.',
-      '# TYPE b_total counter',
-      'b_total 3',
-      '',
-    ].join('\n'),
-  );
+  assert.equal(text, ['# HELP a_bytes A.', '# TYPE a_bytes gauge', 'a_bytes{pid="1"} 10', 'a_bytes{pid="2"} 20', '# HELP b_total B.', '# TYPE b_total counter', 'b_total 3', ''].join('\n'));
 });
 
 test('label values escape backslash, double quote and newline; HELP escapes backslash and newline only', () => {
@@ -50,10 +46,7 @@ test('info metrics are written as gauges, since the 0.0.4 text format has no inf
 test('bad names, counters without _total and repeated families are refused', () => {
   assert.throws(() => formatExposition([{ name: '1bad', help: 'h', type: 'gauge', samples: [] }]), /invalid metric name/);
   assert.throws(() => formatExposition([{ name: 'c', help: 'h', type: 'counter', samples: [] }]), /must end in _total/);
-  assert.throws(
-    () => formatExposition([{ name: 'g', help: 'h', type: 'gauge', samples: [{ labels: { 'bad-label': 'x' }, value: 1 }] }]),
-    /invalid label name/,
-  );
+  assert.throws(() => formatExposition([{ name: 'g', help: 'h', type: 'gauge', samples: [{ labels: { 'bad-label': 'x' }, value: 1 }] }]), /invalid label name/);
   assert.throws(
     () =>
       formatExposition([

@@ -53,7 +53,10 @@ async function pages(label: string, python: string): Promise<{ one: string; two:
   );
   const one = join(dir, `${label}-one.html`);
   const two = join(dir, `${label}-two.html`);
-  for (const [args, out] of [[[a], one], [[a, b], two]] as const) {
+  for (const [args, out] of [
+    [[a], one],
+    [[a, b], two],
+  ] as const) {
     const r = await memwhy(['analyze', ...args, '--html', out, '--top', '3'], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
   }
@@ -111,7 +114,10 @@ for (const py of pythons) {
       const steps = page.locator('#path ol.steps > li');
       const texts = await steps.allTextContents();
       assert.match(texts[0]!, /^leak_session_cachemoduleroot/, `the path starts at the module: ${texts.join(' | ')}`);
-      assert.ok(texts.some((t) => t.startsWith('._SESSIONS')), `the path goes through the global: ${texts.join(' | ')}`);
+      assert.ok(
+        texts.some((t) => t.startsWith('._SESSIONS')),
+        `the path goes through the global: ${texts.join(' | ')}`,
+      );
       assert.match(texts.at(-1)!, /leak_session_cache\.Session$/);
       assert.ok(texts.length >= 4 && texts.length <= 6, `module, its dict, _SESSIONS, the session: ${texts.join(' | ')}`);
       assert.deepEqual(o.errors, []);
@@ -128,7 +134,10 @@ test('explorer of two dumps marks what grew and shows it in the tree', { timeout
   const o = await openFile(browser, two);
   const { page } = o;
   try {
-    assert.match((await page.locator('#grew .verdict').textContent())!, /^The Python heap grew; most new objects are held by module leak_session_cache `_SESSIONS`: \+\d\.\d MiB .* [\d,]+ new objects/);
+    assert.match(
+      (await page.locator('#grew .verdict').textContent())!,
+      /^The Python heap grew; most new objects are held by module leak_session_cache `_SESSIONS`: \+\d\.\d MiB .* [\d,]+ new objects/,
+    );
     const first = page.locator('#grew .row[data-id]').first();
     assert.match((await first.textContent())!, /^\._SESSIONSdict\s*[5-9]\.\d MiB/, 'the cache holds the new sessions');
     await first.locator('.reveal').click();

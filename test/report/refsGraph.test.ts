@@ -32,7 +32,13 @@ test('referrer graph layout puts each node below every node that refers to it', 
 });
 
 test('referrer graph layout survives a cycle', () => {
-  const l = layoutGraph({ nodes: nodes.slice(0, 2), edges: [{ from: '0x1', to: '0x2', label: '' }, { from: '0x2', to: '0x1', label: '' }] });
+  const l = layoutGraph({
+    nodes: nodes.slice(0, 2),
+    edges: [
+      { from: '0x1', to: '0x2', label: '' },
+      { from: '0x2', to: '0x1', label: '' },
+    ],
+  });
   assert.equal(l.nodes.length, 2);
   assert.notEqual(l.nodes[0]!.y, l.nodes[1]!.y);
 });

@@ -33,10 +33,13 @@ test('a standard library path is shown from the lib directory down', () => {
 
 test('a package or stdlib path says nothing was cut with no ellipsis, since its prefix is implied', () => {
   const parts = shortenPath('/usr/lib/python3/dist-packages/werkzeug/routing/matcher.py:77');
-  assert.deepEqual(parts.map((p) => [p.elided, p.marker]), [
-    [true, ''],
-    [false, ''],
-  ]);
+  assert.deepEqual(
+    parts.map((p) => [p.elided, p.marker]),
+    [
+      [true, ''],
+      [false, ''],
+    ],
+  );
 });
 
 test('a deep checkout path keeps its last three components after an ellipsis', () => {
@@ -49,7 +52,15 @@ test('a deep path with long last components keeps two', () => {
 });
 
 test('short paths, relative paths and non-paths are shown whole', () => {
-  for (const s of ['app/session.py:41', '/srv/app/worker.py:9', 'app/models/orm/session.py:41', '<frozen importlib._bootstrap>:241', '<string>:1', '', 'sqlalchemy.orm.state.InstanceState']) {
+  for (const s of [
+    'app/session.py:41',
+    '/srv/app/worker.py:9',
+    'app/models/orm/session.py:41',
+    '<frozen importlib._bootstrap>:241',
+    '<string>:1',
+    '',
+    'sqlalchemy.orm.state.InstanceState',
+  ]) {
     assert.equal(shown(s), s);
     assert.equal(isShortened(shortenPath(s)), false, s);
   }
@@ -62,10 +73,7 @@ test('a file name longer than the limit is never cut', () => {
 });
 
 test('paths inside a label are shortened and the words around them kept', () => {
-  assert.equal(
-    shown('frame handle_request (/home/deploy/releases/2026-12-01/app/web/handlers.py:61)', shortenPathsIn),
-    'frame handle_request (…/app/web/handlers.py:61)',
-  );
+  assert.equal(shown('frame handle_request (/home/deploy/releases/2026-12-01/app/web/handlers.py:61)', shortenPathsIn), 'frame handle_request (…/app/web/handlers.py:61)');
   assert.equal(
     shown('function <lambda> at /usr/lib/python3/dist-packages/werkzeug/serving.py:330 and /usr/lib/python3.12/socketserver.py:12', shortenPathsIn),
     'function <lambda> at werkzeug/serving.py:330 and socketserver.py:12',

@@ -31,7 +31,15 @@ test('a long series is averaged down to the width', () => {
 
 test('uneven buckets still give exactly width characters', () => {
   for (const n of [9, 61, 100, 1001]) {
-    assert.equal([...sparkline(Array.from({ length: n }, (_, i) => Math.sin(i)), 60)].length, Math.min(n, 60));
+    assert.equal(
+      [
+        ...sparkline(
+          Array.from({ length: n }, (_, i) => Math.sin(i)),
+          60,
+        ),
+      ].length,
+      Math.min(n, 60),
+    );
   }
 });
 

@@ -64,7 +64,17 @@ test('the agent path says so, shows threading names beside OS names, and C-only 
 });
 
 test('with samples the verdict comes first even when nothing is flagged, and a merge note shows under the frames', () => {
-  const busy: ThreadStack = { tid: 11, name: 'w', holds_gil: true, state: 'running', frames: [{ function: 'spin', file: '/srv/app.py', line: 9 }], note: 'gdb shows 1 eval loop call where memory shows 2' };
+  const busy: ThreadStack = {
+    tid: 11,
+    name: 'w',
+    holds_gil: true,
+    state: 'running',
+    frames: [{ function: 'spin', file: '/srv/app.py', line: 9 }],
+    note: 'gdb shows 1 eval loop call where memory shows 2',
+  };
   const out = report({ ...base, samples: [0, 200, 400].map((t) => ({ t_ms: t, pause_ms: 1, threads: [busy] })), threads: [busy] });
-  assert.match(out, /· 3 samples over 400 ms, the last shown\n\nno thread is stuck: every thread ran or moved between samples, or waits for nothing\n\nThread 11 "w" \(running, holds the GIL\)\n    spin \(\/srv\/app\.py:9\)\n    \(gdb shows 1 eval loop call where memory shows 2\)\n$/);
+  assert.match(
+    out,
+    /· 3 samples over 400 ms, the last shown\n\nno thread is stuck: every thread ran or moved between samples, or waits for nothing\n\nThread 11 "w" \(running, holds the GIL\)\n    spin \(\/srv\/app\.py:9\)\n    \(gdb shows 1 eval loop call where memory shows 2\)\n$/,
+  );
 });

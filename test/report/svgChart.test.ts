@@ -15,8 +15,21 @@ test('the chart draws one line per series with a legend entry, escaping labels',
     xLabel: 'time (s)',
     yLabel: 'RSS (MiB)',
     series: [
-      { label: 'glibc', points: [[0, 10], [1, 200], [2, 190]] },
-      { label: 'a<b&c', points: [[0, 10], [2, 50]] },
+      {
+        label: 'glibc',
+        points: [
+          [0, 10],
+          [1, 200],
+          [2, 190],
+        ],
+      },
+      {
+        label: 'a<b&c',
+        points: [
+          [0, 10],
+          [2, 50],
+        ],
+      },
     ],
   });
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);

@@ -10,19 +10,20 @@ test('a table pads columns, right-aligns numbers and leaves text left-aligned', 
       ['12345', 'www-data', '3 KiB', 'python2.7 -m worker'],
     ],
   );
-  assert.equal(
-    out,
-    [
-      '  PID  NAME            RSS  COMMAND',
-      '    7  root      212.4 MiB  python3 app.py',
-      '12345  www-data      3 KiB  python2.7 -m worker',
-      '',
-    ].join('\n'),
-  );
+  assert.equal(out, ['  PID  NAME            RSS  COMMAND', '    7  root      212.4 MiB  python3 app.py', '12345  www-data      3 KiB  python2.7 -m worker', ''].join('\n'));
 });
 
 test('a column can force its alignment, and an empty table is just the header', () => {
-  assert.equal(renderTable([{ header: 'A', align: 'right' }, { header: 'VERSION', align: 'left' }], [['x', '3']]), 'A  VERSION\nx  3\n');
+  assert.equal(
+    renderTable(
+      [
+        { header: 'A', align: 'right' },
+        { header: 'VERSION', align: 'left' },
+      ],
+      [['x', '3']],
+    ),
+    'A  VERSION\nx  3\n',
+  );
   assert.equal(renderTable([{ header: 'PID' }, { header: 'CMD' }], []), 'PID  CMD\n');
 });
 

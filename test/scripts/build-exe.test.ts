@@ -19,7 +19,10 @@ import { startTarget } from '../helpers/target.js';
 import { tempDir } from '../helpers/tempDir.js';
 import { startWatch } from '../helpers/watch.js';
 
-const gdb = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'gdb')).find((f) => existsSync(f));
+const gdb = (process.env.PATH ?? '')
+  .split(delimiter)
+  .map((d) => join(d, 'gdb'))
+  .find((f) => existsSync(f));
 const skip = (exeBuildUnavailable() as string | undefined) ?? (gdb ? undefined : 'gdb is not installed (exec attaches with it)');
 
 // The "host": a directory with the copied executable and a bin/ with gdb alone.
@@ -58,7 +61,10 @@ function run(args: string[], timeoutMs = 60_000): Promise<CliResult> {
 }
 
 // The newest CPython whose layout memwhy reads from memory (stacks needs no agent then).
-const python = () => interpreters().filter((p) => layoutFor(p)).at(-1)!;
+const python = () =>
+  interpreters()
+    .filter((p) => layoutFor(p))
+    .at(-1)!;
 
 test('npm run build:exe writes one executable that needs no node on PATH', { skip }, (t) => {
   // Size and build time in the test's output (BENCHMARKS.md quotes them); never asserted on.
@@ -72,7 +78,10 @@ test('the executable lists a Python process with ps', { skip }, async () => {
   try {
     const r = await run(['ps', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok((JSON.parse(r.stdout) as { processes: { pid: number }[] }).processes.some((p) => p.pid === target.pid), r.stdout);
+    assert.ok(
+      (JSON.parse(r.stdout) as { processes: { pid: number }[] }).processes.some((p) => p.pid === target.pid),
+      r.stdout,
+    );
   } finally {
     await target.kill();
   }
@@ -105,11 +114,10 @@ test("the executable's watch serves /metrics and runs itself for diagnose, whose
   const out = tempDir('memwhy-exe-watch-');
   // 1 MiB every 100 ms against a rule of 2 MiB/s held for 3 s (as test/commands/watch.test.ts).
   const leaker = await startTarget(python().path, ['grow_steadily.py', '1', '100', '1500']);
-  const watch = await startWatch(
-    ['--pid', String(leaker.pid), '--interval', '500ms', '--diagnose-when', 'growth>2MiB/s for 3s', '--diagnose-duration', '4s', '--out', out],
-    60_000,
-    { command: exe, env },
-  );
+  const watch = await startWatch(['--pid', String(leaker.pid), '--interval', '500ms', '--diagnose-when', 'growth>2MiB/s for 3s', '--diagnose-duration', '4s', '--out', out], 60_000, {
+    command: exe,
+    env,
+  });
   try {
     let text = '';
     const deadline = Date.now() + 120_000;
@@ -118,7 +126,10 @@ test("the executable's watch serves /metrics and runs itself for diagnose, whose
       if (text.includes('memwhy_diagnosis_info{') || /the diagnosis failed/.test(watch.stderr())) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    assert.ok(text.split('\n').some((l) => l.startsWith('memwhy_process_') && l.includes(`pid="${leaker.pid}"`)), text.slice(0, 2000));
+    assert.ok(
+      text.split('\n').some((l) => l.startsWith('memwhy_process_') && l.includes(`pid="${leaker.pid}"`)),
+      text.slice(0, 2000),
+    );
     const info = text.split('\n').find((l) => l.startsWith('memwhy_diagnosis_info{'));
     assert.ok(info, `a diagnosis; log:\n${watch.stderr()}`);
     const report = /report="([^"]+)"/.exec(info)![1]!;

@@ -65,7 +65,10 @@ async function measure(name: ServiceName, seconds: number, warmupS: number | und
       samples.push(vmRssKiB(svc.pid));
     }
     // Frameworks chat on stderr (uWSGI's banner); only failures matter here.
-    const errors = svc.stderr().split('\n').filter((l) => /load\.py|Error|Traceback/.test(l));
+    const errors = svc
+      .stderr()
+      .split('\n')
+      .filter((l) => /load\.py|Error|Traceback/.test(l));
     if (errors.length) process.stderr.write(`${name} stderr:\n${errors.slice(-5).join('\n')}\n`);
     return figures(samples, INTERVAL_S);
   } finally {
@@ -85,7 +88,9 @@ async function main(): Promise<void> {
     else throw new Error(`unknown service ${args[i]}; one of ${SERVICE_NAMES.join(', ')}`);
   }
   const f = (v: number, w: number, d = 0): string => v.toFixed(d).padStart(w);
-  console.log(`${'case'.padEnd(28)} ${'KiB/s'.padStart(7)} ${'r²'.padStart(5)} ${'jit med'.padStart(8)} ${'jit max'.padStart(8)} ${'start MiB'.padStart(9)} ${'end MiB'.padStart(8)}  expected`);
+  console.log(
+    `${'case'.padEnd(28)} ${'KiB/s'.padStart(7)} ${'r²'.padStart(5)} ${'jit med'.padStart(8)} ${'jit max'.padStart(8)} ${'start MiB'.padStart(9)} ${'end MiB'.padStart(8)}  expected`,
+  );
   for (const name of names.length ? names : SERVICE_NAMES) {
     const r = await measure(name, seconds, warmup);
     console.log(

@@ -28,13 +28,11 @@ const ABOVE = ['commands/', 'cli.ts'];
  */
 const ARGV: Record<string, { why: string; command?: string }> = {
   'watch/diagnoser.ts': { why: 'the argv of the `memwhy diagnose` child that watch runs', command: 'diagnose' },
-  'analyze/recommendations.ts': { why: 'memwhy command lines the verdict suggests, each checked below against its command\'s table' },
+  'analyze/recommendations.ts': { why: "memwhy command lines the verdict suggests, each checked below against its command's table" },
 };
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
 }
 
 /** The text of every string, template and template piece in a TypeScript source. */
@@ -59,7 +57,7 @@ export function flagsIn(s: string, known: ReadonlySet<string>): string[] {
   return [...s.matchAll(/(?<![\w-])--[a-z][a-z0-9-]*/g)].map((m) => m[0]).filter((f) => known.has(f));
 }
 
-test('the scan finds flags in strings and templates, not in comments or other programs\' options', () => {
+test("the scan finds flags in strings and templates, not in comments or other programs' options", () => {
   const text = "// --timeout here is a comment\nconst a = `try a longer ${'--timeout'}`;\nconst b = ['-nx', '--interpreter=mi2'];\nconst c = \"pass --force\";";
   const found = stringsOf('x.ts', text).flatMap((s) => flagsIn(s, new Set(['--timeout', '--force'])));
   assert.deepEqual(found, ['--timeout', '--force']);

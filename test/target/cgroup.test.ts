@@ -6,9 +6,7 @@ import { parseCgroup, readCgroup, readCgroupMemory } from '../../src/target/cgro
 const ID = 'a'.repeat(16) + '0123456789abcdef'.repeat(3);
 
 test('cgroup v2 under systemd kubelet names the pod uid and the container', () => {
-  const place = parseCgroup(
-    `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1b2c3d4e_5f60_4a1b_9c2d_3e4f5a6b7c8d.slice/cri-containerd-${ID}.scope\n`,
-  );
+  const place = parseCgroup(`0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1b2c3d4e_5f60_4a1b_9c2d_3e4f5a6b7c8d.slice/cri-containerd-${ID}.scope\n`);
   assert.equal(place.version, 2);
   assert.equal(place.podUid, '1b2c3d4e-5f60-4a1b-9c2d-3e4f5a6b7c8d');
   assert.equal(place.containerId, ID);
@@ -16,12 +14,7 @@ test('cgroup v2 under systemd kubelet names the pod uid and the container', () =
 
 test('cgroup v1 under cgroupfs kubelet names the pod uid from the memory controller', () => {
   const place = parseCgroup(
-    [
-      '12:pids:/kubepods/besteffort/pod0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/' + ID,
-      '4:memory:/kubepods/besteffort/pod0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/' + ID,
-      '0::/',
-      '',
-    ].join('\n'),
+    ['12:pids:/kubepods/besteffort/pod0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/' + ID, '4:memory:/kubepods/besteffort/pod0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/' + ID, '0::/', ''].join('\n'),
   );
   assert.equal(place.version, 1);
   assert.equal(place.path, '/kubepods/besteffort/pod0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/' + ID);

@@ -72,7 +72,10 @@ test('a file that is not ELF is refused with a plain error', () => {
   const dir = tempDir('memwhy-elf-');
   const path = join(dir, 'script.py');
   writeFileSync(path, 'print("hello")\n');
-  assert.throws(() => ElfFile.open(path), (err: Error) => err.name === 'Error' && /not an ELF file/.test(err.message));
+  assert.throws(
+    () => ElfFile.open(path),
+    (err: Error) => err.name === 'Error' && /not an ELF file/.test(err.message),
+  );
 });
 
 /** The ELF holding the interpreter's symbols in a live process: libpython if mapped, else the executable. */
@@ -111,9 +114,7 @@ for (const py of interpreters().filter((p) => p.major === 3 && p.minor >= 7)) {
         assert.match(inside.perms, /^rw/);
         const image = maps.filter((m) => m.path === path);
         assert.ok(inside.path === path || (inside.path === '' && image.some((m) => m.end === inside.start)));
-        assert.ok(
-          elf.segments().some((s) => s.type === PT_LOAD && s.vaddr <= runtime.value && runtime.value < s.vaddr + s.memsz),
-        );
+        assert.ok(elf.segments().some((s) => s.type === PT_LOAD && s.vaddr <= runtime.value && runtime.value < s.vaddr + s.memsz));
         const version = elf.symbol('Py_Version');
         if (version) {
           // The constant in memory equals the one in the file: the bias is exact, not just plausible.

@@ -5,16 +5,7 @@ import { copyFileSync, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { ElfFile } from '../../src/target/elf.js';
-import {
-  classifyImplementation,
-  describePython,
-  isSupportedVersion,
-  listPythons,
-  surveyPythons,
-  versionFromExe,
-  versionFromHex,
-  versionFromLibpython,
-} from '../../src/target/python.js';
+import { classifyImplementation, describePython, isSupportedVersion, listPythons, surveyPythons, versionFromExe, versionFromHex, versionFromLibpython } from '../../src/target/python.js';
 import { interpreters } from '../helpers/pythons.js';
 import { FIXTURES, startTarget } from '../helpers/target.js';
 import { tempDir } from '../helpers/tempDir.js';
@@ -139,10 +130,7 @@ function userErrorMatching(re: RegExp): (err: unknown) => boolean {
 test('a process that is not Python is refused with what it runs', async () => {
   const child = await startProgram('sleep', ['30']);
   try {
-    assert.throws(
-      () => describePython(child.pid!),
-      userErrorMatching(new RegExp(`^pid ${child.pid} is not a Python process: it runs /usr/bin/sleep$`)),
-    );
+    assert.throws(() => describePython(child.pid!), userErrorMatching(new RegExp(`^pid ${child.pid} is not a Python process: it runs /usr/bin/sleep$`)));
   } finally {
     await stop(child);
   }

@@ -32,9 +32,7 @@ function recorded(name: string): Recorded & { table: ProcEntry[]; pythons: { pid
   const r = JSON.parse(readFileSync(join(FIXTURES, `workers_proc_${name}.json`), 'utf8')) as Recorded;
   const table = parseProcessTable(r.processes);
   // python.ts's rule, on the recorded executable and mapped files.
-  const pythons = r.processes
-    .filter((p) => classifyImplementation(p.exe, p.mapped)?.implementation === 'CPython')
-    .map((p) => ({ pid: p.pid, argv: p.argv }));
+  const pythons = r.processes.filter((p) => classifyImplementation(p.exe, p.mapped)?.implementation === 'CPython').map((p) => ({ pid: p.pid, argv: p.argv }));
   return { ...r, table, pythons };
 }
 
@@ -62,7 +60,12 @@ test('a gunicorn master has its two sync workers under it', () => {
     ],
   );
   assert.deepEqual(tree[0]!.children, [w1, w2]);
-  assert.deepEqual(pythonTreeUnder(master, g.pythons, g.table).filter(isWorker).map((n) => n.pid), [w1, w2]);
+  assert.deepEqual(
+    pythonTreeUnder(master, g.pythons, g.table)
+      .filter(isWorker)
+      .map((n) => n.pid),
+    [w1, w2],
+  );
 });
 
 test("a uWSGI master's workers are Python through the libpython it embeds (the executable is uwsgi-core)", () => {
@@ -89,7 +92,9 @@ test("uWSGI's HTTP router is a helper, never a worker, when --auto-procname name
   const router_ = tree.find((n) => n.pid === router)!;
   assert.equal(router_.role, 'helper');
   assert.equal(router_.helper, 'uWSGI http');
-  const workers = pythonTreeUnder(u.root, u.pythons, u.table).filter(isWorker).map((n) => n.pid);
+  const workers = pythonTreeUnder(u.root, u.pythons, u.table)
+    .filter(isWorker)
+    .map((n) => n.pid);
   assert.deepEqual(workers, [byTitle.get('uWSGI worker 1'), byTitle.get('uWSGI worker 2')]);
 });
 
@@ -104,9 +109,17 @@ test("multiprocessing's resource tracker and fork server are helpers; the fork s
   // Forked by the fork server without exec, they carry its argv, yet they are workers.
   assert.deepEqual(m.processes[3]!.argv, m.processes[2]!.argv);
   assert.deepEqual([node(w1!).role, node(w1!).parent, node(w1!).depth], ['worker', forkserver, 2]);
-  assert.deepEqual(pythonTreeUnder(main!, m.pythons, m.table).filter(isWorker).map((n) => n.pid), [w1, w2]);
+  assert.deepEqual(
+    pythonTreeUnder(main!, m.pythons, m.table)
+      .filter(isWorker)
+      .map((n) => n.pid),
+    [w1, w2],
+  );
   // Tree order: each process followed by its subtree.
-  assert.deepEqual(tree.map((n) => n.pid), [main, tracker, forkserver, w1, w2]);
+  assert.deepEqual(
+    tree.map((n) => n.pid),
+    [main, tracker, forkserver, w1, w2],
+  );
 });
 
 test('a Python process under a shell under a Python process still nests under it', () => {
@@ -118,7 +131,13 @@ test('a Python process under a shell under a Python process still nests under it
   const parents = new Map(table.map((e) => [e.pid, e.ppid]));
   assert.equal(nearestAncestor(12, new Set([10, 12]), parents), 10);
   assert.deepEqual(
-    nestPythons([{ pid: 10, argv: ['python3', 'main.py'] }, { pid: 12, argv: ['python3', 'w.py'] }], table).map((n) => [n.pid, n.role]),
+    nestPythons(
+      [
+        { pid: 10, argv: ['python3', 'main.py'] },
+        { pid: 12, argv: ['python3', 'w.py'] },
+      ],
+      table,
+    ).map((n) => [n.pid, n.role]),
     [
       [10, 'master'],
       [12, 'worker'],
@@ -136,17 +155,26 @@ test('under a Python supervisor, a gunicorn master is not a worker: its workers 
   ];
   const pythons = [100, 200, 201, 202, 300].map((pid) => ({ pid, argv: ['python3', String(pid)] }));
   const under = pythonTreeUnder(100, pythons, table);
-  assert.deepEqual(under.map((n) => [n.pid, n.role]), [
-    [200, 'master'],
-    [201, 'worker'],
-    [202, 'worker'],
-    [300, 'worker'],
-  ]);
-  assert.deepEqual(under.filter(isWorker).map((n) => n.pid), [201, 202, 300]);
+  assert.deepEqual(
+    under.map((n) => [n.pid, n.role]),
+    [
+      [200, 'master'],
+      [201, 'worker'],
+      [202, 'worker'],
+      [300, 'worker'],
+    ],
+  );
+  assert.deepEqual(
+    under.filter(isWorker).map((n) => n.pid),
+    [201, 202, 300],
+  );
 });
 
 test('a Python process on its own has no role, and a table with a parent loop still ends', () => {
-  assert.deepEqual(nestPythons([{ pid: 5, argv: ['python3'] }], [{ pid: 5, ppid: 1 }]).map((n) => n.role), [null]);
+  assert.deepEqual(
+    nestPythons([{ pid: 5, argv: ['python3'] }], [{ pid: 5, ppid: 1 }]).map((n) => n.role),
+    [null],
+  );
   const loop: ProcEntry[] = [
     { pid: 1, ppid: 2 },
     { pid: 2, ppid: 1 },
@@ -154,7 +182,19 @@ test('a Python process on its own has no role, and a table with a parent loop st
   ];
   assert.deepEqual(descendantsOf(1, loop), [{ pid: 2, depth: 1 }]);
   assert.equal(nearestAncestor(1, new Set([7]), new Map(loop.map((e) => [e.pid, e.ppid]))), null);
-  assert.deepEqual(nestPythons([{ pid: 1, argv: [] }, { pid: 2, argv: [] }], loop).map((n) => n.pid).sort(), [1, 2], 'each once');
+  assert.deepEqual(
+    nestPythons(
+      [
+        { pid: 1, argv: [] },
+        { pid: 2, argv: [] },
+      ],
+      loop,
+    )
+      .map((n) => n.pid)
+      .sort(),
+    [1, 2],
+    'each once',
+  );
 });
 
 test('helpers and titled roles are read from argv', () => {
@@ -186,9 +226,15 @@ test('findPythonWorkers finds the live pool workers of a multiprocessing program
       child.on('exit', () => reject(new Error(`exited before ready: ${out}`)));
       setTimeout(() => reject(new Error('no "ready" in 30 s')), 30_000);
     });
-    const expected = line.split(' ').map(Number).sort((a, b) => a - b);
+    const expected = line
+      .split(' ')
+      .map(Number)
+      .sort((a, b) => a - b);
     const survey = findPythonWorkers(child.pid!);
-    assert.deepEqual(survey.workers.map((w) => w.target.pid), expected);
+    assert.deepEqual(
+      survey.workers.map((w) => w.target.pid),
+      expected,
+    );
     assert.equal(survey.helpers.length, 2, 'resource tracker and fork server');
     assert.ok(survey.workers.every((w) => w.target.version.major === 3));
     assert.deepEqual(findPythonWorkers(expected[0]!).workers, [], 'a worker has no workers');

@@ -9,14 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  checkOutputFile,
-  isMemwhyOutput,
-  moveOutputFile,
-  OutputStream,
-  prepareEvidenceDir,
-  writeOutputFile,
-} from '../../src/util/outputFile.js';
+import { checkOutputFile, isMemwhyOutput, moveOutputFile, OutputStream, prepareEvidenceDir, writeOutputFile } from '../../src/util/outputFile.js';
 import { renderDot, renderSvg } from '../../src/report/refsGraph.js';
 import { renderCompareHtml } from '../../src/report/compare.js';
 import { recordCsvHeader, recordJson } from '../../src/report/record.js';
@@ -40,7 +33,7 @@ describe('writing an output file', () => {
     assert.equal(statSync(path).mode & 0o777 & ~0o644, 0, 'never group- or world-writable');
   });
 
-  test('a file for the target\'s memory is made private (0600)', () => {
+  test("a file for the target's memory is made private (0600)", () => {
     const path = join(dir, 'heap.mwd');
     writeOutputFile(path, encodeDump({ objects: [{ type: 'dict', size: 64 }], roots: [0] }), { mode: 0o600 });
     assert.equal(statSync(path).mode & 0o777, 0o600);
@@ -134,7 +127,7 @@ describe('writing an output file', () => {
     assert.deepEqual(await Promise.all(writers), Array(8).fill(0));
     const text = readFileSync(path, 'utf8');
     const m = /^<meta name="generator" content="memwhy test">([a-h])\1*$/.exec(text);
-    assert.ok(m, 'one writer\'s file, whole');
+    assert.ok(m, "one writer's file, whole");
     assert.equal(text.length, 45 + (2 << 20));
     assert.deepEqual(readdirSync(dir), ['report.html']);
   });
@@ -171,7 +164,7 @@ describe('an output written bit by bit', () => {
 });
 
 describe('moving a finished file into place', () => {
-  test('moves it whole, private, over memwhy\'s own dump but not over another file', () => {
+  test("moves it whole, private, over memwhy's own dump but not over another file", () => {
     const dump = encodeDump({ objects: [{ type: 'dict', size: 64 }], roots: [0] });
     const src = join(dir, 'agent.mwd');
     const path = join(dir, 'heap.mwd');
@@ -190,7 +183,7 @@ describe('moving a finished file into place', () => {
 });
 
 describe('a directory of evidence', () => {
-  test('a new directory is made, an empty one or memwhy\'s own is used', () => {
+  test("a new directory is made, an empty one or memwhy's own is used", () => {
     const fresh = join(dir, 'a', 'b');
     prepareEvidenceDir(fresh);
     assert.ok(statSync(fresh).isDirectory());

@@ -1,17 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  formatBytes,
-  formatBytesDelta,
-  formatBytesFine,
-  formatInteger,
-  formatMs,
-  formatMsOnly,
-  formatMsUpTo10s,
-  formatMsWhole,
-  formatRateDelta,
-  round3,
-} from '../../src/util/units.js';
+import { formatBytes, formatBytesDelta, formatBytesFine, formatInteger, formatMs, formatMsOnly, formatMsUpTo10s, formatMsWhole, formatRateDelta, round3 } from '../../src/util/units.js';
 
 test('sizes print one decimal from KiB up, and the report variant two between 1 and 10 GiB', () => {
   assert.equal(formatBytes(512), '512 B');

@@ -18,8 +18,18 @@ test('the short command names the program and its script, not the whole argv', (
 });
 
 test('the RSS growth is absent below three readings, then the least-squares slope and r²', () => {
-  assert.equal(growthOf([{ t_s: 0, v: 1 }, { t_s: 1, v: 2 }]), undefined);
-  const g = growthOf([{ t_s: 10, v: 100 }, { t_s: 11, v: 300 }, { t_s: 12, v: 500 }]);
+  assert.equal(
+    growthOf([
+      { t_s: 0, v: 1 },
+      { t_s: 1, v: 2 },
+    ]),
+    undefined,
+  );
+  const g = growthOf([
+    { t_s: 10, v: 100 },
+    { t_s: 11, v: 300 },
+    { t_s: 12, v: 500 },
+  ]);
   assert.deepEqual(g, { bytesPerSecond: 200, r2: 1, windowS: 2, points: 3 });
 });
 
@@ -39,7 +49,10 @@ for (const py of interpreters()) {
       assert.ok(snap.figures.openFds >= 3, 'stdin, stdout and stderr at least');
       assert.ok(snap.smaps && snap.smaps.uss > 0 && snap.smaps.pss >= snap.smaps.uss / 2);
       if (py.major === 3 && py.minor >= 7) {
-        assert.deepEqual(snap.gc?.generations.map((g) => g.threshold), [123, 7, 5]);
+        assert.deepEqual(
+          snap.gc?.generations.map((g) => g.threshold),
+          [123, 7, 5],
+        );
         assert.equal(snap.gc?.enabled, false);
         assert.equal(snap.gc?.garbage, 3);
       } else {

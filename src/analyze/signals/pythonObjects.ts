@@ -65,11 +65,7 @@ export interface KeptEstimate {
  * median of them times the type's growth, never more than the heap or
  * tracemalloc measured growing, is the leak's size.
  */
-export function keptByNewInstances(
-  steady: readonly { type: string; count_delta: number }[],
-  refs: readonly RefsResult[],
-  cap: number,
-): KeptEstimate | null {
+export function keptByNewInstances(steady: readonly { type: string; count_delta: number }[], refs: readonly RefsResult[], cap: number): KeptEstimate | null {
   let best: KeptEstimate | null = null;
   for (const t of steady) {
     const r = refs.find((x) => x.type === t.type);

@@ -62,7 +62,10 @@ export function rssFacts(e: Evidence): RssFacts {
   // tracemalloc's own tables grow with every traced block: not the program's memory.
   const overhead = e.tracemalloc.already_tracing ? 0 : (e.tracemalloc.overhead ?? 0);
   const slope = theilSenSlope(points) ?? 0;
-  const mk = mannKendall(points.map((p) => p.v), 0.01);
+  const mk = mannKendall(
+    points.map((p) => p.v),
+    0.01,
+  );
   const growth = Math.max(0, slope * duration_s - overhead);
   const threads = s.map((x) => x.threads);
   const climbs = threads.every((v, i) => i === 0 || v >= threads[i - 1]!);

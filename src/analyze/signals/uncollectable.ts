@@ -8,7 +8,7 @@ export function uncollectableFinding(e: Evidence): CauseFinding {
   const b = e.gc.end;
   if (!a || !b) return { cause: 'uncollectable', status: 'insufficient-data', score: 0, summary: 'the collector state was not read', numbers: {} };
   const grew = b.garbage.count - a.garbage.count;
-  const issue = grew > 0 || (b.garbage.count > 1000);
+  const issue = grew > 0 || b.garbage.count > 1000;
   const group = b.garbage.groups[0];
   return {
     cause: 'uncollectable',

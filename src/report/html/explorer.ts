@@ -37,12 +37,18 @@ class Explorer {
   render(): void {
     const { doc } = this;
     const s = doc.summary;
-    const when = new Date(s.dumped_at * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+    const when = new Date(s.dumped_at * 1000)
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, ' UTC');
     this.root.append(
-      h('header', { class: 'card' },
+      h(
+        'header',
+        { class: 'card' },
         h('h1', null, `Heap of pid ${s.pid}: ${formatBytes(s.bytes)} in ${formatInteger(s.objects)} objects`),
         h('p', { class: 'muted' }, `CPython ${s.python}, dumped ${when}, ${formatInteger(s.references)} references; ${s.path}`),
-        h('p', { id: 'pruned-note' }, this.prunedNote())),
+        h('p', { id: 'pruned-note' }, this.prunedNote()),
+      ),
     );
     if (doc.diff) {
       this.root.classList.add('with-diff');
@@ -53,10 +59,13 @@ class Explorer {
     for (const id of doc.top) tree.append(this.row(id, 0));
     if (doc.more.count > 0) tree.append(this.moreLine(doc.more, 0));
     this.root.append(
-      h('section', { id: 'tree', class: 'card' },
+      h(
+        'section',
+        { id: 'tree', class: 'card' },
         h('h2', null, 'Dominator tree'),
         h('p', { class: 'muted' }, 'Each object retains what only it keeps alive. Open a row to see what it holds; "path" shows how a root reaches it.'),
-        tree),
+        tree,
+      ),
       this.pathBox,
     );
   }
@@ -73,13 +82,16 @@ class Explorer {
   }
 
   private headerRow(): HTMLElement {
-    return h('div', { class: 'row head' },
+    return h(
+      'div',
+      { class: 'row head' },
       h('span', { class: 'what' }, 'object'),
       h('span', { class: 'num' }, 'shallow'),
       h('span', { class: 'num' }, 'retained'),
       h('span', { class: 'share' }, 'share'),
       this.doc.diff ? h('span', { class: 'num' }, 'new bytes') : null,
-      h('span', { class: 'act' }, ''));
+      h('span', { class: 'act' }, ''),
+    );
   }
 
   /** One object's row, with its children made when first opened. */
@@ -92,18 +104,24 @@ class Explorer {
     const pathButton = h('button', { class: 'path-button', title: 'how a root reaches it' }, 'path');
     const bar = h('span', { class: 'bar' });
     bar.style.width = `${Math.min(100, (100 * n.retained) / Math.max(1, total))}%`;
-    const line = h('div', { class: 'row', 'data-id': String(id), role: 'treeitem' },
-      h('span', { class: 'what' },
+    const line = h(
+      'div',
+      { class: 'row', 'data-id': String(id), role: 'treeitem' },
+      h(
+        'span',
+        { class: 'what' },
         toggle,
         n.name ? h('span', { class: 'name' }, n.name) : null,
         h('span', { class: 'type' }, this.typeName(n.type)),
         n.isNew ? h('span', { class: 'badge new' }, 'new') : null,
-        n.unreferenced ? h('span', { class: 'badge' }, 'no referrer') : null),
+        n.unreferenced ? h('span', { class: 'badge' }, 'no referrer') : null,
+      ),
       h('span', { class: 'num shallow' }, formatBytes(n.shallow)),
       h('span', { class: 'num retained', title: `${formatInteger(n.count)} objects` }, formatBytes(n.retained)),
       h('span', { class: 'share' }, h('span', { class: 'track' }, bar), percent(n.retained, total)),
       this.doc.diff ? h('span', { class: 'num newbytes' }, n.newBytes ? formatBytes(n.newBytes) : '') : null,
-      h('span', { class: 'act' }, pathButton));
+      h('span', { class: 'act' }, pathButton),
+    );
     line.style.setProperty('--depth', String(depth));
     const box = h('div', { class: 'node' }, line);
     let kids: HTMLElement | undefined;
@@ -131,13 +149,16 @@ class Explorer {
     // The same children, totalled by type: what a dict of 100,000 sessions is made of.
     const byType = h('div', { class: 'kids by-type', hidden: '' });
     for (const [t, objects, bytes] of n.byType) {
-      const line = h('div', { class: 'row type-group' },
+      const line = h(
+        'div',
+        { class: 'row type-group' },
         h('span', { class: 'what' }, h('span', { class: 'type' }, this.typeName(t)), h('span', { class: 'muted' }, ` × ${formatInteger(objects)}`)),
         h('span', { class: 'num' }, ''),
         h('span', { class: 'num retained' }, formatBytes(bytes)),
         h('span', { class: 'share' }, percent(bytes, n.retained)),
         this.doc.diff ? h('span', { class: 'num' }, '') : null,
-        h('span', { class: 'act' }, ''));
+        h('span', { class: 'act' }, ''),
+      );
       line.style.setProperty('--depth', String(depth));
       byType.append(line);
     }
@@ -154,18 +175,17 @@ class Explorer {
   }
 
   private moreLine(more: { count: number; bytes: number }, depth: number): HTMLElement {
-    const line = h('div', { class: 'row more' },
-      h('span', { class: 'what muted' }, `… ${formatInteger(more.count)} more ${more.count === 1 ? 'object' : 'objects'} retaining ${formatBytes(more.bytes)} (pruned)`));
+    const line = h(
+      'div',
+      { class: 'row more' },
+      h('span', { class: 'what muted' }, `… ${formatInteger(more.count)} more ${more.count === 1 ? 'object' : 'objects'} retaining ${formatBytes(more.bytes)} (pruned)`),
+    );
     line.style.setProperty('--depth', String(depth));
     return line;
   }
 
   private stepText(s: PathStep): Child[] {
-    return [
-      s.via ? h('code', { class: 'via' }, s.via) : null,
-      s.name ? h('span', { class: 'name' }, s.name) : null,
-      h('span', { class: 'type' }, this.typeName(s.type)),
-    ];
+    return [s.via ? h('code', { class: 'via' }, s.via) : null, s.name ? h('span', { class: 'name' }, s.name) : null, h('span', { class: 'type' }, this.typeName(s.type))];
   }
 
   showPath(id: number): void {
@@ -214,23 +234,44 @@ class Explorer {
     const t = diff.table;
     const growth = t.after.bytes - t.before.bytes;
     const table = h('div', { class: 'tree grew' });
-    table.append(h('div', { class: 'row head' }, h('span', { class: 'what' }, 'holder'), h('span', { class: 'num' }, 'new bytes'), h('span', { class: 'num' }, 'retained'), h('span', { class: 'act' }, '')));
+    table.append(
+      h(
+        'div',
+        { class: 'row head' },
+        h('span', { class: 'what' }, 'holder'),
+        h('span', { class: 'num' }, 'new bytes'),
+        h('span', { class: 'num' }, 'retained'),
+        h('span', { class: 'act' }, ''),
+      ),
+    );
     for (const id of diff.grew) {
       const n = this.doc.nodes[id]!;
       const go = h('button', { class: 'reveal' }, 'show in tree');
       go.addEventListener('click', () => this.reveal(id));
-      table.append(h('div', { class: 'row', 'data-id': String(id) },
-        h('span', { class: 'what' }, n.name ? h('span', { class: 'name' }, n.name) : null, h('span', { class: 'type' }, this.typeName(n.type))),
-        h('span', { class: 'num newbytes' }, formatBytes(n.newBytes ?? 0)),
-        h('span', { class: 'num' }, formatBytes(n.retained)),
-        h('span', { class: 'act' }, go)));
+      table.append(
+        h(
+          'div',
+          { class: 'row', 'data-id': String(id) },
+          h('span', { class: 'what' }, n.name ? h('span', { class: 'name' }, n.name) : null, h('span', { class: 'type' }, this.typeName(n.type))),
+          h('span', { class: 'num newbytes' }, formatBytes(n.newBytes ?? 0)),
+          h('span', { class: 'num' }, formatBytes(n.retained)),
+          h('span', { class: 'act' }, go),
+        ),
+      );
     }
-    return h('section', { id: 'grew', class: 'card' },
+    return h(
+      'section',
+      { id: 'grew', class: 'card' },
       h('h2', null, 'What grew'),
-      h('p', { class: 'verdict' }, `${t.finding.summary.charAt(0).toUpperCase()}${t.finding.summary.slice(1)}: ${growth >= 0 ? '+' : ''}${formatBytes(growth)} (${formatBytes(t.before.bytes)} → ${formatBytes(t.after.bytes)}); ` +
-        `${formatInteger(t.new_objects.count)} new objects, ${formatBytes(t.new_objects.bytes)}. Rows marked "new" in the tree are objects the earlier dump did not have.`),
+      h(
+        'p',
+        { class: 'verdict' },
+        `${t.finding.summary.charAt(0).toUpperCase()}${t.finding.summary.slice(1)}: ${growth >= 0 ? '+' : ''}${formatBytes(growth)} (${formatBytes(t.before.bytes)} → ${formatBytes(t.after.bytes)}); ` +
+          `${formatInteger(t.new_objects.count)} new objects, ${formatBytes(t.new_objects.bytes)}. Rows marked "new" in the tree are objects the earlier dump did not have.`,
+      ),
       h('p', { class: 'muted' }, `The holders where the new objects gather (a holder whose growth is mostly one child's is left out). Note: ${t.caveat}.`),
-      table);
+      table,
+    );
   }
 }
 

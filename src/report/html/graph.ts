@@ -111,7 +111,15 @@ function drawGraph(el: HTMLElement, graph: NonNullable<Diagnosis['refs_graph']>)
 
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': 'referrer graph', 'font-family': DRAWING_FONT });
   svg.append(
-    s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L10,5 L0,10 z', fill: colour('slate') }))),
+    s(
+      'defs',
+      {},
+      s(
+        'marker',
+        { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+        s('path', { d: 'M0,0 L10,5 L0,10 z', fill: colour('slate') }),
+      ),
+    ),
   );
   const edges = s('g', { class: 'edges' });
   const labels = s('g', { class: 'edge-labels' });

@@ -51,12 +51,7 @@ export function verdict(d: Diagnosis): HTMLElement {
     h('p', { class: 'summary' }, ...summaryText(v.summary)),
     v.evidence.length ? h('ul', { class: 'evidence' }, ...v.evidence.map((e) => h('li', null, ...withPaths(e)))) : null,
     v.other_causes.length
-      ? h(
-          'div',
-          { class: 'others' },
-          h('h3', null, 'Also found'),
-          h('ul', null, ...v.other_causes.map((o) => h('li', null, causeBadge(o.cause, true), ' ', ...withPaths(o.summary)))),
-        )
+      ? h('div', { class: 'others' }, h('h3', null, 'Also found'), h('ul', null, ...v.other_causes.map((o) => h('li', null, causeBadge(o.cause, true), ' ', ...withPaths(o.summary)))))
       : null,
   );
 }
@@ -72,7 +67,12 @@ export function breakdown(d: Diagnosis): HTMLElement {
       { class: l.depth === 0 ? 'total' : undefined },
       name,
       h('td', { class: 'num' }, l.bytes === null ? h('span', { class: 'muted' }, 'not measured') : formatBytes(l.bytes)),
-      h('td', { class: 'barcell' }, l.bytes === null ? null : bar(l.bytes / whole, `d${Math.min(l.depth, 3)}`), l.bytes === null ? null : h('span', { class: 'pct' }, percent(l.bytes / whole))),
+      h(
+        'td',
+        { class: 'barcell' },
+        l.bytes === null ? null : bar(l.bytes / whole, `d${Math.min(l.depth, 3)}`),
+        l.bytes === null ? null : h('span', { class: 'pct' }, percent(l.bytes / whole)),
+      ),
       h('td', { class: 'source' }, ...withPaths(l.source)),
     );
   };
@@ -92,11 +92,7 @@ export function breakdown(d: Diagnosis): HTMLElement {
  * (no-break spaces around it: a space at the edge of an inline block is dropped).
  */
 function pathChips(path: string[]): HTMLElement {
-  return h(
-    'ol',
-    { class: 'path' },
-    ...path.map((p, i) => h('li', null, i ? h('span', { class: 'arrow' }, '\u00a0→\u00a0') : null, h('code', null, ...withPaths(p, '.')))),
-  );
+  return h('ol', { class: 'path' }, ...path.map((p, i) => h('li', null, i ? h('span', { class: 'arrow' }, '\u00a0→\u00a0') : null, h('code', null, ...withPaths(p, '.')))));
 }
 
 export function suspects(d: Diagnosis): HTMLElement {
@@ -133,9 +129,7 @@ export function sites(d: Diagnosis): HTMLElement {
   const row = (a: AllocationSite): HTMLTableRowElement => {
     const frames = a.traceback ?? [];
     const where =
-      frames.length > 1
-        ? h('details', null, h('summary', null, pathCode(a.site)), h('ol', { class: 'traceback' }, ...frames.map((f) => h('li', null, pathCode(f)))))
-        : pathCode(a.site);
+      frames.length > 1 ? h('details', null, h('summary', null, pathCode(a.site)), h('ol', { class: 'traceback' }, ...frames.map((f) => h('li', null, pathCode(f))))) : pathCode(a.site);
     return h(
       'tr',
       null,

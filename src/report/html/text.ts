@@ -28,9 +28,7 @@ const SHORT = 'short';
 
 function pathParts(parts: readonly PathPart[]): Child[] {
   return parts.flatMap((p): Child[] =>
-    p.elided
-      ? [p.marker ? h('span', { class: 'elision', 'data-marker': p.marker, 'aria-hidden': 'true' }) : null, h('span', { class: 'elided' }, p.text)]
-      : breakable(p.text, '/'),
+    p.elided ? [p.marker ? h('span', { class: 'elision', 'data-marker': p.marker, 'aria-hidden': 'true' }) : null, h('span', { class: 'elided' }, p.text)] : breakable(p.text, '/'),
   );
 }
 

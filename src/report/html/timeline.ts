@@ -112,13 +112,7 @@ function drawTimeline(el: HTMLElement, r: Diagnosis['rss'], steps: readonly Labe
   const meanR = r.samples.reduce((a, x) => a + x[1], 0) / t.length;
   const trend = t.map((x) => (meanR + r.slope * (x - meanT)) / unit);
 
-  const data: uPlot.AlignedData = [
-    t.map((x) => x / tUnit),
-    r.samples.map((x) => x[1] / unit),
-    r.samples.map((x) => x[2] / unit),
-    trend,
-    r.samples.map((x) => x[3]),
-  ];
+  const data: uPlot.AlignedData = [t.map((x) => x / tUnit), r.samples.map((x) => x[1] / unit), r.samples.map((x) => x[2] / unit), trend, r.samples.map((x) => x[3])];
   // memwhy's steps: a band each under the series (in uPlot's .u-under, which the canvas covers with its transparent plot).
   const bands = steps.map(({ step, label }) =>
     h('div', {
