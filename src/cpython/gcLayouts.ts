@@ -10,8 +10,21 @@
  * `interp.gc` in _Py_DebugOffsets too, which wins at run time.
  *
  * 2.7 and 3.6 keep the same figures in static variables of
- * Modules/gcmodule.c (`generations`, `enabled`, `garbage`): local symbols
- * with common names, found only in unstripped builds, so they are not read.
+ * Modules/gcmodule.c: `generations`, `enabled`, `collecting`, `garbage`, and
+ * on 3.6 `generation_stats` (2.7 keeps no per-generation statistics, so it
+ * has no gc.get_stats()). They are local symbols with common names, so they
+ * are found only where the interpreter ELF keeps its .symtab (pyenv and
+ * python.org builds; distribution builds are stripped and get no collector
+ * figures), and only among the locals that follow the STT_FILE symbol
+ * `gcmodule.c` (ElfFile.fileLocals): never another file's `enabled`.
+ * struct gc_generation is {PyGC_Head head; int threshold; int count}:
+ * PyGC_Head (Include/objimpl.h) is a union of three words padded to
+ * sizeof(long double), 32 bytes; 3.6 also aligns it to long double (16,
+ * bpo-27987), so a generation takes 48 bytes, while 2.7.18 keeps 8-byte
+ * alignment (`double dummy` plus `char dummy_padding[32]`), 40 bytes. The
+ * symbols' sizes agree (generations: 120 bytes on 2.7.18, 144 on 3.6.15;
+ * generation_stats: 72), and test/collect/gcMemory.test.ts checks the values
+ * read against the target's own gc module.
  */
 
 export interface GcLayout {
@@ -86,4 +99,35 @@ export const GC_LAYOUTS: readonly GcLayout[] = [
 
 export function gcLayoutFor(version: { major: number; minor: number }): GcLayout | undefined {
   return GC_LAYOUTS.find((l) => l.major === version.major && l.minor === version.minor);
+}
+
+/** 2.7's and 3.6's collector: statics of Modules/gcmodule.c, found by symbol. */
+export interface StaticGcLayout {
+  major: number;
+  minor: number;
+  /** struct gc_generation: its size and the offsets of threshold and count in it. */
+  generationSize: number;
+  threshold: number;
+  count: number;
+  /** struct gc_generation_stats's size (3.6); undefined on 2.7, which has no generation_stats. */
+  statsSize?: number;
+}
+
+/** The source file whose locals the statics are, and their names. */
+export const GC_STATICS = {
+  file: 'gcmodule.c',
+  generations: 'generations',
+  enabled: 'enabled',
+  collecting: 'collecting',
+  garbage: 'garbage',
+  stats: 'generation_stats',
+} as const;
+
+export const STATIC_GC_LAYOUTS: readonly StaticGcLayout[] = [
+  { major: 2, minor: 7, generationSize: 40, threshold: 32, count: 36 },
+  { major: 3, minor: 6, generationSize: 48, threshold: 32, count: 36, statsSize: 24 },
+];
+
+export function staticGcLayoutFor(version: { major: number; minor: number }): StaticGcLayout | undefined {
+  return STATIC_GC_LAYOUTS.find((l) => l.major === version.major && l.minor === version.minor);
 }

@@ -8,7 +8,7 @@
  */
 import type { MemorySource } from '../memory/source.js';
 import { readDebugOffsets } from './debug-offsets.js';
-import { GENERATIONS, type GcLayout } from './gcLayouts.js';
+import { GENERATIONS, type GcLayout, type StaticGcLayout } from './gcLayouts.js';
 import type { Layout } from './layouts.js';
 import { NotAnObjectError } from './objects.js';
 
@@ -16,9 +16,10 @@ export interface GcGeneration {
   threshold: number;
   /** gc.get_count()'s entry: objects pending (generation 0) or younger collections since this one's last. */
   count: number;
-  collections: number;
-  collected: number;
-  uncollectable: number;
+  /** gc.get_stats()'s figures; undefined on 2.7, which keeps none. */
+  collections: number | undefined;
+  collected: number | undefined;
+  uncollectable: number | undefined;
 }
 
 export interface GcState {
@@ -27,7 +28,7 @@ export interface GcState {
   collecting: boolean;
   /** Youngest first, as gc.get_stats() lists them. */
   generations: GcGeneration[];
-  /** len(gc.garbage); null before the list exists (the gc module not yet imported on 3.7/3.8). */
+  /** len(gc.garbage); null before the list exists (the gc module not yet imported on 2.7-3.8). */
   garbage: number | null;
 }
 
@@ -84,11 +85,56 @@ export function readGcState(memory: MemorySource, gc: GcLayout, address: bigint,
       uncollectable: Number(raw.readBigInt64LE(stats + gc.uncollectable)),
     });
   }
-  if (generations.some((g) => g.threshold < 0 || g.collections < 0 || g.collected < 0 || g.uncollectable < 0)) {
+  checkCounters(generations, address);
+  return { enabled: enabled === 1, collecting: collecting === 1, generations, garbage: garbageLength(memory, raw.readBigUInt64LE(gc.garbage), listSizeOffset) };
+}
+
+function checkCounters(generations: GcGeneration[], address: bigint): void {
+  const negative = (n: number | undefined): boolean => n !== undefined && n < 0;
+  if (generations.some((g) => g.threshold < 0 || negative(g.collections) || negative(g.collected) || negative(g.uncollectable))) {
     throw new NotAnObjectError(`no collector state at 0x${address.toString(16)}: negative counters`);
   }
-  const list = raw.readBigUInt64LE(gc.garbage);
+}
+
+function garbageLength(memory: MemorySource, list: bigint, listSizeOffset: number): number | null {
   const garbage = list === 0n ? null : Number(memory.readI64(list + BigInt(listSizeOffset)));
   if (garbage !== null && garbage < 0) throw new NotAnObjectError(`gc.garbage at 0x${list.toString(16)} is not a list`);
-  return { enabled: enabled === 1, collecting: collecting === 1, generations, garbage };
+  return garbage;
+}
+
+/** Run-time addresses of gcmodule.c's statics (2.7, 3.6); `stats` only where generation_stats exists (3.6). */
+export interface GcStaticAddresses {
+  generations: bigint;
+  enabled: bigint;
+  collecting: bigint;
+  garbage: bigint;
+  stats?: bigint;
+}
+
+/** struct gc_generation_stats {Py_ssize_t collections, collected, uncollectable} (3.6's gcmodule.c, as in 3.7+'s headers). */
+const STATS = { collections: 0, collected: 8, uncollectable: 16 };
+
+/** The statics read one by one: each is a word or an int, so each value is one the target held. */
+export function readStaticGcState(memory: MemorySource, gc: StaticGcLayout, at: GcStaticAddresses, listSizeOffset: number): GcState {
+  const enabled = memory.read(at.enabled, 4).readInt32LE(0);
+  const collecting = memory.read(at.collecting, 4).readInt32LE(0);
+  if ((enabled !== 0 && enabled !== 1) || (collecting !== 0 && collecting !== 1)) {
+    throw new NotAnObjectError(`no collector statics at 0x${at.enabled.toString(16)} (enabled ${enabled}, collecting ${collecting})`);
+  }
+  const gens = memory.read(at.generations, GENERATIONS * gc.generationSize);
+  const stats = at.stats !== undefined && gc.statsSize !== undefined ? memory.read(at.stats, GENERATIONS * gc.statsSize) : undefined;
+  const generations: GcGeneration[] = [];
+  for (let g = 0; g < GENERATIONS; g++) {
+    const gen = g * gc.generationSize;
+    const st = g * (gc.statsSize ?? 0);
+    generations.push({
+      threshold: gens.readInt32LE(gen + gc.threshold),
+      count: gens.readInt32LE(gen + gc.count),
+      collections: stats && Number(stats.readBigInt64LE(st + STATS.collections)),
+      collected: stats && Number(stats.readBigInt64LE(st + STATS.collected)),
+      uncollectable: stats && Number(stats.readBigInt64LE(st + STATS.uncollectable)),
+    });
+  }
+  checkCounters(generations, at.generations);
+  return { enabled: enabled === 1, collecting: collecting === 1, generations, garbage: garbageLength(memory, memory.readPtr(at.garbage), listSizeOffset) };
 }

@@ -44,6 +44,7 @@ const ELFDATA2LSB = 1;
 const SHT_NOBITS = 8;
 const SHN_UNDEF = 0;
 const STB_LOCAL = 0;
+const STT_FILE = 4;
 const EHDR_SIZE = 64; // sizeof(Elf64_Ehdr)
 const PHDR_SIZE = 56; // sizeof(Elf64_Phdr)
 const SHDR_SIZE = 64; // sizeof(Elf64_Shdr)
@@ -169,6 +170,41 @@ export class ElfFile {
   symbol(name: string): ElfSymbol | undefined {
     const s = this.symbols().get(name);
     return s && { name: s.name, value: s.value, size: s.size };
+  }
+
+  /**
+   * The local symbols of one source file's object, by name: in .symtab a
+   * linker writes each object's locals after an STT_FILE symbol naming its
+   * source (gABI, "Symbol Table"), so a static such as gcmodule.c's `enabled`
+   * is told from another file's static of the same name. Empty when the file
+   * is stripped; a name that `file`'s groups (two objects from same-named
+   * sources) define twice is left out rather than guessed.
+   */
+  fileLocals(file: string): Map<string, ElfSymbol> {
+    const found = new Map<string, ElfSymbol>();
+    const twice = new Set<string>();
+    const sections = this.rawSections();
+    const table = sections.find((s) => s.name === '.symtab');
+    const strings = table && sections[table.link];
+    if (!table || !strings || table.type === SHT_NOBITS) return found;
+    const data = this.read(table.offset, table.size, '.symtab');
+    const names = this.read(strings.offset, strings.size, ".symtab's names");
+    const entsize = Number(table.entsize) || SYM_SIZE;
+    let inFile = false;
+    for (let p = 0; p + SYM_SIZE <= data.length; p += entsize) {
+      const info = data[p + 4]!;
+      if (info >> 4 !== STB_LOCAL) continue;
+      const name = cString(names, data.readUInt32LE(p));
+      if ((info & 0xf) === STT_FILE) {
+        inFile = name === file;
+        continue;
+      }
+      if (!inFile || name === '' || data.readUInt16LE(p + 6) === SHN_UNDEF) continue;
+      if (found.has(name)) twice.add(name);
+      found.set(name, { name, value: data.readBigUInt64LE(p + 8), size: data.readBigUInt64LE(p + 16) });
+    }
+    for (const name of twice) found.delete(name);
+    return found;
   }
 
   /** True when the file has a .symtab (it is not stripped). */

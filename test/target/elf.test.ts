@@ -128,3 +128,26 @@ for (const py of interpreters().filter((p) => p.major === 3 && p.minor >= 7)) {
     }
   });
 }
+
+test("a file's locals are told from same-named locals of other files by the STT_FILE symbol before them", { skip: !existsSync(PYENV_LIB) }, () => {
+  const elf = ElfFile.open(PYENV_LIB);
+  try {
+    // `_keywords.2` (the argument clinic's keyword table) is a local of longobject.c, gcmodule.c, iobase.c and fileio.c alike.
+    const gc = elf.fileLocals('gcmodule.c').get('_keywords.2');
+    const long = elf.fileLocals('longobject.c').get('_keywords.2');
+    assert.ok(gc && long, 'both files have the local');
+    assert.notEqual(gc.value, long.value);
+    assert.equal(elf.fileLocals('no-such-file.c').size, 0);
+  } finally {
+    elf.close();
+  }
+});
+
+test('a stripped file has no file locals', () => {
+  const elf = ElfFile.open('/bin/ls');
+  try {
+    assert.equal(elf.fileLocals('ls.c').size, 0);
+  } finally {
+    elf.close();
+  }
+});

@@ -4,6 +4,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget } from '../helpers/target.js';
 import { growthOf, shortCommand, Watcher, type WatchSettings } from '../../src/watch/watcher.js';
+import { watchMetrics } from '../../src/watch/metrics.js';
+import { findStatics } from '../../src/collect/gcMemory.js';
+import { staticGcLayoutFor } from '../../src/cpython/gcLayouts.js';
+import { describePython } from '../../src/target/python.js';
+import { ElfFile } from '../../src/target/elf.js';
+
+function hasSymbols(path: string, check: (elf: ElfFile) => boolean): boolean {
+  const elf = ElfFile.open(path);
+  try {
+    return check(elf);
+  } finally {
+    elf.close();
+  }
+}
 
 function settings(pids: number[]): WatchSettings {
   return { filter: { pids: new Set(pids) }, windowS: 60, smapsIntervalS: 0, gc: true };
@@ -34,7 +48,7 @@ test('the RSS growth is absent below three readings, then the least-squares slop
 });
 
 for (const py of interpreters()) {
-  test(`watch describes a ${py.label} process with its version, /proc figures and (3.7+) collector counters`, async () => {
+  test(`watch describes a ${py.label} process with its version, /proc figures and collector counters (2.7 and 3.6 when not stripped)`, async () => {
     const target = await startTarget(py.path, ['gc_settings_then_sleep.py']);
     const watcher = new Watcher(settings([target.pid]));
     try {
@@ -48,15 +62,22 @@ for (const py of interpreters()) {
       assert.equal(snap.figures.threads, 1);
       assert.ok(snap.figures.openFds >= 3, 'stdin, stdout and stderr at least');
       assert.ok(snap.smaps && snap.smaps.uss > 0 && snap.smaps.pss >= snap.smaps.uss / 2);
-      if (py.major === 3 && py.minor >= 7) {
+      const statics = staticGcLayoutFor(py);
+      const series = (name: string): number =>
+        watchMetrics([snap], { cpuSeconds: 0, residentBytes: 0, lastSampleSeconds: 0, readErrors: watcher.readErrors }, []).find((f) => f.name === name)?.samples.length ?? 0;
+      if (!statics || hasSymbols(describePython(target.pid).interpreterElf, (elf) => findStatics(elf, statics) !== undefined)) {
         assert.deepEqual(
           snap.gc?.generations.map((g) => g.threshold),
           [123, 7, 5],
         );
         assert.equal(snap.gc?.enabled, false);
         assert.equal(snap.gc?.garbage, 3);
+        assert.equal(series('memwhy_python_gc_threshold'), 3);
+        // 2.7 keeps no per-generation statistics (no gc.get_stats()): no series rather than zeros.
+        assert.equal(series('memwhy_python_gc_collections_total'), py.major === 2 ? 0 : 3);
       } else {
-        assert.equal(snap.gc, undefined);
+        assert.equal(snap.gc, undefined, 'a stripped 2.7/3.6: no collector figures');
+        assert.equal(series('memwhy_python_gc_threshold'), 0);
       }
     } finally {
       watcher.close();
