@@ -5,18 +5,15 @@
  * the main interpreter, which a process read while starting has not got yet,
  * so they are looked for again until found.
  */
-import { statSync } from 'node:fs';
-import { UserError } from '../errors.js';
 import { LiveMemory } from '../memory/live.js';
-import { layoutFor, type Layout } from '../cpython/layouts.js';
-import { resolveLayout } from '../cpython/locate.js';
+import { layoutFor } from '../cpython/layouts.js';
 import { ARENA_SYMBOLS, arenaLayoutFor, type ArenaLayout } from '../cpython/arenaLayouts.js';
 import { interpreterArenaAddresses, readArenas, type ArenaAddresses, type ArenaCounts } from '../cpython/arenaState.js';
 import { mainInterpreter } from '../cpython/gcState.js';
-import { ElfFile, loadBias } from '../target/elf.js';
+import { loadBias } from '../target/elf.js';
 import { readMaps } from '../target/proc.js';
 import type { PythonTarget } from '../target/python.js';
-import { runtimeAddress } from './gcMemory.js';
+import { fileKey, openInterpreter, openRuntime } from './gcMemory.js';
 
 export class ArenaMemoryProbe {
   private constructor(
@@ -42,16 +39,7 @@ export class ArenaMemoryProbe {
     }
     const base = layoutFor(target.version);
     if (!base || base.head.kind !== 'runtime') return undefined;
-    const runtime = runtimeAddress(target);
-    if (runtime === undefined) throw new UserError(`${target.interpreterElf} has no _PyRuntime symbol`);
-    const memory = LiveMemory.open(target.pid);
-    let layout: Layout;
-    try {
-      layout = resolveLayout(memory, target.version, { runtime });
-    } catch (err) {
-      memory.close();
-      throw err;
-    }
+    const { memory, layout, runtime } = openRuntime(target);
     return new ArenaMemoryProbe(memory, arena, undefined, () => interpreterArenaAddresses(memory, arena, mainInterpreter(memory, layout, runtime)));
   }
 
@@ -70,15 +58,9 @@ export class ArenaMemoryProbe {
 const linkTimeStatics = new Map<string, ArenaAddresses | null>();
 
 function staticAddresses(target: PythonTarget): ArenaAddresses | undefined {
-  let elf: ElfFile;
+  const elf = openInterpreter(target);
   try {
-    elf = ElfFile.open(target.interpreterElf);
-  } catch (err) {
-    throw new UserError(`cannot read the interpreter ${target.interpreterElf}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  try {
-    const st = statSync(target.interpreterElf);
-    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    const key = fileKey(target.interpreterElf);
     let linked = linkTimeStatics.get(key);
     if (linked === undefined) {
       // size_t each: a symbol of another size with the same name is not ours.

@@ -41,16 +41,7 @@ export class GcMemoryProbe {
     }
     const gc = gcLayoutFor(target.version);
     if (!gc || base.head.kind !== 'runtime') return undefined;
-    const runtime = runtimeAddress(target);
-    if (runtime === undefined) throw new UserError(`${target.interpreterElf} has no _PyRuntime symbol`);
-    const memory = LiveMemory.open(target.pid);
-    let layout: Layout;
-    try {
-      layout = resolveLayout(memory, target.version, { runtime });
-    } catch (err) {
-      memory.close();
-      throw err;
-    }
+    const { memory, layout, runtime } = openRuntime(target);
     // The state's address is found once; a process read while starting up has no interpreter yet, so until then each read looks again.
     let address: bigint | undefined;
     return new GcMemoryProbe(memory, () => {
@@ -108,7 +99,7 @@ export function findStatics(elf: ElfFile, gc: StaticGcLayout): GcStaticAddresses
   return { generations, enabled, collecting, garbage, ...(stats !== undefined ? { stats } : {}) };
 }
 
-function openInterpreter(target: PythonTarget): ElfFile {
+export function openInterpreter(target: PythonTarget): ElfFile {
   try {
     return ElfFile.open(target.interpreterElf);
   } catch (err) {
@@ -116,7 +107,8 @@ function openInterpreter(target: PythonTarget): ElfFile {
   }
 }
 
-function fileKey(path: string): string {
+/** An interpreter file's identity for the per-file caches of link-time addresses. */
+export function fileKey(path: string): string {
   const st = statSync(path);
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
 }
@@ -128,6 +120,19 @@ function fileKey(path: string): string {
  * (program headers only) is each process's own.
  */
 const linkTimeRuntime = new Map<string, bigint | null>();
+
+/** The target's memory with the interpreter's layout resolved from _PyRuntime (3.7+); the memory is closed when the layout cannot be. */
+export function openRuntime(target: PythonTarget): { memory: LiveMemory; layout: Layout; runtime: bigint } {
+  const runtime = runtimeAddress(target);
+  if (runtime === undefined) throw new UserError(`${target.interpreterElf} has no _PyRuntime symbol`);
+  const memory = LiveMemory.open(target.pid);
+  try {
+    return { memory, layout: resolveLayout(memory, target.version, { runtime }), runtime };
+  } catch (err) {
+    memory.close();
+    throw err;
+  }
+}
 
 export function runtimeAddress(target: PythonTarget): bigint | undefined {
   const elf = openInterpreter(target);

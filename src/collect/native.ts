@@ -6,7 +6,7 @@
  * Python frames it runs; every other C frame stays, marked native.
  */
 import { UserError } from '../errors.js';
-import { runGdb } from '../gdb/launch.js';
+import { gdbFailure, runGdb } from '../gdb/launch.js';
 import type { PythonFrame } from '../cpython/stacks.js';
 import type { Mapping } from '../target/proc.js';
 import type { StackFrame } from './stackTypes.js';
@@ -63,7 +63,7 @@ export async function readBacktraces(pid: number, options: BacktraceOptions): Pr
   );
   const threads = parseBacktraces(run.stdout);
   if (threads.length > 0) return threads;
-  throw new UserError(gdbFailure(pid, run.stderr || run.stdout, run.code));
+  throw new UserError(gdbFailure(pid, run.stderr || run.stdout, run.code, 'printed no native stacks for'));
 }
 
 const THREAD = /^Thread \d+ \((?:Thread 0x[0-9a-f]+ \()?(?:LWP|process) (\d+)\)?(?: "(.*)")?\)?:?$/;
@@ -197,19 +197,4 @@ export function syscallName(text: string): string | null {
   if (!/^\d+$/.test(first)) return null; // "running", or "-1 sp pc" when blocked outside a system call
   const n = Number(first);
   return process.arch === 'x64' ? (SYSCALLS[n] ?? `syscall ${n}`) : `syscall ${n}`;
-}
-
-/** gdb's complaint in one line, with what to do about the usual ones. */
-function gdbFailure(pid: number, text: string, code: number | null): string {
-  if (/ptrace: Operation not permitted/.test(text)) {
-    return `gdb may not attach to pid ${pid}: run memwhy as the target's user or as root (and check /proc/sys/kernel/yama/ptrace_scope)`;
-  }
-  if (/No such process/.test(text)) return `no process with pid ${pid}: check the pid with "memwhy ps"`;
-  const last =
-    text
-      .trim()
-      .split('\n')
-      .filter((l) => !/^warning:/.test(l))
-      .pop() ?? `exit code ${code}`;
-  return `gdb printed no native stacks for pid ${pid}: ${last}`;
 }

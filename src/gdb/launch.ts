@@ -258,3 +258,21 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
     // Already gone.
   }
 }
+
+/**
+ * gdb's complaint in one line, with what to do about the usual ones; `failed`
+ * says what did not happen ("printed no native stacks for", "could not dump").
+ */
+export function gdbFailure(pid: number, text: string, code: number | null, failed: string): string {
+  if (/ptrace: Operation not permitted/.test(text)) {
+    return `gdb may not attach to pid ${pid}: run memwhy as the target's user or as root (and check /proc/sys/kernel/yama/ptrace_scope)`;
+  }
+  if (/No such process/.test(text)) return `no process with pid ${pid}: check the pid with "memwhy ps"`;
+  const last =
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => !/^warning:/.test(l))
+      .pop() ?? `exit code ${code}`;
+  return `gdb ${failed} pid ${pid}: ${last}`;
+}

@@ -7,7 +7,7 @@
 import { rmSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { UserError } from '../errors.js';
-import { runGdb } from '../gdb/launch.js';
+import { gdbFailure, runGdb } from '../gdb/launch.js';
 import { readStatus } from '../target/proc.js';
 
 export interface CoreDump {
@@ -57,24 +57,9 @@ async function writeCore(pid: number, output: string, options: GcoreOptions): Pr
       },
     );
     if (run.code === 0 && /Saved corefile/.test(run.stdout + run.stderr)) return;
-    throw new UserError(gdbFailure(pid, run.stderr || run.stdout, run.code));
+    throw new UserError(gdbFailure(pid, run.stderr || run.stdout, run.code, 'could not dump'));
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
-}
-
-/** gdb's complaint in one line, with what to do about the usual ones. */
-function gdbFailure(pid: number, text: string, code: number | null): string {
-  if (/ptrace: Operation not permitted/.test(text)) {
-    return `gdb may not attach to pid ${pid}: run memwhy as the target's user or as root (and check /proc/sys/kernel/yama/ptrace_scope)`;
-  }
-  if (/No such process/.test(text)) return `no process with pid ${pid}: check the pid with "memwhy ps"`;
-  const last =
-    text
-      .trim()
-      .split('\n')
-      .filter((l) => !/^warning:/.test(l))
-      .pop() ?? `exit code ${code}`;
-  return `gdb could not dump pid ${pid}: ${last}`;
 }
