@@ -4,6 +4,7 @@
  * repeated runs, and which allocator kept the least memory on average.
  * Pure: samples in, numbers out.
  */
+import { median } from './trend.js';
 
 /** One RSS sample: seconds since the run started, bytes. */
 export type RssPoint = readonly [t_s: number, rss: number];
@@ -73,13 +74,6 @@ export function describeRun(run: RunEvidence): RunRecord {
     exit_code: run.exit_code,
     samples: run.samples,
   };
-}
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** One row per allocator, in the order they first appear in `runs`. */

@@ -17,9 +17,15 @@ export function theilSenSlope(points: readonly Point[]): number | undefined {
     }
   }
   if (slopes.length === 0) return undefined;
-  slopes.sort((a, b) => a - b);
-  const mid = slopes.length >> 1;
-  return slopes.length % 2 ? slopes[mid]! : (slopes[mid - 1]! + slopes[mid]!) / 2;
+  return median(slopes);
+}
+
+/** The middle value (the mean of the middle two for an even count); 0 for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export interface MonotonicTrend {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeRun, median, summarizeComparison, timeWeightedMean, type RunRecord } from '../../src/analyze/compare.js';
+import { describeRun, summarizeComparison, timeWeightedMean, type RunRecord } from '../../src/analyze/compare.js';
+import { median } from '../../src/analyze/trend.js';
 
 test('the time-weighted mean weighs a long plateau more than a brief spike', () => {
   // 1 s at 100, a 0.1 s spike to 1000, then 0.9 s back at 100.

@@ -4,6 +4,7 @@ import type { RefsResult } from '../../collect/refs.js';
 import type { CauseFinding } from '../diagnosis.js';
 import type { GrowthFinding } from '../growth.js';
 import { rankSuspects } from '../suspects.js';
+import { median } from '../trend.js';
 import { formatBytes, formatInteger, formatRate } from '../../util/units.js';
 import type { RssFacts } from './rss.js';
 
@@ -76,12 +77,6 @@ export function keptByNewInstances(steady: readonly { type: string; count_delta:
     if (!best || bytes > best.bytes) best = { type: t.type, per_instance, samples: kept.length, bytes };
   }
   return best;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** "about +12 MiB an hour at this rate". */
