@@ -12,11 +12,13 @@ export interface CliResult {
 }
 
 export function memwhy(args: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return runCli(join(ROOT, 'bin', 'memwhy'), args, { ...opts, env: { ...process.env, ...opts.env } });
+}
+
+/** Runs `command` (bin/memwhy, or the single executable) with exactly `env`, collecting its output; SIGKILLs it past the time limit. */
+export function runCli(command: string, args: string[], opts: { timeoutMs?: number; input?: string; env: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(ROOT, 'bin', 'memwhy'), args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...opts.env },
-    });
+    const child = spawn(command, args, { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'], env: opts.env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

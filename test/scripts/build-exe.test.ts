@@ -7,13 +7,12 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 // @ts-expect-error: a plain ES module without types (as build-viewer.mjs in test/report/diagnosisHtml.test.ts).
 import { buildExe, exeBuildUnavailable } from '../../scripts/build-exe.mjs';
 import { layoutFor } from '../../src/cpython/layouts.js';
-import type { CliResult } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget } from '../helpers/target.js';
 import { tempDir } from '../helpers/tempDir.js';
@@ -42,22 +41,7 @@ before(async () => {
 });
 
 function run(args: string[], timeoutMs = 60_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(exe, args, { cwd: host, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`memwhy ${args.join(' ')} timed out; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+  return runCli(exe, args, { cwd: host, env, timeoutMs });
 }
 
 // The newest CPython whose layout memwhy reads from memory (stacks needs no agent then).
