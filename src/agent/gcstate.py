@@ -23,6 +23,7 @@ _type_name = _safe['type_name']
 _mro_lookup = _safe['mro_lookup']
 _class_of = _safe['type_of']
 _is_a = _safe['is_a']
+_size = _safe['size']
 _count_elements = _census['_count_elements']
 
 _SAMPLES = 3
@@ -252,12 +253,6 @@ def _has_del(obj):
     except Exception:
         return False
 
-
-def _size(obj):
-    try:
-        return sys.getsizeof(obj, 0)
-    except Exception:
-        return 0
 
 
 def _safe_repr(obj):

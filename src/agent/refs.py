@@ -49,6 +49,7 @@ _Hold = _census['_Hold']
 _safe = _load('safe')  # noqa: F821
 _type_name = _safe['type_name']
 _is_a = _safe['is_a']
+_size = _safe['size']
 _is_text = _safe['is_text']
 _class_dict = _safe['class_dict']
 safe_repr = _safe['safe_repr']
@@ -137,12 +138,6 @@ def _kept(obj):
         frontier = nxt
     return nbytes, len(owned)
 
-
-def _size(obj):
-    try:
-        return sys.getsizeof(obj, 0)
-    except Exception:
-        return 0
 
 
 def _instances(name, limit):

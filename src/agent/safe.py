@@ -166,3 +166,12 @@ def key_text(k, limit=40):
     if is_plain(k):
         return repr(k)
     return '<' + type_name(type_of(k))[0] + '>'
+
+
+# Shallow bytes of one object, 0 when its __sizeof__ fails: a walk over
+# the heap must not stop on one odd object.
+def size(obj):
+    try:
+        return sys.getsizeof(obj, 0)
+    except Exception:
+        return 0
