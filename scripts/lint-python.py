@@ -21,9 +21,10 @@ SKIP_DIRS = {'node_modules', 'dist', '__pycache__'}
 
 # Names that exist at run time but not in the file: the agent's loader puts
 # _load (another agent module's namespace) and _agent (agent.py's own) in
-# each module it runs (src/agent/agent.py), and memwhy fills in boot.py's
+# each module it runs (src/agent/agent.py), start.py gives agent.py
+# _read_code, and memwhy fills in boot.py's
 # __MEMWHY_*__ placeholders before gdb runs it.
-INJECTED = re.compile(r'^(_load|_agent|__MEMWHY_[A-Z_]+__)$')
+INJECTED = re.compile(r'^(_load|_agent|_read_code|__MEMWHY_[A-Z_]+__)$')
 
 # flake8's marker, already used in the tree for the Python 2 names (unicode,
 # long) and the imports made for their side effects: pyflakes ignores it.

@@ -3,10 +3,12 @@
 # Requests and replies are JSON lines on the Unix socket memwhy handed the
 # bootstrap: {"id", "method": "module.function", "params": {...}} ->
 # {"id", "result"} or {"id", "error": {"type", "message", "traceback"}}.
-# The agent's thread compiles this file and the modules memwhy expects to
+# The agent's thread loads this file and the modules memwhy expects to
 # call from a file memwhy wrote (src/agent/start.py); before a call, memwhy
-# sends one {"define": name, "pieces": [[line, text]...]} line per other .py
-# module the call needs. Each module is exec'd into a fresh dict on first
+# sends one line per other .py module the call needs: {"define": name,
+# "file": path} when it compiled the module itself (a file of marshal data
+# in its private directory), {"define": name, "pieces": [[line, text]...]}
+# when it could not. Each module is exec'd into a fresh dict on first
 # use (never into sys.modules) and dropped at close.
 #
 # Leaving no trace in what memwhy measures shapes this file:
@@ -15,7 +17,8 @@
 #   re, enum, ... cost the target 1.4-1.9 MiB of RSS for good, measured on
 #   3.11 and 3.13). traceback is imported only to report an error.
 # - It compiles nothing per request: a compile() costs the thread's malloc
-#   arena for good (start.py), so request lines are parsed by hand.
+#   arena for good (start.py), so request lines are parsed by hand, and
+#   memwhy sends its modules compiled when it can.
 # - No single allocation reaches glibc's mmap threshold (128 KiB): freeing
 #   an mmapped chunk raises that threshold for the whole process
 #   (malloc/malloc.c, "dynamic mmap threshold"), which would change how the
@@ -248,8 +251,9 @@ def error_of(exc_info):
 
 class _Modules(object):
     def __init__(self, code):
-        # name -> its pieces' code objects (compiled by the bootstrap), or
-        # its [line, text] pieces (sent later by memwhy, compiled on first use).
+        # name -> its code objects (from start.py), or the define line
+        # memwhy sent later: a file of marshal data (read with start.py's
+        # _read_code) or [line, text] pieces (compiled on first use).
         self.code = code
         self.sources = {}
         self.loaded = {}
@@ -260,7 +264,11 @@ class _Modules(object):
             if name not in self.code:
                 if name not in self.sources:
                     raise ImportError('memwhy agent has no module %r' % (name,))
-                self.code[name] = compile_pieces(self.sources.pop(name), 'memwhy/%s.py' % name)
+                sent = self.sources.pop(name)
+                if 'file' in sent:
+                    self.code.update(_read_code(sent['file']))
+                else:
+                    self.code[name] = compile_pieces(sent['pieces'], 'memwhy/%s.py' % name)
             mod = {'__name__': '__memwhy_%s__' % name, '_load': self.load, '_agent': globals()}
             for code in self.code[name]:
                 exec(code, mod)
@@ -345,7 +353,7 @@ def serve(sock, buf, modules):
             request = parse_line(line)
             line = None
             if 'define' in request:
-                modules.sources[request['define']] = request['pieces']
+                modules.sources[request['define']] = request
                 continue
             if request.get('method') == 'agent.close':
                 # No reply: memwhy waits for the socket to close. Sending one

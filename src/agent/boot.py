@@ -35,12 +35,21 @@ try:
     _memwhy_monkey = __import__('sys').modules.get('gevent.monkey')
     if _memwhy_monkey is not None:
         _memwhy_start = getattr(_memwhy_monkey, 'saved', {}).get(_memwhy_thread.__name__, {}).get('start_new_thread', _memwhy_start)
-    # The thread runs start.py through the built-in exec (execfile on 2.7,
-    # where exec is a keyword, hence getattr): its compile happens in the
-    # thread, not here.
     _memwhy_ns = {'__name__': '__memwhy_boot__', '_memwhy_args': (
         __MEMWHY_SOCKET__, __MEMWHY_TOKEN__, __MEMWHY_SERVER_PIDS__, __MEMWHY_SERVER_UID__, __MEMWHY_CODE__)}
-    if _memwhy_thread.__name__ == 'thread':
+    if __MEMWHY_START_COMPILED__:
+        # start.py as marshal data (src/attach/agentCompiler.ts): the thread
+        # runs its code object through eval, which runs code of any mode on
+        # 2.7 and 3, and nothing is compiled in the target.
+        _memwhy_file = open(__MEMWHY_START__, 'rb')
+        try:
+            _memwhy_code = __import__('marshal').loads(_memwhy_file.read())[1]
+        finally:
+            _memwhy_file.close()
+        _memwhy_start(eval, (_memwhy_code, _memwhy_ns))
+    elif _memwhy_thread.__name__ == 'thread':
+        # start.py as source: the built-in exec (execfile on 2.7, where exec
+        # is a keyword) compiles it in the thread, not here.
         _memwhy_start(execfile, (__MEMWHY_START__, _memwhy_ns))  # noqa: F821 (Python 2)
     else:
         _memwhy_file = open(__MEMWHY_START__, 'rb')

@@ -1,24 +1,36 @@
 # memwhy agent's start: the first code its thread runs. The bootstrap
-# (boot.py) starts the thread with this file's text and leaves its compile,
-# and every other, to the thread: the thread that ran the bootstrap compiles
-# only the bootstrap's few lines. Any compile() grows the malloc arena of
-# the thread that runs it, and glibc keeps an arena's peak (it trims a
-# thread arena's top only beyond top_pad + trim threshold, and a program
-# that once freed a big block has raised that threshold to megabytes):
-# compile('x = 1') alone leaves 240-280 kB in a new thread's arena (2.7-3.13),
-# the bootstrap's compile left 228 kB in the main heap (3.13). Compiled one
-# after the other in the agent's one new arena, the compiles share one peak.
-# Python 2.7 and 3.6+. _memwhy_args (the socket, the token, who may be at
-# the other end, the file of code to compile) is set by the bootstrap.
+# (boot.py) starts the thread with this file's code and leaves everything
+# else to the thread. Any compile() grows the malloc arena of the thread that
+# runs it, and glibc keeps an arena's peak (it trims a thread arena's top
+# only beyond top_pad + trim threshold, and a program that once freed a big
+# block has raised that threshold to megabytes): compile('x = 1') alone
+# leaves 240-280 kB in a new thread's arena (2.7-3.13). So, when memwhy found
+# a Python of the target's version on its side, this file and the agent's
+# modules arrive compiled, as marshal data (src/attach/agentCompiler.ts), and
+# nothing is compiled in the target; otherwise they arrive as source and are
+# compiled here, one piece after the other in the agent's one new arena, so
+# that the compiles share one peak. Python 2.7 and 3.6+. _memwhy_args (the
+# socket, the token, who may be at the other end, the file of code) is set
+# by the bootstrap.
 
 
 def _memwhy_code(path):
-    """The agent's code objects by module, from memwhy's file (agentCode()
-    in agentSession.ts): pieces "name:line\\n" + text + NUL, each compiled
-    on its own so that one compile's peak is one piece's."""
+    """The agent's code objects by module, from one of memwhy's files
+    (src/attach/agentCode.ts): "M" then marshal.dumps((name, code)) per
+    module, or source pieces "name:line\\n" + text + NUL, each compiled on
+    its own so that one compile's peak is one piece's."""
     code = {}
     f = open(path, 'rb')
     try:
+        if f.read(1) == b'M':
+            import marshal
+            while True:
+                try:
+                    name, module = marshal.load(f)
+                except EOFError:
+                    return code
+                code[name] = [module]
+        f.seek(0)
         data = f.read()
     finally:
         f.close()
@@ -38,7 +50,8 @@ def _memwhy_boot(path, token, server_pids, server_uid, code_path):
     # C socket module: json and socket.py would stay in the target for good,
     # with 1.4-1.9 MiB of RSS (src/agent/agent.py).
     sock = None
-    agent = {'__name__': '__memwhy_agent__'}
+    # _read_code: the agent reads the modules memwhy sends later the same way.
+    agent = {'__name__': '__memwhy_agent__', '_read_code': _memwhy_code}
     modules = None
     try:
         import os

@@ -7,139 +7,18 @@
  */
 import { chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installationDescription, listPackageDir, readPackageFile } from '../installation.js';
 import { UserError } from '../errors.js';
 import { describePython, type PythonTarget } from '../target/python.js';
 import { readStatus, isSameProcess, processAlive } from '../target/proc.js';
 import { AcceptTimeout, ChannelClosed, ChannelListener, ChannelTimeout, listenerCredentialsSeenBy, makePrivateDir, newToken, type Channel } from './channel.js';
 import { chooseTransport, type TransportChoice } from './chooseTransport.js';
 import { sweepLeftovers, targetTmpRoot } from './leftovers.js';
+import { agentCompilerFor, type AgentCompiler } from './agentCompiler.js';
+import { DEFAULT_MODULES, defineLine, loadAgentSources, renderBootstrap, startFiles, withDependencies } from './agentCode.js';
 import { localThreadId, threadEnded } from './agentThread.js';
 import { takeAttachLock } from './lock.js';
 import type { AgentSession, AttachOptions, CallOptions } from './session.js';
 import type { InjectResult, Transport } from './transport.js';
-
-/** The files of src/agent that are not modules a call names: the bootstrap, the agent thread's start, the request loop. */
-const NOT_MODULES = new Set(['boot.py', 'start.py', 'agent.py']);
-
-/** The agent's .py files (src/agent), from the package or the single executable (installation.ts). */
-export function loadAgentSources(): { boot: string; start: string; agent: string; modules: Record<string, string> } {
-  const read = (f: string): string => {
-    const text = readPackageFile(`src/agent/${f}`);
-    if (text === undefined) throw new Error(`memwhy's agent file src/agent/${f} is missing from ${installationDescription()}`);
-    return text;
-  };
-  const modules: Record<string, string> = {};
-  for (const f of listPackageDir('src/agent')) {
-    if (f.endsWith('.py') && !NOT_MODULES.has(f)) modules[f.slice(0, -3)] = read(f);
-  }
-  return { boot: read('boot.py'), start: read('start.py'), agent: read('agent.py'), modules };
-}
-
-/**
- * A Python module cut before each top-level def, class or decorator, each
- * piece with the line it starts at: [line, text]. The agent compiles piece
- * by piece, because compiling a whole module at once takes memory in
- * proportion to its size (the 3.11 parser peaked at 640 KiB for agent.py's
- * 9 KiB), and a thread's malloc arena keeps its peak resident in the target
- * after it is freed (src/agent/agent.py).
- */
-export function pieces(source: string): [number, string][] {
-  const lines = source.split('\n');
-  const out: [number, string][] = [];
-  let start = 0;
-  for (let i = 1; i <= lines.length; i++) {
-    const at = lines[i];
-    const cut = i === lines.length || (/^(def |class |@)/.test(at!) && !/^@/.test(lines[i - 1]!));
-    if (!cut) continue;
-    const text = lines.slice(start, i).join('\n');
-    if (text.trim() !== '') out.push([start + 1, text + '\n']);
-    start = i;
-  }
-  return out;
-}
-
-/** Drops whole-line comments: the bootstrap travels through gdb, smaller is quicker. */
-function stripComments(source: string): string {
-  return (
-    source
-      .split('\n')
-      .filter((l) => !/^\s*#/.test(l) && l.trim() !== '')
-      .join('\n') + '\n'
-  );
-}
-
-function pyString(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-export interface BootstrapSettings {
-  /** The socket as the target sees it. */
-  socketPath: string;
-  token: string;
-  /** Who the bootstrap accepts at the other end of the socket (see listenerCredentialsSeenBy). */
-  pids: number[];
-  uid: number;
-  /** start.py as the target sees it: the agent's thread runs it. */
-  startPath: string;
-  /** The file of agentCode() as the target sees it: the agent's thread compiles what is in it. */
-  codePath: string;
-}
-
-/**
- * The modules of src/agent that the session's calls are expected to need,
- * when the caller does not say: the census and its snapshot child, which the
- * first call of heap, growth and diagnose make. They travel in agentCode()'s
- * file; any other module a call needs is sent as a define line, which the
- * agent parses in Python first (a 25 KiB module's worth of strings in the
- * target, for the time of the parse).
- */
-export const DEFAULT_MODULES: readonly string[] = ['census', 'fork'];
-
-/** `names` and every module they load (`_load('name')`), those of `sources` only, each after what it loads. */
-export function withDependencies(names: Iterable<string>, sources: Record<string, string>): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  const visit = (name: string): void => {
-    if (seen.has(name) || sources[name] === undefined) return;
-    seen.add(name);
-    for (const m of sources[name]!.matchAll(/_load\('(\w+)'\)/g)) visit(m[1]!);
-    out.push(name);
-  };
-  for (const n of names) visit(n);
-  return out;
-}
-
-/**
- * What the agent's thread compiles first (src/agent/start.py reads it):
- * agent.py (as module "agent") and these modules, each cut into pieces(),
- * each piece "name:line\n" then its text then a NUL.
- */
-export function agentCode(agent: string, modules: Record<string, string>): Buffer {
-  const out: string[] = [];
-  for (const [name, source] of [['agent', agent] as const, ...Object.entries(modules)]) {
-    if (!/^\w+$/.test(name)) throw new Error(`agent module name ${JSON.stringify(name)} is not a Python identifier`);
-    for (const [line, text] of pieces(source)) out.push(`${name}:${line}\n${text.replace(/\0/g, '')}\0`);
-  }
-  return Buffer.from(out.join(''), 'utf8');
-}
-
-/** boot.py with its placeholders filled in: what the transport runs inside the target. */
-export function renderBootstrap(boot: string, s: BootstrapSettings): string {
-  const values: Record<string, string> = {
-    __MEMWHY_START__: pyString(s.startPath),
-    __MEMWHY_CODE__: pyString(s.codePath),
-    __MEMWHY_SOCKET__: pyString(s.socketPath),
-    __MEMWHY_TOKEN__: pyString(s.token),
-    __MEMWHY_SERVER_PIDS__: `(${s.pids.map((p) => Math.trunc(p)).join(',')},)`,
-    __MEMWHY_SERVER_UID__: String(Math.trunc(s.uid)),
-  };
-  return stripComments(boot).replace(/__MEMWHY_[A-Z_]+?__/g, (name) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`boot.py has a placeholder memwhy does not fill: ${name}`);
-    return value;
-  });
-}
 
 export interface OpenedSession extends AgentSession {
   readonly inject: InjectResult;
@@ -196,22 +75,22 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
     listener = new ChannelListener(join(dir.localDir, 's'), token);
     await listener.listen(uid, gid);
     const sources = loadAgentSources();
-    const compiled = withDependencies(opts.modules ?? DEFAULT_MODULES, sources.modules);
-    const code = agentCode(sources.agent, Object.fromEntries(compiled.map((m) => [m, sources.modules[m]!])));
-    for (const [name, text] of [
-      ['t', sources.start],
-      ['c', code],
-    ] as const) {
-      // Only the target's user can read them, like the directory.
-      writeFileSync(join(dir.localDir, name), text, { mode: 0o600 });
-      if (process.getuid?.() === 0 && uid !== 0) chownSync(join(dir.localDir, name), uid, gid);
-    }
+    const compiler = agentCompilerFor(target);
+    const modules = withDependencies(opts.modules ?? DEFAULT_MODULES, sources.modules);
+    const files = await startFiles(sources, modules, compiler);
+    // Only the target's user can read them, like the directory.
+    const write = (name: string, data: Buffer): string => {
+      writeFileSync(join(dir!.localDir, name), data, { mode: 0o600 });
+      if (process.getuid?.() === 0 && uid !== 0) chownSync(join(dir!.localDir, name), uid, gid);
+      return join(dir!.targetDir, name);
+    };
     const bootstrap = renderBootstrap(sources.boot, {
       socketPath: join(dir.targetDir, 's'),
       token,
       ...listenerCredentialsSeenBy(pid),
-      startPath: join(dir.targetDir, 't'),
-      codePath: join(dir.targetDir, 'c'),
+      startPath: write('t', files.start),
+      codePath: write('c', files.code),
+      startCompiled: files.compiled,
     });
     const inject = await transport.inject(target, bootstrap, {
       safePointTimeoutS: opts.safePointTimeoutS ?? 10,
@@ -234,7 +113,7 @@ export async function openAgentOn(target: PythonTarget, opts: AttachOptions & { 
     } finally {
       transport.settle?.(pid);
     }
-    return new Session(target, channel, dir, lock, inject, opts.fork !== false, sources.modules, compiled);
+    return new Session(target, channel, dir, lock, inject, opts.fork !== false, sources.modules, modules, files.compiled ? compiler : undefined, write);
   } catch (err) {
     transport.settle?.(pid);
     listener?.close();
@@ -261,25 +140,34 @@ class Session implements OpenedSession {
     readonly inject: InjectResult,
     private readonly forkAllowed: boolean,
     private readonly modules: Record<string, string>,
-    /** The modules agentCode() carried: the agent has them. */
-    compiled: readonly string[],
+    /** The modules the start files carried: the agent has them. */
+    started: readonly string[],
+    /** Compiles the modules sent later, when it compiled the first ones. */
+    private readonly compiler: AgentCompiler | undefined,
+    /** Writes a file into the private directory; returns its path as the target sees it. */
+    private readonly write: (name: string, data: Buffer) => string,
   ) {
-    this.defined = new Set(compiled);
+    for (const name of started) this.defined.set(name, Promise.resolve());
   }
 
-  private readonly defined: Set<string>;
+  /** Each module the agent has or is being sent, by name: sent once, and every call waits for its modules' lines. */
+  private readonly defined = new Map<string, Promise<void>>();
 
   /**
    * Sends the agent the modules a call needs, once each, one line per module:
-   * only what is used is compiled in the target, and no line is big enough
+   * only what is used is loaded in the target, and no line is big enough
    * to make the agent allocate past glibc's mmap threshold (src/agent/agent.py).
    */
-  private define(module: string): void {
-    for (const name of withDependencies([module], this.modules)) {
-      if (this.defined.has(name)) continue;
-      this.defined.add(name);
-      this.channel.send({ define: name, pieces: pieces(this.modules[name]!) });
-    }
+  private async define(module: string): Promise<void> {
+    const lines = withDependencies([module], this.modules).map((name) => {
+      let sent = this.defined.get(name);
+      if (!sent) {
+        sent = defineLine(name, this.modules[name]!, this.compiler, this.write).then((line) => this.channel.send(line));
+        this.defined.set(name, sent);
+      }
+      return sent;
+    });
+    await Promise.all(lines);
   }
 
   get localDir(): string {
@@ -294,8 +182,8 @@ class Session implements OpenedSession {
     try {
       const timeoutS = opts?.timeoutS ?? 60;
       const fork = opts?.fork === true && this.forkAllowed;
-      this.define(method.slice(0, method.lastIndexOf('.')));
-      if (fork) this.define('fork');
+      await this.define(method.slice(0, method.lastIndexOf('.')));
+      if (fork) await this.define('fork');
       const sent = fork ? { ...params, _fork: { timeout_s: timeoutS, keep_tracing: opts?.keepTracing === true } } : params;
       return (await this.channel.request(method, sent, timeoutS * 1000)) as T;
     } catch (err) {

@@ -16,7 +16,7 @@ export interface AttachOptions {
   /**
    * The modules of src/agent the calls will use, handed to the agent in a
    * file with agent.py rather than as define lines it parses first
-   * (agentSession.ts DEFAULT_MODULES, the default).
+   * (agentCode.ts DEFAULT_MODULES, the default).
    */
   modules?: readonly string[];
 }

@@ -15,7 +15,7 @@ import { startTarget } from '../helpers/target.js';
 import { ROOT } from '../helpers/cli.js';
 import { agentDirs, lockFiles, threadCount, tracerPid } from '../helpers/procfs.js';
 import { waitFor } from '../helpers/expect.js';
-import { agentCode, loadAgentSources, renderBootstrap } from '../../src/attach/agentSession.js';
+import { agentCode, loadAgentSources, renderBootstrap } from '../../src/attach/agentCode.js';
 import { newToken } from '../../src/attach/channel.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -144,7 +144,7 @@ describe("the agent serves only memwhy's own listener", () => {
         const euid = process.geteuid!();
         const run = async (pids: number[], uid: number): Promise<boolean> => {
           rmSync(marker, { force: true });
-          const code = renderBootstrap(sources.boot, { socketPath, token, pids, uid, startPath: join(dir, 't'), codePath: join(dir, 'c') });
+          const code = renderBootstrap(sources.boot, { socketPath, token, pids, uid, startPath: join(dir, 't'), codePath: join(dir, 'c'), startCompiled: false });
           // The bootstrap only starts a thread: give it a moment before the interpreter exits.
           // (Asynchronously: this process serves the socket meanwhile.)
           const child = spawn(py.path, ['-c', `${code}\nimport time\ntime.sleep(1.5)\n`], { stdio: 'ignore' });
