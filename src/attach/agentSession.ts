@@ -22,6 +22,8 @@ import type { InjectResult, Transport } from './transport.js';
 
 export interface OpenedSession extends AgentSession {
   readonly inject: InjectResult;
+  /** The Python on this machine that compiled the agent's code (src/attach/agentCompiler.ts); undefined when the agent compiled it in the target. */
+  readonly compiledBy: string | undefined;
 }
 
 export function transportFor(target: PythonTarget, choice: TransportChoice = 'auto'): Transport {
@@ -148,7 +150,10 @@ class Session implements OpenedSession {
     private readonly write: (name: string, data: Buffer) => string,
   ) {
     for (const name of started) this.defined.set(name, Promise.resolve());
+    this.compiledBy = compiler?.python;
   }
+
+  readonly compiledBy: string | undefined;
 
   /** Each module the agent has or is being sent, by name: sent once, and every call waits for its modules' lines. */
   private readonly defined = new Map<string, Promise<void>>();
