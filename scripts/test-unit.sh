@@ -4,7 +4,7 @@
 # minute; `npm test` stays the full suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-files=(test/analyze/*.test.ts test/fuzz/*.test.ts test/heap/*.test.ts test/src/*.test.ts test/util/*.test.ts test/cpython/linetable.test.ts)
+files=(test/analyze/*.test.ts test/attach/compiledCache.test.ts test/fuzz/*.test.ts test/heap/*.test.ts test/src/*.test.ts test/util/*.test.ts test/cpython/linetable.test.ts)
 for f in test/report/*.test.ts; do
   # The HTML report's tests drive a real browser: they belong to the full suite.
   grep -q "helpers/browser" "$f" || files+=("$f")

@@ -10,7 +10,8 @@
  *
  * Where no such Python is here (a container's interpreter, an unusual
  * version) the agent compiles in the target as before: the code is the same,
- * only the footprint differs.
+ * only the footprint differs. What was compiled is kept for the next run
+ * (src/attach/compiledCache.ts).
  */
 import { execFile } from 'node:child_process';
 import { constants, accessSync, readdirSync, realpathSync, statSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { readPackageFile } from '../installation.js';
 import type { PythonTarget, PythonVersion } from '../target/python.js';
+import { cacheDir, cacheKey, CompiledCache } from './compiledCache.js';
 
 /** precompile.py's status for a Python that is not the target's version. */
 const WRONG_VERSION = 3;
@@ -156,38 +158,36 @@ export function agentCompilerFor(target: PythonTarget): AgentCompiler | undefine
   const key = `${version.major}.${version.minor} ${exactVersionNeeded(version)}`;
   const candidates = compilerCandidates(target);
   if (chosen.get(key) === null || (!chosen.has(key) && candidates.length === 0)) return undefined;
-  const cache = new Map<string, Buffer>();
+  const cache = new CompiledCache(cacheDir());
   return {
     get python() {
       return chosen.get(key) ?? candidates[0]!;
     },
     async compile(modules) {
-      const wanted = Object.entries(modules).filter(([name, source]) => !cache.has(`${name}\0${source}`));
-      if (wanted.length > 0) {
-        const order = chosen.has(key) ? [chosen.get(key)!] : candidates;
-        let compiled: Map<string, Buffer> | undefined;
-        for (const python of order) {
-          const out = await runPrecompile(python, script, version, Object.fromEntries(wanted));
-          if (typeof out === 'number') {
-            // Another version: try the next. Any other failure: compile in the target.
-            if (out === WRONG_VERSION && !chosen.has(key)) continue;
-            break;
-          }
-          compiled = parseCompiled(out);
+      const entries = Object.entries(modules);
+      const order = chosen.has(key) ? [chosen.get(key)!] : candidates;
+      for (const python of order) {
+        const kept = entries.map(([name, source]) => cache.get(cacheKey(python, script, name, source)));
+        if (kept.every((data) => data !== undefined)) {
           chosen.set(key, python);
-          break;
-        }
-        if (!compiled) {
-          if (!chosen.has(key)) chosen.set(key, null);
-          return undefined;
-        }
-        for (const [name, source] of wanted) {
-          const data = compiled.get(name);
-          if (!data) return undefined;
-          cache.set(`${name}\0${source}`, data);
+          return new Map(entries.map(([name], i) => [name, kept[i]!]));
         }
       }
-      return new Map(Object.entries(modules).map(([name, source]) => [name, cache.get(`${name}\0${source}`)!]));
+      for (const python of order) {
+        const out = await runPrecompile(python, script, version, modules);
+        if (typeof out === 'number') {
+          // Another version: try the next. Any other failure: compile in the target.
+          if (out === WRONG_VERSION && !chosen.has(key)) continue;
+          break;
+        }
+        const compiled = parseCompiled(out);
+        if (!entries.every(([name]) => compiled.has(name))) break;
+        chosen.set(key, python);
+        for (const [name, source] of entries) cache.put(cacheKey(python, script, name, source), compiled.get(name)!);
+        return compiled;
+      }
+      if (!chosen.has(key)) chosen.set(key, null);
+      return undefined;
     },
   };
 }
