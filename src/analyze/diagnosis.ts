@@ -37,6 +37,13 @@ export interface Suspect {
   site: string | null;
   /** The referrer chain from a root, as labels: ["module app.cache", "dict _SESSIONS['9f1c']", "app.Session"]. */
   path: string[] | null;
+  /**
+   * What the path's holder (its first object after the root) retains in the
+   * heap dump taken at the end (`diagnose --dump`): bytes and objects only
+   * it keeps alive, and their share of the dump's bytes. Null without a dump
+   * or when the holder was gone by then.
+   */
+  holder?: { label: string; bytes: number; objects: number; share: number } | null;
 }
 
 export interface AllocationSite {
@@ -94,6 +101,8 @@ export interface Diagnosis {
     pause_ms: number;
   } | null;
   suspects: Suspect[];
+  /** The heap dump taken at the end of the window (`diagnose --dump`), for `memwhy analyze`. */
+  heap_dump?: { file: string; objects: number; bytes: number };
   allocation_sites: AllocationSite[] | null;
   gc: {
     enabled: boolean;

@@ -29,7 +29,8 @@
  *   (src/analyze/malloc.ts), and proven when a trim gives back at least a
  *   quarter of what the counters said was held.
  */
-import type { Evidence } from '../evidence/evidence.js';
+import type { DumpFacts, Evidence } from '../evidence/evidence.js';
+import type { Hop } from '../collect/refs.js';
 import { growthOf } from './growth.js';
 import { breakdownMalloc, type MallocBreakdown } from './malloc.js';
 import { formatBytes, formatRate } from '../util/units.js';
@@ -60,11 +61,12 @@ function throughMemwhy(labels: readonly string[]): boolean {
   return labels.some((l) => l.includes('__memwhy'));
 }
 
-function pathFor(e: Evidence, type: string): string[] | null {
+/** The hops from a root to an instance of `type`, from its own referrer search or met on the way to another suspect's. */
+function chainFor(e: Evidence, type: string): Hop[] | null {
   const r = e.refs.find((x) => x.type === type);
   const chains = (r?.chains ?? []).filter((c) => !throughMemwhy(c.hops.map((h) => h.label)));
   const chain = chains.find((c) => c.complete) ?? chains[0];
-  if (chain) return chain.hops.map((h) => h.label);
+  if (chain) return chain.hops;
   // Not searched itself, but met on the way to another suspect (the Session
   // on the path to its strings): the path up to it.
   for (const other of e.refs) {
@@ -72,10 +74,24 @@ function pathFor(e: Evidence, type: string): string[] | null {
       const labels = c.hops.map((h) => h.label);
       if (throughMemwhy(labels)) continue;
       const at = labels.indexOf(type);
-      if (at > 0) return labels.slice(0, at + 1);
+      if (at > 0) return c.hops.slice(0, at + 1);
     }
   }
   return null;
+}
+
+/**
+ * What the chain's holder retains in the heap dump taken at the end: the
+ * first object after the root (the global, attribute or local the program
+ * keeps the growing instances in), or the instance itself when the root
+ * refers to it directly.
+ */
+function holderIn(dump: DumpFacts | undefined, hops: Hop[] | null): Suspect['holder'] {
+  if (!dump || !hops || hops.length < 2) return null;
+  const hop = hops[1]!;
+  const r = dump.retained[hop.addr];
+  if (!r) return null;
+  return { label: hop.label, bytes: r.bytes, objects: r.objects, share: dump.bytes > 0 ? r.bytes / dump.bytes : 0 };
 }
 
 function breakdownLines(b: MallocBreakdown | null): BreakdownLine[] {
@@ -121,15 +137,19 @@ export function diagnose(e: Evidence): Diagnosis {
   // contradicted the summary's own numbers (issue 11).
   const cause: Cause = main?.cause ?? (rss.growing ? 'unexplained' : 'no-growth');
 
-  const suspects: Suspect[] = (growth ? rankSuspects(growth) : []).slice(0, 10).map((t) => ({
-    type: t.type,
-    count_delta: t.count_delta,
-    bytes_delta: t.bytes_delta,
-    count_per_s: t.count_per_s,
-    bytes_per_s: t.bytes_per_s,
-    site: siteFor(e, t.type),
-    path: pathFor(e, t.type),
-  }));
+  const suspects: Suspect[] = (growth ? rankSuspects(growth) : []).slice(0, 10).map((t) => {
+    const hops = chainFor(e, t.type);
+    return {
+      type: t.type,
+      count_delta: t.count_delta,
+      bytes_delta: t.bytes_delta,
+      count_per_s: t.count_per_s,
+      bytes_per_s: t.bytes_per_s,
+      site: siteFor(e, t.type),
+      path: hops?.map((h) => h.label) ?? null,
+      holder: holderIn(e.dump, hops),
+    };
+  });
 
   const rssLine = `RSS went from ${formatBytes(rss.start)} to ${formatBytes(rss.end)} in ${rss.duration_s.toFixed(0)} s (${formatRate(rss.slope)}${rss.r2 !== null ? `, r² ${rss.r2.toFixed(2)}` : ''})`;
   const summary = main
@@ -183,6 +203,7 @@ export function diagnose(e: Evidence): Diagnosis {
         }
       : null,
     suspects,
+    ...(e.dump ? { heap_dump: { file: e.dump.file, objects: e.dump.objects, bytes: e.dump.bytes } } : {}),
     allocation_sites: sitesOf(e),
     gc: gcEnd
       ? {

@@ -12,6 +12,8 @@ import type { AttachOptions } from '../attach/session.js';
 import { describePython } from '../target/python.js';
 import { collectCensus, type Census } from './census.js';
 import { collectGcState } from './gc.js';
+import { collectHeapDump, type HeapDumpEvidence } from './heapdump.js';
+import { retainedInDump } from './dumpRetained.js';
 import { collectMalloc, trimThroughAgent } from './malloc.js';
 import { collectRefs } from './refs.js';
 import { sampleMemory, watchMemory, type MemorySample } from './rss.js';
@@ -32,6 +34,10 @@ export interface DiagnoseOptions extends AttachOptions {
   signal?: AbortSignal;
   lockWaitS?: number;
   memwhyVersion: string;
+  /** Write a heap dump here at the end of the window (after the last census), and size the referrer chains' objects in it. */
+  dumpTo?: string;
+  /** Replace an existing file at dumpTo that memwhy did not write. */
+  force?: boolean;
   /** Progress: a phase name, and (while sampling) the elapsed fraction. */
   onPhase?: (phase: string, fraction?: number) => void;
 }
@@ -72,6 +78,7 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     refs: [],
     notes,
   };
+  let written: HeapDumpEvidence | null = null;
   try {
     // The allocator and collector probes load their agent modules (ctypes
     // among them) before the first census, so the agent's own objects are
@@ -185,6 +192,12 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
     phase('census (end)');
     await census('last');
     censuses.sort((a, b) => a.t - b.t);
+    if (opts.dumpTo) {
+      phase('heap dump');
+      const start = Date.now();
+      written = await attempt(notes, 'the heap dump', () => collectHeapDump(session, opts.dumpTo!, { force: opts.force }));
+      if (written) steps.push({ what: 'heap dump', start, end: Date.now(), in_target: written.snapshot?.forked !== true });
+    }
     evidence.gc.end = await attempt(notes, 'reading the collector state', () => collectGcState(session));
 
     // Read after tracing stopped: tracemalloc's hooks hide pymalloc from the allocator probe.
@@ -209,6 +222,18 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
       }
     }
     await session.close();
+  }
+  if (written) {
+    // Here, not in the target: the dump's dominator tree, for the objects on the referrer chains.
+    phase('sizing the holders in the heap dump');
+    const dump = written.file;
+    const facts = await attempt(notes, `reading the heap dump ${dump}`, async () =>
+      retainedInDump(
+        dump,
+        evidence.refs.flatMap((r) => r.chains.flatMap((c) => c.hops.map((h) => h.addr))),
+      ),
+    );
+    if (facts) evidence.dump = facts;
   }
   return evidence;
 }

@@ -40,6 +40,7 @@ interface DiagnoseCliOptions extends AttachCliOptions {
   html?: string;
   pprof?: string;
   save?: string;
+  dump?: string;
   tracemalloc: boolean;
   trim: boolean;
   force?: boolean;
@@ -58,6 +59,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     { flags: '--html <file>', description: 'also write a self-contained HTML report' },
     { flags: '--pprof <file>', description: 'also write the allocation sites traced as a gzip pprof profile (inuse_space, inuse_objects)' },
     { flags: '--save <dir>', description: 'keep the evidence, to re-analyse later with `memwhy report DIR`' },
+    { flags: '--dump <file>', description: "also write a heap dump at the end (as memwhy dump does) and give each growing type's holder its retained size" },
     { flags: '--no-tracemalloc', description: 'do not trace allocations during the window' },
     { flags: '--no-trim', description: 'do not run the malloc_trim proof when retention is suspected' },
     { flags: '--workers-window <duration>', description: "how long to watch a master's Python workers to choose the one to diagnose", default: '10s' },
@@ -83,6 +85,7 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     if (opts.save) prepareEvidenceDir(opts.save, { force: opts.force });
     if (opts.html) checkOutputFile(opts.html, { force: opts.force });
     if (opts.pprof) checkOutputFile(opts.pprof, { force: opts.force });
+    if (opts.dump) checkOutputFile(opts.dump, { force: opts.force });
     const signal = interruptSignal();
     // Workers (gunicorn, uWSGI, multiprocessing): watch their RSS, diagnose the one that grows fastest; never the master.
     const windowS = durationOption('--workers-window', opts.workersWindow);
@@ -100,6 +103,8 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
       censuses,
       tracemalloc: opts.tracemalloc,
       trim: opts.trim,
+      dumpTo: opts.dump,
+      force: opts.force,
       memwhyVersion: packageVersion(),
       onPhase: (phase, fraction) => bar.update(phase, fraction),
     });
@@ -110,6 +115,13 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
       process.stderr.write(`memwhy: evidence saved in ${opts.save} (memwhy report ${opts.save})\n`);
     }
     if (opts.pprof) writeProfile(evidence.tracemalloc, opts.pprof, opts.force);
+    if (opts.dump) {
+      process.stderr.write(
+        evidence.dump
+          ? `memwhy: heap dump written to ${opts.dump} (memwhy analyze ${opts.dump} --html FILE explores who holds what)\n`
+          : `memwhy: no heap dump was written: ${evidence.notes.find((n) => n.includes('heap dump')) ?? 'see the notes'}\n`,
+      );
+    }
     await emitDiagnosis(choice ? withWorkers(diagnosis, choice, windowS) : diagnosis, opts);
     return 0;
   },

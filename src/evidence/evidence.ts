@@ -26,6 +26,20 @@ export interface TracemallocEvidence {
   overhead?: number;
 }
 
+/**
+ * A heap dump taken at the end of the window, reduced to what the verdict
+ * uses: the retained size (the object and everything only it keeps alive,
+ * through the dominator tree) of each object on the referrer chains, by its
+ * address, so the saved evidence keeps the figures without the dump.
+ */
+export interface DumpFacts {
+  file: string;
+  objects: number;
+  bytes: number;
+  /** By address ("0x7f..."), for the chains' objects found in the dump. */
+  retained: Record<string, { bytes: number; objects: number }>;
+}
+
 /** Something memwhy did to the target during the window, and when. */
 export interface MemwhyStep {
   what: string;
@@ -56,6 +70,8 @@ export interface Evidence {
   refs: RefsResult[];
   /** memwhy's own steps (absent from evidence saved before they were recorded). */
   steps?: MemwhyStep[];
+  /** The heap dump taken at the end (`diagnose --dump`), and what the referrer chains' objects retain in it. */
+  dump?: DumpFacts;
   /** What could not be gathered, and why. */
   notes: string[];
 }
@@ -90,7 +106,7 @@ function fields(obj: Record<string, unknown>, where: string, spec: Record<string
 
 /**
  * Reads evidence from its JSON text, checking every part the analysis
- * relies on. Parts added after format 1 (steps, snapshot, kept_bytes) are
+ * relies on. Parts added after format 1 (steps, snapshot, kept_bytes, dump) are
  * optional: older evidence still reads.
  */
 export function parseEvidence(text: string): Evidence {
@@ -155,6 +171,10 @@ export function parseEvidence(text: string): Evidence {
     fields(s as Record<string, unknown>, `steps[${i}]`, { what: 'string', start: 'number', end: 'number', in_target: 'boolean' });
   });
   if (e.steps !== undefined) check(e.steps, 'array', 'evidence.steps');
+  if (e.dump !== undefined) {
+    check(e.dump, 'object', 'evidence.dump');
+    fields(e.dump as unknown as Record<string, unknown>, 'dump', { file: 'string', objects: 'number', bytes: 'number', retained: 'object' });
+  }
   return data as Evidence;
 }
 

@@ -1,6 +1,6 @@
 /** The terminal rendering of a diagnosis: the verdict first, then the figures behind it. */
 import type { Diagnosis } from '../analyze/diagnosis.js';
-import { formatBytes, formatInteger, formatRate } from '../util/units.js';
+import { formatBytes, formatInteger, formatRate, formatShare } from '../util/units.js';
 import { renderTable } from './table.js';
 import { sparkline } from './sparkline.js';
 
@@ -39,6 +39,8 @@ export function renderDiagnosisText(d: Diagnosis, opts: { color: boolean; width?
     );
     const withPath = d.suspects.find((s) => s.path);
     if (withPath?.path) out.push(`held by: ${withPath.path.join(' -> ')}`);
+    const holder = withPath?.holder;
+    if (holder) out.push(`${holder.label} retains ${formatBytes(holder.bytes)} in ${formatInteger(holder.objects)} objects, ${formatShare(holder.share)} of the heap dump`);
   }
   if (d.allocation_sites?.length) {
     out.push('');

@@ -44,6 +44,12 @@ export function formatRateDelta(bytesPerSecond: number): string {
   return `${bytesPerSecond > 0 ? '+' : ''}${formatRate(bytesPerSecond)}`;
 }
 
+/** A fraction as a percentage for prose: "41 %", "3.5 %", "0.2 %". */
+export function formatShare(fraction: number): string {
+  const p = fraction * 100;
+  return `${p >= 10 ? p.toFixed(0) : p.toFixed(1)} %`;
+}
+
 /** A whole count with thousands separators: 1,234,567. */
 export function formatInteger(n: number): string {
   return Math.round(n).toLocaleString('en-US');

@@ -240,6 +240,30 @@ test('a report from before steps were recorded draws no bands, no key and no not
   }
 });
 
+test("a growing type's holder says what it retains in the heap dump taken at the end; without a dump, nothing is said", { timeout: 60_000 }, async () => {
+  const dumped: Diagnosis = structuredClone(sample);
+  dumped.suspects[0]!.holder = { label: "dict _SESSIONS['9f1c02']", bytes: 37 * 1024 * 1024, objects: 412_345, share: 0.41 };
+  dumped.heap_dump = { file: '/tmp/app.mwd', objects: 1_000_000, bytes: 90 * 1024 * 1024 };
+  for (const [name, d, expected] of [
+    ['dumped', dumped, ["dict _SESSIONS['9f1c02'] retains 37.0 MiB in 412,345 objects, 41% of the heap dump"]],
+    ['not-dumped', sample, []],
+  ] as const) {
+    const o = await open(`${name}.html`, renderDiagnosisHtml(d, assets));
+    const { page } = o;
+    try {
+      const lines = await page.locator('#suspects .retained').allInnerTexts();
+      assert.deepEqual(
+        lines.map((l) => l.replace(/\s+/g, ' ').trim()),
+        expected,
+        name,
+      );
+      assert.deepEqual(o.errors, []);
+    } finally {
+      await page.close();
+    }
+  }
+});
+
 test('a long two-sentence verdict wraps inside its card at phone width, breaking at spaces and dotted names', { timeout: 60_000 }, async () => {
   const d: Diagnosis = structuredClone(withSteps);
   d.verdict.summary =

@@ -95,6 +95,16 @@ function pathChips(path: string[]): HTMLElement {
   return h('ol', { class: 'path' }, ...path.map((p, i) => h('li', null, i ? h('span', { class: 'arrow' }, '\u00a0→\u00a0') : null, h('code', null, ...withPaths(p, '.')))));
 }
 
+/** What the path's holder retains in the heap dump taken at the end. */
+function holderLine(holder: NonNullable<Suspect['holder']>): HTMLElement {
+  return h(
+    'div',
+    { class: 'muted retained' },
+    h('code', null, ...withPaths(holder.label, '.')),
+    ` retains ${formatBytes(holder.bytes)} in ${INT.format(holder.objects)} objects, ${percent(holder.share)} of the heap dump`,
+  );
+}
+
 export function suspects(d: Diagnosis): HTMLElement {
   const title = 'Growing types';
   if (!d.heap && !d.suspects.length) return section('suspects', title, notMeasured(d, /heap|census|could not attach|ptrace|python object/i));
@@ -109,7 +119,7 @@ export function suspects(d: Diagnosis): HTMLElement {
       h('td', { class: 'num growth' }, h('span', null, bytesDelta(x.bytes_delta)), bar(Math.abs(x.bytes_delta) / most, 'warm')),
       h('td', { class: 'num rate' }, h('div', null, countRate(x.count_per_s)), h('div', { class: 'muted' }, bytesRate(x.bytes_per_s))),
       h('td', { class: 'site' }, x.site ? pathCode(x.site) : h('span', { class: 'muted' }, 'unknown')),
-      h('td', { class: 'held' }, x.path?.length ? pathChips(x.path) : h('span', { class: 'muted' }, 'not traced')),
+      h('td', { class: 'held' }, x.path?.length ? pathChips(x.path) : h('span', { class: 'muted' }, 'not traced'), x.holder ? holderLine(x.holder) : null),
     );
   const columns: Column[] = [
     ['Type', 'type'],
