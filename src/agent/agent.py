@@ -321,8 +321,9 @@ def _handle(modules, request, write):
         else:
             why = None
             if fork is not None:
-                # The module is compiled in the child too: compiling is the
-                # biggest allocation the agent would otherwise make here.
+                # The module is loaded in the child too: loading (compiling,
+                # without memwhy's compiler) is the biggest allocation the
+                # agent would otherwise make here.
                 why = modules.load('fork')['call_in_child'](
                     lambda: modules.function(method), params, rid, fork, write)
                 if why is None:
