@@ -29,7 +29,8 @@
 #
 # What stays in the target after close: the modules the agent's probes
 # imported, in sys.modules (_ctypes for the forked calls, ctypes for the
-# allocator probes, tracemalloc's C module for diagnose); no thread, no fd,
+# allocator probes, tracemalloc's C module for diagnose, and on 2.7 the
+# built-in marshal, which 3.x has loaded at start-up); no thread, no fd,
 # no file, no global name.
 import sys
 

@@ -19,7 +19,7 @@ import { waitFor } from '../helpers/expect.js';
  * the baseline interpreter imports the same ones itself.
  */
 const AGENT_IMPORTS =
-  'import json, os, socket, traceback, codeop, binascii\ntry:\n    import _thread\nexcept ImportError:\n    import thread\n' +
+  'import json, os, socket, traceback, codeop, binascii, marshal\ntry:\n    import _thread\nexcept ImportError:\n    import thread\n' +
   // The channel encodes and decodes text: the codecs load their modules.
   "u'x'.encode('ascii'); b'x'.decode('utf-8'); u'x'.encode('utf-8')\n";
 
