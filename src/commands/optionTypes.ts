@@ -19,6 +19,8 @@
  * types: a table is written inline in defineCommand (spec.ts), whose `const`
  * type parameter keeps them, or declared `as const satisfies readonly OptionSpec[]`.
  * Not modelled: a table with both --x and --no-x (commander then presets no default).
+ * test/src/optionTypes.test.ts parses each form above with commander and checks
+ * what it stores against this type.
  */
 
 /** What this module reads of an option table's entry (OptionSpec in spec.ts). */
