@@ -7,7 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.js';
 import { wordError } from './commands/errorWords.js';
-import { JSON_OPTION } from './commands/spec.js';
+import { JSON_OPTION, type OptionSpec } from './commands/spec.js';
 import { UserError } from './errors.js';
 import { packageVersion } from './version.js';
 
@@ -22,15 +22,14 @@ export async function main(argv: string[]): Promise<number> {
   for (const spec of COMMANDS) {
     const cmd = program.command(spec.name).description(spec.summary).exitOverride();
     if (spec.args) cmd.arguments(spec.args);
-    for (const opt of [...spec.options, JSON_OPTION]) {
-      cmd.option(opt.flags, opt.description, opt.default as string | boolean | undefined);
-    }
+    const options: readonly OptionSpec[] = [...spec.options, JSON_OPTION];
+    for (const opt of options) cmd.option(opt.flags, opt.description, opt.default);
     if (spec.help) cmd.addHelpText('after', '\n' + spec.help);
     cmd.action(async (...params: unknown[]) => {
       const command = params[params.length - 1] as Command;
       const positional = command.processedArgs.flatMap((a: unknown) => (a === undefined ? [] : Array.isArray(a) ? a.map(String) : [String(a)]));
       try {
-        exitCode = await spec.run(positional, command.opts() as never);
+        exitCode = await spec.start(positional, command);
       } catch (err) {
         // Errors from below commands/ know no flags: the advice that names one is added here.
         throw wordError(err, spec);

@@ -7,15 +7,16 @@ import { renderHeapAnalysis, renderHeapDiff } from '../report/heapDump.js';
 import { checkOutputFile, writeOutputFile } from '../util/outputFile.js';
 import { packageVersion } from '../version.js';
 import { countOption } from './parse.js';
-import { FORCE_OPTION, printJson, type CommandSpec } from './spec.js';
+import { defineCommand, FORCE_OPTION, printJson, type CommandOptions, type OptionSpec } from './spec.js';
 import { formatInteger } from '../util/units.js';
 
-interface AnalyzeCliOptions {
-  top: string;
-  json?: boolean;
-  html?: string;
-  force?: boolean;
-}
+const OPTIONS = [
+  { flags: '--top <n>', description: 'rows in each table', default: '15' },
+  { flags: '--html <file>', description: 'also write the dominator tree as a page to explore in a browser (with two dumps: the later one, new objects marked)' },
+  FORCE_OPTION,
+] as const satisfies readonly OptionSpec[];
+
+type AnalyzeCliOptions = CommandOptions<typeof OPTIONS>;
 
 /** The explorer page: the later dump's dominator tree, with what is new in it when there are two. */
 async function writeExplorer(path: string, dump: HeapDump, groups: HeapGroups, force: boolean | undefined, compare?: { isNew: Uint8Array; diff: HeapDiff }): Promise<void> {
@@ -66,15 +67,11 @@ async function run(files: string[], opts: AnalyzeCliOptions): Promise<number> {
   return 0;
 }
 
-export const analyzeCommand: CommandSpec<AnalyzeCliOptions> = {
+export const analyzeCommand = defineCommand({
   name: 'analyze',
   args: '<file> [file2]',
   summary: 'read a heap dump (memwhy dump): who holds the memory; with two dumps, what grew between them',
-  options: [
-    { flags: '--top <n>', description: 'rows in each table', default: '15' },
-    { flags: '--html <file>', description: 'also write the dominator tree as a page to explore in a browser (with two dumps: the later one, new objects marked)' },
-    FORCE_OPTION,
-  ],
+  options: OPTIONS,
   help: [
     'Works anywhere: copy the dumps off the server and analyse them on a laptop.',
     'Each object is counted under the nearest holder with a name that keeps it alive (its',
@@ -90,4 +87,4 @@ export const analyzeCommand: CommandSpec<AnalyzeCliOptions> = {
     '  memwhy analyze before.mwd after.mwd --html grew.html',
   ].join('\n'),
   run,
-};
+});

@@ -1,16 +1,17 @@
 /** Options every attaching command shares, from one table. */
 import type { OptionSpec } from './spec.js';
+import type { OptionsOf } from './optionTypes.js';
 import { durationOption } from './parse.js';
 import type { TransportChoice } from '../attach/chooseTransport.js';
 import { UserError } from '../errors.js';
 
-export const TRANSPORT_OPTION: OptionSpec = {
+export const TRANSPORT_OPTION = {
   flags: '--transport <how>',
   description: 'how to run code in the target: memory (its pending-call queue, written through /proc/PID/mem; no gdb), gdb, or auto: memory, with gdb as the fallback',
   default: 'auto',
-};
+} as const satisfies OptionSpec;
 
-export const ATTACH_OPTIONS: OptionSpec[] = [
+export const ATTACH_OPTIONS = [
   { flags: '--timeout <duration>', description: 'how long to wait for the target to reach a safe point', default: '10s' },
   { flags: '--wait <duration>', description: 'how long to wait for another memwhy attached to the same process', default: '10s' },
   TRANSPORT_OPTION,
@@ -18,15 +19,13 @@ export const ATTACH_OPTIONS: OptionSpec[] = [
     flags: '--no-fork',
     description: 'walk the heap inside the target, not in a copy-on-write child (the walk then allocates in the target and holds it longer)',
   },
-];
+] as const satisfies readonly OptionSpec[];
 
-export interface AttachCliOptions {
-  timeout?: string;
-  wait?: string;
-  /** false with --no-fork. */
-  fork?: boolean;
-  transport?: string;
-}
+/**
+ * What attachSettings reads: the options of ATTACH_OPTIONS, each optional, for
+ * a command may take only some of them (stacks has no --no-fork).
+ */
+export type AttachCliOptions = Partial<OptionsOf<typeof ATTACH_OPTIONS>>;
 
 /** The attach settings from the shared options, plus Ctrl-C handling and progress. */
 export function attachSettings(opts: AttachCliOptions & { json?: boolean }, signal: AbortSignal) {

@@ -8,19 +8,24 @@ import { renderCompareHtml, renderCompareText } from '../report/compare.js';
 import { formatBytes, formatSeconds } from '../util/units.js';
 import { countOption, durationOption } from './parse.js';
 import { packageVersion } from '../version.js';
-import { FORCE_OPTION, printJson, type CommandSpec } from './spec.js';
+import { defineCommand, FORCE_OPTION, printJson, type CommandOptions, type OptionSpec } from './spec.js';
 import { checkOutputFile, writeOutputFile } from '../util/outputFile.js';
 
-interface CompareOptions {
-  allocators: string;
-  repeat: string;
-  interval: string;
-  timeout: string;
-  html?: string;
-  quiet?: boolean;
-  force?: boolean;
-  json?: boolean;
-}
+const OPTIONS = [
+  {
+    flags: '--allocators <list>',
+    description: 'comma-separated: glibc, glibc-arenaN (arena_max=N), jemalloc, tcmalloc, mimalloc',
+    default: DEFAULT_SETUPS.join(','),
+  },
+  { flags: '--repeat <n>', description: 'runs per allocator; the table shows medians', default: '1' },
+  { flags: '--interval <duration>', description: 'time between RSS samples', default: '200ms' },
+  { flags: '--timeout <duration>', description: 'kill a run that takes longer than this', default: '30m' },
+  { flags: '--html <file>', description: 'also write a static HTML page with the table and the RSS curves' },
+  { flags: '--quiet', description: "discard the workload's stdout (by default it goes to stderr)" },
+  FORCE_OPTION,
+] as const satisfies readonly OptionSpec[];
+
+type CompareOptions = CommandOptions<typeof OPTIONS>;
 
 function progress(event: CompareProgress): void {
   const tag = `memwhy: [${event.index}/${event.total}] ${event.setup.label}`;
@@ -75,23 +80,11 @@ async function run(command: string[], opts: CompareOptions): Promise<number> {
   return 0;
 }
 
-export const compareCommand: CommandSpec<CompareOptions> = {
+export const compareCommand = defineCommand({
   name: 'compare',
   args: '[command...]',
   summary: 'run the same workload under each allocator and compare peak, final and mean RSS',
-  options: [
-    {
-      flags: '--allocators <list>',
-      description: 'comma-separated: glibc, glibc-arenaN (arena_max=N), jemalloc, tcmalloc, mimalloc',
-      default: DEFAULT_SETUPS.join(','),
-    },
-    { flags: '--repeat <n>', description: 'runs per allocator; the table shows medians', default: '1' },
-    { flags: '--interval <duration>', description: 'time between RSS samples', default: '200ms' },
-    { flags: '--timeout <duration>', description: 'kill a run that takes longer than this', default: '30m' },
-    { flags: '--html <file>', description: 'also write a static HTML page with the table and the RSS curves' },
-    { flags: '--quiet', description: "discard the workload's stdout (by default it goes to stderr)" },
-    FORCE_OPTION,
-  ],
+  options: OPTIONS,
   help: [
     'Runs one after another, so they do not compete for memory or CPU. Allocators that are',
     'not installed are skipped with the apt-get line that installs them.',
@@ -103,4 +96,4 @@ export const compareCommand: CommandSpec<CompareOptions> = {
     '  memwhy compare --allocators glibc,jemalloc --repeat 3 --html rss.html -- python3 load_test.py',
   ].join('\n'),
   run,
-};
+});

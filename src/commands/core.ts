@@ -2,17 +2,18 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { dumpCore, type CoreDump } from '../memory/gcore.js';
-import { FORCE_OPTION, parsePid, printJson, type CommandSpec } from './spec.js';
+import { defineCommand, FORCE_OPTION, parsePid, printJson, type CommandOptions, type OptionSpec } from './spec.js';
 import { moveOutputFile, reserveTempFile } from '../util/outputFile.js';
 import { formatBytes, parseDuration } from '../util/units.js';
 import { UserError } from '../errors.js';
 
-interface CoreOptions {
-  output?: string;
-  timeout: string;
-  force?: boolean;
-  json?: boolean;
-}
+const OPTIONS = [
+  { flags: '-o, --output <file>', description: 'where to write the core (default: core.PID)' },
+  { flags: '--timeout <duration>', description: 'give up (and detach) after this long', default: '120s' },
+  FORCE_OPTION,
+] as const satisfies readonly OptionSpec[];
+
+type CoreOptions = CommandOptions<typeof OPTIONS>;
 
 async function run(args: string[], opts: CoreOptions): Promise<number> {
   const pid = parsePid(args[0]);
@@ -44,15 +45,11 @@ async function run(args: string[], opts: CoreOptions): Promise<number> {
   return 0;
 }
 
-export const coreCommand: CommandSpec<CoreOptions> = {
+export const coreCommand = defineCommand({
   name: 'core',
   args: '<pid>',
   summary: 'dump a process to a core file with gdb (for "memwhy stacks --core")',
-  options: [
-    { flags: '-o, --output <file>', description: 'where to write the core (default: core.PID)' },
-    { flags: '--timeout <duration>', description: 'give up (and detach) after this long', default: '120s' },
-    FORCE_OPTION,
-  ],
+  options: OPTIONS,
   help: [
     'Examples:',
     '  memwhy core 1234 -o app.core',
@@ -62,4 +59,4 @@ export const coreCommand: CommandSpec<CoreOptions> = {
     'detached and continued on every path, including a timeout or Ctrl-C.',
   ].join('\n'),
   run,
-};
+});

@@ -16,7 +16,7 @@ import { packageVersion } from '../version.js';
 import { durationOption } from './parse.js';
 import { writeHtmlReport } from './reportOutput.js';
 import { ProgressBar } from '../report/progress.js';
-import { FORCE_OPTION, printJson, type CommandSpec } from './spec.js';
+import { defineCommand, FORCE_OPTION, printJson } from './spec.js';
 import { checkOutputFile } from '../util/outputFile.js';
 import type { Diagnosis } from '../analyze/diagnosis.js';
 
@@ -54,7 +54,7 @@ function startProgram(python: string, p: DemoProgram): Promise<ChildProcess> {
   });
 }
 
-export const demoCommand: CommandSpec<{ python: string; duration: string; out: string; force?: boolean; json?: boolean }> = {
+export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'diagnose bundled leaky programs: see what memwhy finds, end to end',
   options: [
@@ -102,4 +102,4 @@ export const demoCommand: CommandSpec<{ python: string; duration: string; out: s
     if (opts.json) printJson({ programs: results.map((r) => ({ program: r.program, pid: r.pid, report: r.report, verdict: r.diagnosis.verdict })) });
     return 0;
   },
-};
+});

@@ -9,8 +9,8 @@ import { diagnose } from '../analyze/verdict.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { countOption, durationOption } from './parse.js';
 import { packageVersion } from '../version.js';
-import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
-import { FORCE_OPTION, parsePid, type CommandSpec } from './spec.js';
+import { ATTACH_OPTIONS, attachSettings } from './attachOptions.js';
+import { defineCommand, FORCE_OPTION, parsePid } from './spec.js';
 import { checkOutputFile, EVIDENCE_FILE, prepareEvidenceDir, writeOutputFile } from '../util/outputFile.js';
 import { emitDiagnosis } from './reportOutput.js';
 import { ProgressBar } from '../report/progress.js';
@@ -32,23 +32,7 @@ function writeProfile(t: TracemallocEvidence, file: string, force: boolean | und
   process.stderr.write(`memwhy: allocation profile written to ${file} (go tool pprof ${file})\n`);
 }
 
-interface DiagnoseCliOptions extends AttachCliOptions {
-  duration: string;
-  interval: string;
-  censuses: string;
-  json?: boolean;
-  html?: string;
-  pprof?: string;
-  save?: string;
-  dump?: string;
-  tracemalloc: boolean;
-  trim: boolean;
-  force?: boolean;
-  workers: boolean;
-  workersWindow: string;
-}
-
-export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
+export const diagnoseCommand = defineCommand({
   name: 'diagnose',
   args: '<pid>',
   summary: 'watch a process and say why its memory grows, with the evidence and what to do',
@@ -125,4 +109,4 @@ export const diagnoseCommand: CommandSpec<DiagnoseCliOptions> = {
     await emitDiagnosis(choice ? withWorkers(diagnosis, choice, windowS) : diagnosis, opts);
     return 0;
   },
-};
+});

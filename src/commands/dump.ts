@@ -6,15 +6,9 @@ import { collectHeapDump } from '../collect/heapdump.js';
 import { UserError } from '../errors.js';
 import { formatBytes, formatInteger } from '../util/units.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
-import { FORCE_OPTION, parsePid, printJson, type CommandSpec } from './spec.js';
+import { ATTACH_OPTIONS, attachSettings } from './attachOptions.js';
+import { defineCommand, FORCE_OPTION, parsePid, printJson } from './spec.js';
 import { checkOutputFile } from '../util/outputFile.js';
-
-interface DumpCliOptions extends AttachCliOptions {
-  output?: string;
-  force?: boolean;
-  json?: boolean;
-}
 
 /** Fails before attaching, so a typo in -o does not cost the target a pause. */
 function checkWritableDir(output: string): void {
@@ -29,7 +23,7 @@ function checkWritableDir(output: string): void {
   }
 }
 
-export const dumpCommand: CommandSpec<DumpCliOptions> = {
+export const dumpCommand = defineCommand({
   name: 'dump',
   args: '<pid>',
   summary: 'write every live Python object, its size and references to a file (memwhy analyze reads it)',
@@ -68,4 +62,4 @@ export const dumpCommand: CommandSpec<DumpCliOptions> = {
     }
     return 0;
   },
-};
+});

@@ -14,7 +14,7 @@ import { UserError } from '../errors.js';
 import { GdbTimeout } from '../gdb/launch.js';
 import { StopNotPermitted } from '../memory/pause.js';
 import { WouldReplace } from '../util/outputFile.js';
-import { findFlag as flag, type CommandSpec, type OptionSpec } from './spec.js';
+import { findFlag as flag, type CommandEntry, type OptionSpec } from './spec.js';
 
 /** The sentence for `err` when the command with `options` ran; undefined when it stays as it is. */
 export function errorSentence(err: UserError, options: readonly OptionSpec[]): string | undefined {
@@ -47,7 +47,7 @@ export function errorSentence(err: UserError, options: readonly OptionSpec[]): s
 }
 
 /** `err` as the user should read it after `spec` ran: a UserError worded here, anything else as it was. */
-export function wordError(err: unknown, spec: Pick<CommandSpec<never>, 'options'>): unknown {
+export function wordError(err: unknown, spec: Pick<CommandEntry, 'options'>): unknown {
   if (!(err instanceof UserError)) return err;
   const sentence = errorSentence(err, spec.options);
   if (sentence === undefined || sentence === err.message) return err;

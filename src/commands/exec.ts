@@ -3,14 +3,16 @@ import { readFileSync } from 'node:fs';
 import { withAgent } from '../attach/agentSession.js';
 import { UserError } from '../errors.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
-import { parsePid, printJson, type CommandSpec } from './spec.js';
+import { ATTACH_OPTIONS, attachSettings } from './attachOptions.js';
+import { defineCommand, parsePid, printJson, type CommandOptions, type OptionSpec } from './spec.js';
 
-interface ExecOptions extends AttachCliOptions {
-  code?: string;
-  file?: string;
-  json?: boolean;
-}
+const OPTIONS = [
+  { flags: '-c, --code <code>', description: 'the code to run' },
+  { flags: '--file <script.py>', description: 'a file of code to run' },
+  ...ATTACH_OPTIONS,
+] as const satisfies readonly OptionSpec[];
+
+type ExecOptions = CommandOptions<typeof OPTIONS>;
 
 /** What the agent's repl.run returns. */
 export interface RunResult {
@@ -31,11 +33,11 @@ function sourceFrom(opts: ExecOptions): { source: string; filename: string } {
   }
 }
 
-export const execCommand: CommandSpec<ExecOptions> = {
+export const execCommand = defineCommand({
   name: 'exec',
   args: '<pid>',
   summary: 'run Python code inside a running process and show its output',
-  options: [{ flags: '-c, --code <code>', description: 'the code to run' }, { flags: '--file <script.py>', description: 'a file of code to run' }, ...ATTACH_OPTIONS],
+  options: OPTIONS,
   help: [
     "The code runs in a namespace of its own; `import __main__` reaches the program's globals.",
     'Exits 1 when the code raised an exception.',
@@ -72,4 +74,4 @@ export const execCommand: CommandSpec<ExecOptions> = {
     }
     return result.exception ? 1 : 0;
   },
-};
+});

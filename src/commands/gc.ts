@@ -3,15 +3,10 @@ import { withAgent } from '../attach/agentSession.js';
 import { collectGarbage, collectGcState, type GcCollection } from '../collect/gc.js';
 import { renderGc } from '../report/gc.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
-import { parsePid, printJson, type CommandSpec } from './spec.js';
+import { ATTACH_OPTIONS, attachSettings } from './attachOptions.js';
+import { defineCommand, parsePid, printJson } from './spec.js';
 
-interface GcOptions extends AttachCliOptions {
-  collect?: boolean;
-  json?: boolean;
-}
-
-export const gcCommand: CommandSpec<GcOptions> = {
+export const gcCommand = defineCommand({
   name: 'gc',
   args: '<pid>',
   summary: "show the garbage collector's state and what it could not free (gc.garbage, with the cycles)",
@@ -41,4 +36,4 @@ export const gcCommand: CommandSpec<GcOptions> = {
     else process.stdout.write(renderGc(pid, state, collection));
     return 0;
   },
-};
+});

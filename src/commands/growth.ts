@@ -6,28 +6,23 @@ import { formatCount } from '../report/heap.js';
 import { renderGrowth } from '../report/growth.js';
 import { formatBytes, formatMs, formatSeconds } from '../util/units.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
+import { ATTACH_OPTIONS, attachSettings } from './attachOptions.js';
 import { countOption, durationOption } from './parse.js';
-import { flagOf, parsePid, printJson, type CommandSpec } from './spec.js';
+import { defineCommand, flagOf, parsePid, printJson, type OptionSpec } from './spec.js';
 import { sleep } from '../util/sleep.js';
 
-interface GrowthOptions extends AttachCliOptions {
-  every: string;
-  times: string;
-  top: string;
-  json?: boolean;
-}
+const OPTIONS = [
+  { flags: '--every <duration>', description: 'time between censuses', default: '5s' },
+  { flags: '--times <n>', description: 'censuses to take (3 or more tell steady growth from churn)', default: '3' },
+  { flags: '--top <n>', description: 'rows to show', default: '20' },
+  ...ATTACH_OPTIONS,
+] as const satisfies readonly OptionSpec[];
 
-export const growthCommand: CommandSpec<GrowthOptions> = {
+export const growthCommand = defineCommand({
   name: 'growth',
   args: '<pid>',
   summary: "show which object types grow between heap censuses (objgraph's show_growth, without collecting)",
-  options: [
-    { flags: '--every <duration>', description: 'time between censuses', default: '5s' },
-    { flags: '--times <n>', description: 'censuses to take (3 or more tell steady growth from churn)', default: '3' },
-    { flags: '--top <n>', description: 'rows to show', default: '20' },
-    ...ATTACH_OPTIONS,
-  ],
+  options: OPTIONS,
   help: [
     'Keeps one agent session open and takes a census every --every. Unlike objgraph.show_growth it does',
     'not run gc.collect() first: a collection can hide the leak. "steady" marks types that grew in every interval.',
@@ -64,7 +59,7 @@ export const growthCommand: CommandSpec<GrowthOptions> = {
     );
     const finding = growthOf(censuses);
     if (opts.json) printJson({ pid, every_s: everyS, ...finding, types: finding.types.slice(0, top) });
-    else process.stdout.write(renderGrowth(pid, finding, top, { times: flagOf(growthCommand.options, 'times'), top: flagOf(growthCommand.options, 'top') }));
+    else process.stdout.write(renderGrowth(pid, finding, top, { times: flagOf(OPTIONS, 'times'), top: flagOf(OPTIONS, 'top') }));
     return 0;
   },
-};
+});

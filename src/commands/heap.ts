@@ -5,22 +5,16 @@ import { collectCensus } from '../collect/census.js';
 import { UserError } from '../errors.js';
 import { renderHeap } from '../report/heap.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
+import { ATTACH_OPTIONS, attachSettings } from './attachOptions.js';
 import { countOption } from './parse.js';
-import { parsePid, printJson, type CommandSpec } from './spec.js';
-
-interface HeapOptions extends AttachCliOptions {
-  top: string;
-  by: string;
-  json?: boolean;
-}
+import { defineCommand, parsePid, printJson } from './spec.js';
 
 export function groupByOption(text: string): GroupBy {
   if (text !== 'type' && text !== 'module') throw new UserError(`--by takes "type" or "module", not "${text}"`);
   return text;
 }
 
-export const heapCommand: CommandSpec<HeapOptions> = {
+export const heapCommand = defineCommand({
   name: 'heap',
   args: '<pid>',
   summary: 'count every live Python object by type: objects, bytes and shares, like guppy',
@@ -60,4 +54,4 @@ export const heapCommand: CommandSpec<HeapOptions> = {
     }
     return 0;
   },
-};
+});

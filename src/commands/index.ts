@@ -1,5 +1,5 @@
 /** The command table: the order here is the order in --help. */
-import type { CommandSpec } from './spec.js';
+import type { CommandEntry } from './spec.js';
 import { psCommand } from './ps.js';
 import { diagnoseCommand } from './diagnose.js';
 import { reportCommand } from './report.js';
@@ -21,7 +21,7 @@ import { dumpCommand } from './dump.js';
 import { analyzeCommand } from './analyze.js';
 import { watchCommand } from './watch.js';
 
-export const COMMANDS: CommandSpec<never>[] = [
+export const COMMANDS: readonly CommandEntry[] = [
   diagnoseCommand,
   reportCommand,
   demoCommand,

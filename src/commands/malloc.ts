@@ -4,14 +4,10 @@ import { withAgent } from '../attach/agentSession.js';
 import { collectMalloc } from '../collect/malloc.js';
 import { renderMalloc } from '../report/malloc.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
-import { parsePid, printJson, type CommandSpec } from './spec.js';
+import { ATTACH_OPTIONS, attachSettings } from './attachOptions.js';
+import { defineCommand, parsePid, printJson } from './spec.js';
 
-interface MallocOptions extends AttachCliOptions {
-  json?: boolean;
-}
-
-export const mallocCommand: CommandSpec<MallocOptions> = {
+export const mallocCommand = defineCommand({
   name: 'malloc',
   args: '<pid>',
   summary: "break RSS down by allocator: Python objects, malloc's memory in use and free-but-held, stacks",
@@ -33,4 +29,4 @@ export const mallocCommand: CommandSpec<MallocOptions> = {
     else process.stdout.write(renderMalloc(breakdown));
     return 0;
   },
-};
+});

@@ -4,12 +4,16 @@ import { renderTable } from '../report/table.js';
 import { surveyPythons, type PythonTarget, type RejectedPython } from '../target/python.js';
 import { nestPythons, readProcessTable, type PythonNode } from '../target/workers.js';
 import { formatBytes, formatSeconds } from '../util/units.js';
-import { printJson, type CommandSpec } from './spec.js';
+import { defineCommand, printJson, type CommandOptions, type OptionSpec } from './spec.js';
 
-interface PsOptions {
-  all?: boolean;
-  json?: boolean;
-}
+const OPTIONS = [
+  {
+    flags: '--all',
+    description: 'also list Python processes memwhy cannot examine (PyPy, old versions, no permission) and debuggers that embed CPython',
+  },
+] as const satisfies readonly OptionSpec[];
+
+type PsOptions = CommandOptions<typeof OPTIONS>;
 
 /** Debuggers embed CPython for their own scripts (memwhy runs gdb itself): not targets, so hidden unless --all. */
 const EMBEDDING_TOOLS = /^(gdb|gdb-multiarch|lldb)$/;
@@ -94,15 +98,10 @@ function commandLine(argv: string[]): string {
   return argv.map((a) => (a === '' || /[\s'"\\]/.test(a) ? `'${a.replace(/'/g, `'\\''`)}'` : a)).join(' ');
 }
 
-export const psCommand: CommandSpec<PsOptions> = {
+export const psCommand = defineCommand({
   name: 'ps',
   summary: 'list the Python processes memwhy can examine',
-  options: [
-    {
-      flags: '--all',
-      description: 'also list Python processes memwhy cannot examine (PyPy, old versions, no permission) and debuggers that embed CPython',
-    },
-  ],
+  options: OPTIONS,
   help: [
     'Examples:',
     '  memwhy ps',
@@ -116,4 +115,4 @@ export const psCommand: CommandSpec<PsOptions> = {
     'no code runs in the listed processes. As a normal user you see your own processes.',
   ].join('\n'),
   run,
-};
+});

@@ -6,33 +6,26 @@ import { UserError } from '../errors.js';
 import { renderRefs } from '../report/refs.js';
 import { renderDot, renderSvg } from '../report/refsGraph.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
+import { ATTACH_OPTIONS, attachSettings } from './attachOptions.js';
 import { countOption } from './parse.js';
-import { FORCE_OPTION, flagOf, parsePid, printJson, type CommandSpec } from './spec.js';
+import { defineCommand, FORCE_OPTION, flagOf, parsePid, printJson, type OptionSpec } from './spec.js';
 import { checkOutputFile, writeOutputFile } from '../util/outputFile.js';
 import { packageVersion } from '../version.js';
 
-interface RefsOptions extends AttachCliOptions {
-  type?: string;
-  samples: string;
-  maxDepth: string;
-  graph?: string;
-  force?: boolean;
-  json?: boolean;
-}
+const OPTIONS = [
+  { flags: '--type <name>', description: 'the type: module-qualified (app.models.Session) or plain (Session)' },
+  { flags: '--samples <n>', description: 'instances to trace', default: '3' },
+  { flags: '--max-depth <n>', description: 'give up on a chain after this many hops', default: '20' },
+  { flags: '--graph <file>', description: 'also draw the chains: FILE.svg (laid out by memwhy) or FILE.dot (Graphviz)' },
+  FORCE_OPTION,
+  ...ATTACH_OPTIONS,
+] as const satisfies readonly OptionSpec[];
 
-export const refsCommand: CommandSpec<RefsOptions> = {
+export const refsCommand = defineCommand({
   name: 'refs',
   args: '<pid>',
   summary: 'show who holds objects of a type: the shortest reference chains back to a global, frame or class',
-  options: [
-    { flags: '--type <name>', description: 'the type: module-qualified (app.models.Session) or plain (Session)' },
-    { flags: '--samples <n>', description: 'instances to trace', default: '3' },
-    { flags: '--max-depth <n>', description: 'give up on a chain after this many hops', default: '20' },
-    { flags: '--graph <file>', description: 'also draw the chains: FILE.svg (laid out by memwhy) or FILE.dot (Graphviz)' },
-    FORCE_OPTION,
-    ...ATTACH_OPTIONS,
-  ],
+  options: OPTIONS,
   help: [
     'Walks referrers breadth-first (one scan of the heap per hop) from a few instances to a root:',
     'a module global, a live frame of another thread, a class attribute or gc.garbage. Each hop is',
@@ -59,10 +52,10 @@ export const refsCommand: CommandSpec<RefsOptions> = {
       if (!opts.json) process.stderr.write(`memwhy: wrote ${opts.graph}\n`);
     }
     if (opts.json) printJson({ pid, ...result });
-    else process.stdout.write(renderRefs(pid, result, flagOf(refsCommand.options, 'max-depth')));
+    else process.stdout.write(renderRefs(pid, result, flagOf(OPTIONS, 'max-depth')));
     return 0;
   },
-};
+});
 
 function graphFormat(file: string): 'svg' | 'dot' {
   const ext = extname(file).toLowerCase();

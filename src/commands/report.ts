@@ -5,7 +5,7 @@ import { EvidenceError, parseEvidence, type Evidence } from '../evidence/evidenc
 import { diagnose } from '../analyze/verdict.js';
 import { UserError } from '../errors.js';
 import { emitDiagnosis } from './reportOutput.js';
-import { FORCE_OPTION, type CommandSpec } from './spec.js';
+import { defineCommand, FORCE_OPTION } from './spec.js';
 import { checkOutputFile, EVIDENCE_FILE } from '../util/outputFile.js';
 
 export function readEvidence(dir: string): Evidence {
@@ -24,7 +24,7 @@ export function readEvidence(dir: string): Evidence {
   }
 }
 
-export const reportCommand: CommandSpec<{ json?: boolean; html?: string; force?: boolean }> = {
+export const reportCommand = defineCommand({
   name: 'report',
   args: '<dir>',
   summary: 'analyse evidence saved by `memwhy diagnose --save DIR`',
@@ -34,4 +34,4 @@ export const reportCommand: CommandSpec<{ json?: boolean; html?: string; force?:
     await emitDiagnosis(diagnose(readEvidence(args[0]!)), opts);
     return 0;
   },
-};
+});

@@ -5,15 +5,16 @@ import { UserError } from '../errors.js';
 import { csvHeader, csvRow, progressLine, renderRssReport, type WatchEnd } from '../report/rss.js';
 import { readStatus } from '../target/proc.js';
 import { formatSeconds, parseDuration } from '../util/units.js';
-import { flagOf, parsePid, printJson, type CommandSpec } from './spec.js';
+import { defineCommand, flagOf, parsePid, printJson, type CommandOptions, type OptionSpec } from './spec.js';
 
-interface RssOptions {
-  interval: string;
-  duration: string;
-  once?: boolean;
-  csv?: boolean;
-  json?: boolean;
-}
+const OPTIONS = [
+  { flags: '--interval <duration>', description: 'time between samples', default: '1s' },
+  { flags: '--duration <duration>', description: 'how long to sample (0: one sample)', default: '30s' },
+  { flags: '--once', description: 'take a single sample (same as --duration 0)' },
+  { flags: '--csv', description: 'print a CSV header, then one line per sample as it is taken' },
+] as const satisfies readonly OptionSpec[];
+
+type RssOptions = CommandOptions<typeof OPTIONS>;
 
 function durationOption(name: string, text: string): number {
   try {
@@ -89,22 +90,17 @@ async function run(args: string[], opts: RssOptions): Promise<number> {
       summary: { rss_start, rss_end, rss_min, rss_max, slope_bytes_per_s, r2 },
     });
   } else if (!opts.csv) {
-    process.stdout.write(renderRssReport({ pid, name, interval_s: intervalS, ended, samples, summary }, flagOf(rssCommand.options, 'duration')));
+    process.stdout.write(renderRssReport({ pid, name, interval_s: intervalS, ended, samples, summary }, flagOf(OPTIONS, 'duration')));
   }
   // Like ping, an interrupted run that printed its summary has succeeded.
   return 0;
 }
 
-export const rssCommand: CommandSpec<RssOptions> = {
+export const rssCommand = defineCommand({
   name: 'rss',
   args: '<pid>',
   summary: "sample a process's memory from /proc (RSS, PSS, USS, swap, threads, fds) and its growth rate",
-  options: [
-    { flags: '--interval <duration>', description: 'time between samples', default: '1s' },
-    { flags: '--duration <duration>', description: 'how long to sample (0: one sample)', default: '30s' },
-    { flags: '--once', description: 'take a single sample (same as --duration 0)' },
-    { flags: '--csv', description: 'print a CSV header, then one line per sample as it is taken' },
-  ],
+  options: OPTIONS,
   help: [
     'Reads /proc only: it works on any process and does not pause or attach to it.',
     'The growth rate is a least-squares line through the RSS samples; r² near 1 means steady growth.',
@@ -115,4 +111,4 @@ export const rssCommand: CommandSpec<RssOptions> = {
     '  memwhy rss 4242 --duration 10m --csv > rss.csv',
   ].join('\n'),
   run,
-};
+});

@@ -6,18 +6,19 @@ import { describeAllocatorEnv, quoteCommand } from '../report/allocators.js';
 import { recordCsvHeader, recordCsvRow, recordJson } from '../report/record.js';
 import { formatSeconds } from '../util/units.js';
 import { bytesOption, countOption, durationOption } from './parse.js';
-import { FORCE_OPTION, type CommandSpec } from './spec.js';
+import { defineCommand, FORCE_OPTION, type CommandOptions, type OptionSpec } from './spec.js';
 import { checkOutputFile, OutputStream, writeOutputFile } from '../util/outputFile.js';
 
-interface RunOptions {
-  allocator?: string;
-  arenaMax?: string;
-  trimThreshold?: string;
-  record?: string;
-  interval: string;
-  force?: boolean;
-  json?: boolean;
-}
+const OPTIONS = [
+  { flags: '--allocator <name>', description: `malloc to run under: ${ALLOCATOR_NAMES.join(', ')} (default: as inherited)` },
+  { flags: '--arena-max <n>', description: 'glibc: at most this many malloc arenas (glibc.malloc.arena_max)' },
+  { flags: '--trim-threshold <bytes>', description: 'glibc: free memory kept at the heap top before giving it back (glibc.malloc.trim_threshold)' },
+  { flags: '--record <file>', description: 'write RSS over time to FILE: CSV (t_s,rss,rss_anon), or JSON if FILE ends in .json' },
+  { flags: '--interval <duration>', description: 'time between RSS samples for --record', default: '500ms' },
+  FORCE_OPTION,
+] as const satisfies readonly OptionSpec[];
+
+type RunOptions = CommandOptions<typeof OPTIONS>;
 
 function glibcSettings(opts: RunOptions): GlibcSettings {
   return {
@@ -86,18 +87,11 @@ async function run(command: string[], opts: RunOptions): Promise<number> {
   return result.exitCode;
 }
 
-export const runCommand: CommandSpec<RunOptions> = {
+export const runCommand = defineCommand({
   name: 'run',
   args: '[command...]',
   summary: 'run a program under a chosen malloc (glibc, jemalloc, tcmalloc, mimalloc), optionally recording its RSS',
-  options: [
-    { flags: '--allocator <name>', description: `malloc to run under: ${ALLOCATOR_NAMES.join(', ')} (default: as inherited)` },
-    { flags: '--arena-max <n>', description: 'glibc: at most this many malloc arenas (glibc.malloc.arena_max)' },
-    { flags: '--trim-threshold <bytes>', description: 'glibc: free memory kept at the heap top before giving it back (glibc.malloc.trim_threshold)' },
-    { flags: '--record <file>', description: 'write RSS over time to FILE: CSV (t_s,rss,rss_anon), or JSON if FILE ends in .json' },
-    { flags: '--interval <duration>', description: 'time between RSS samples for --record', default: '500ms' },
-    FORCE_OPTION,
-  ],
+  options: OPTIONS,
   help: [
     "The program gets memwhy's stdin, stdout and stderr, and the signals memwhy receives",
     '(INT, TERM, HUP, QUIT, USR1, USR2); memwhy exits with its exit code (128+N if signal N killed it).',
@@ -109,4 +103,4 @@ export const runCommand: CommandSpec<RunOptions> = {
     '  memwhy run --arena-max 2 --record rss.csv -- gunicorn app:app',
   ].join('\n'),
   run,
-};
+});

@@ -9,13 +9,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { withAgent } from '../attach/agentSession.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
+import { ATTACH_OPTIONS, attachSettings } from './attachOptions.js';
 import type { RunResult } from './exec.js';
-import { parsePid, type CommandSpec } from './spec.js';
-
-interface ShellOptions extends AttachCliOptions {
-  json?: boolean;
-}
+import { defineCommand, parsePid } from './spec.js';
 
 const HISTORY_FILE = join(homedir(), '.memwhy_history');
 const HISTORY_SIZE = 1000;
@@ -36,7 +32,7 @@ function saveHistoryLine(line: string): void {
   }
 }
 
-export const shellCommand: CommandSpec<ShellOptions> = {
+export const shellCommand = defineCommand({
   name: 'shell',
   args: '<pid>',
   summary: 'an interactive Python prompt inside a running process',
@@ -89,4 +85,4 @@ export const shellCommand: CommandSpec<ShellOptions> = {
       { ...attachSettings(opts, signal), modules: ['repl'] },
     );
   },
-};
+});

@@ -12,21 +12,23 @@ import { UserError } from '../errors.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { attachSettings, TRANSPORT_OPTION } from './attachOptions.js';
 import { countOption, durationOption } from './parse.js';
-import { flagOf, parsePid, printJson, type CommandSpec } from './spec.js';
+import { defineCommand, flagOf, parsePid, printJson, type CommandOptions, type OptionSpec } from './spec.js';
 
-interface StacksOptions {
-  nonblocking?: boolean;
-  locals?: boolean;
-  native?: boolean;
-  via: string;
-  samples: string;
-  every: string;
-  core?: string;
-  exe?: string;
-  timeout: string;
-  wait: string;
-  json?: boolean;
-}
+const OPTIONS = [
+  { flags: '--native', description: 'merge in the C frames gdb sees (the pause then lasts as long as gdb, about a second)' },
+  { flags: '--samples <n>', description: 'read n times and tell stuck threads (same stack, asleep) from busy ones', default: '1' },
+  { flags: '--every <duration>', description: 'with --samples: time between readings', default: '200ms' },
+  { flags: '--via <path>', description: 'memory (read /proc/PID/mem) or agent (sys._current_frames() run in the target: gives threading names)', default: 'memory' },
+  { flags: '--nonblocking', description: 'do not pause the target while reading (no pause, but frames may be torn)' },
+  { flags: '--locals', description: "show each frame's local variables (simple values in full, containers by length)" },
+  { flags: '--core <file>', description: 'read the stacks from a core file (see "memwhy core") instead of a live process' },
+  { flags: '--exe <python>', description: "with --core: the interpreter (python or libpython) to take symbols from, if the core's path does not reach it" },
+  { flags: '--timeout <duration>', description: "give up (and detach) after this long: gdb for --native, the agent's safe point for --via agent", default: '10s' },
+  { flags: '--wait <duration>', description: 'with --via agent: how long to wait for another memwhy attached to the same process', default: '10s' },
+  { ...TRANSPORT_OPTION, description: `with --via agent: ${TRANSPORT_OPTION.description}` },
+] as const satisfies readonly OptionSpec[];
+
+type StacksOptions = CommandOptions<typeof OPTIONS>;
 
 /** The options once checked: what to read, how, and how often. */
 interface Plan {
@@ -70,7 +72,7 @@ async function run(args: string[], opts: StacksOptions): Promise<number> {
     evidence = await live(plan(args, opts), opts);
   }
   for (const w of evidence.warnings) process.stderr.write(`memwhy: ${w}\n`);
-  const moreSamples = `${flagOf(stacksCommand.options, 'samples')} 3`;
+  const moreSamples = `${flagOf(OPTIONS, 'samples')} 3`;
   const findings = threadFindings(evidence.samples ?? [{ t_ms: 0, pause_ms: evidence.pause_ms, threads: evidence.threads }], moreSamples);
   const verdict = stuckVerdict(findings, moreSamples);
   if (opts.json) printJson({ ...evidence, findings, verdict });
@@ -111,23 +113,11 @@ function viaAgent(p: Plan, opts: StacksOptions, signal: AbortSignal, warnings: s
   );
 }
 
-export const stacksCommand: CommandSpec<StacksOptions> = {
+export const stacksCommand = defineCommand({
   name: 'stacks',
   args: '[pid]',
   summary: "show every Python thread's stack, read from memory (nothing runs in the target), with deadlock hints",
-  options: [
-    { flags: '--native', description: 'merge in the C frames gdb sees (the pause then lasts as long as gdb, about a second)' },
-    { flags: '--samples <n>', description: 'read n times and tell stuck threads (same stack, asleep) from busy ones', default: '1' },
-    { flags: '--every <duration>', description: 'with --samples: time between readings', default: '200ms' },
-    { flags: '--via <path>', description: 'memory (read /proc/PID/mem) or agent (sys._current_frames() run in the target: gives threading names)', default: 'memory' },
-    { flags: '--nonblocking', description: 'do not pause the target while reading (no pause, but frames may be torn)' },
-    { flags: '--locals', description: "show each frame's local variables (simple values in full, containers by length)" },
-    { flags: '--core <file>', description: 'read the stacks from a core file (see "memwhy core") instead of a live process' },
-    { flags: '--exe <python>', description: "with --core: the interpreter (python or libpython) to take symbols from, if the core's path does not reach it" },
-    { flags: '--timeout <duration>', description: "give up (and detach) after this long: gdb for --native, the agent's safe point for --via agent", default: '10s' },
-    { flags: '--wait <duration>', description: 'with --via agent: how long to wait for another memwhy attached to the same process', default: '10s' },
-    { ...TRANSPORT_OPTION, description: `with --via agent: ${TRANSPORT_OPTION.description}` },
-  ],
+  options: OPTIONS,
   help: [
     'Examples:',
     '  memwhy stacks 1234                       pause pid 1234 for a few milliseconds and print its stacks',
@@ -148,4 +138,4 @@ export const stacksCommand: CommandSpec<StacksOptions> = {
     'and asleep at every reading is "stuck", one that ran or moved is "busy".',
   ].join('\n'),
   run,
-};
+});

@@ -4,17 +4,11 @@ import { withAgent } from '../attach/agentSession.js';
 import { trimThroughAgent } from '../collect/malloc.js';
 import { renderTrim } from '../report/malloc.js';
 import { interruptSignal } from '../util/interrupt.js';
-import { ATTACH_OPTIONS, attachSettings, type AttachCliOptions } from './attachOptions.js';
+import { ATTACH_OPTIONS, attachSettings } from './attachOptions.js';
 import { durationOption } from './parse.js';
-import { parsePid, printJson, type CommandSpec } from './spec.js';
+import { defineCommand, parsePid, printJson } from './spec.js';
 
-interface TrimOptions extends AttachCliOptions {
-  gc?: boolean;
-  settle: string;
-  json?: boolean;
-}
-
-export const trimCommand: CommandSpec<TrimOptions> = {
+export const trimCommand = defineCommand({
   name: 'trim',
   args: '<pid>',
   summary: 'make the allocator give free memory back to the OS, and report RSS before and after',
@@ -41,4 +35,4 @@ export const trimCommand: CommandSpec<TrimOptions> = {
     else process.stdout.write(renderTrim(summary));
     return summary.call === null ? 1 : 0;
   },
-};
+});

@@ -14,45 +14,31 @@ import { Watcher, type WatchSettings } from '../watch/watcher.js';
 import { bytesOption, durationOption } from './parse.js';
 import { checkRule, type DiagnoseRule } from '../analyze/diagnoseWhen.js';
 import { Diagnoser } from '../watch/diagnoser.js';
-import { parsePid, type CommandSpec } from './spec.js';
+import { defineCommand, parsePid, type CommandOptions, type OptionSpec } from './spec.js';
 
-interface WatchCliOptions {
-  listen: string;
-  pid?: string;
-  match?: string;
-  interval: string;
-  window: string;
-  smapsInterval: string;
-  gc: boolean;
-  once?: boolean;
-  diagnoseWhen?: string;
-  out?: string;
-  outMaxSize: string;
-  diagnoseDuration: string;
-  diagnoseGap: string;
-  coolDown: string;
-  json?: boolean;
-}
+const OPTIONS = [
+  { flags: '--listen <host:port>', description: 'where to serve /metrics (port 0: any free port)', default: '127.0.0.1:9464' },
+  { flags: '--pid <pids>', description: 'watch only these pids (comma-separated)' },
+  { flags: '--match <regex>', description: 'watch only processes whose command line matches' },
+  { flags: '--interval <duration>', description: 'how often to read each process', default: '5s' },
+  { flags: '--window <duration>', description: 'the span the RSS growth slope is fitted over', default: '10m' },
+  { flags: '--smaps-interval <duration>', description: 'how often to read PSS/USS (smaps_rollup walks every mapping)', default: '60s' },
+  { flags: '--no-gc', description: "do not read the collector's counters from the interpreters' memory" },
+  { flags: '--once', description: 'print one exposition on stdout and exit, without listening' },
+  { flags: '--diagnose-when <rules>', description: 'run "memwhy diagnose" on a process that meets a rule: "growth>1MiB/s for 10m", "cgroup>80%" (comma-separated)' },
+  { flags: '--out <dir>', description: 'where --diagnose-when keeps evidence and HTML reports (served at /reports/)' },
+  { flags: '--out-max-size <size>', description: 'remove the oldest reports past this size', default: '1G' },
+  { flags: '--diagnose-duration <duration>', description: "each diagnosis's window", default: '60s' },
+  { flags: '--diagnose-gap <duration>', description: 'at least this long between two diagnoses on the host', default: '10m' },
+  { flags: '--cool-down <duration>', description: 'never diagnose the same process again within this long', default: '6h' },
+] as const satisfies readonly OptionSpec[];
 
-export const watchCommand: CommandSpec<WatchCliOptions> = {
+type WatchCliOptions = CommandOptions<typeof OPTIONS>;
+
+export const watchCommand = defineCommand({
   name: 'watch',
   summary: 'export every Python process on the host as Prometheus metrics (no attach)',
-  options: [
-    { flags: '--listen <host:port>', description: 'where to serve /metrics (port 0: any free port)', default: '127.0.0.1:9464' },
-    { flags: '--pid <pids>', description: 'watch only these pids (comma-separated)' },
-    { flags: '--match <regex>', description: 'watch only processes whose command line matches' },
-    { flags: '--interval <duration>', description: 'how often to read each process', default: '5s' },
-    { flags: '--window <duration>', description: 'the span the RSS growth slope is fitted over', default: '10m' },
-    { flags: '--smaps-interval <duration>', description: 'how often to read PSS/USS (smaps_rollup walks every mapping)', default: '60s' },
-    { flags: '--no-gc', description: "do not read the collector's counters from the interpreters' memory" },
-    { flags: '--once', description: 'print one exposition on stdout and exit, without listening' },
-    { flags: '--diagnose-when <rules>', description: 'run "memwhy diagnose" on a process that meets a rule: "growth>1MiB/s for 10m", "cgroup>80%" (comma-separated)' },
-    { flags: '--out <dir>', description: 'where --diagnose-when keeps evidence and HTML reports (served at /reports/)' },
-    { flags: '--out-max-size <size>', description: 'remove the oldest reports past this size', default: '1G' },
-    { flags: '--diagnose-duration <duration>', description: "each diagnosis's window", default: '60s' },
-    { flags: '--diagnose-gap <duration>', description: 'at least this long between two diagnoses on the host', default: '10m' },
-    { flags: '--cool-down <duration>', description: 'never diagnose the same process again within this long', default: '6h' },
-  ],
+  options: OPTIONS,
   help: [
     'Examples:',
     '  memwhy watch                              # every Python process, on 127.0.0.1:9464/metrics',
@@ -110,7 +96,7 @@ export const watchCommand: CommandSpec<WatchCliOptions> = {
     watcher.close();
     return 0;
   },
-};
+});
 
 /** After each sample: the first process that meets a rule is offered to the diagnoser, which may decline (busy, gap, cool-down). */
 function offerDiagnoses(watcher: Watcher, diagnoser: Diagnoser, rules: readonly DiagnoseRule[]): void {
