@@ -33,50 +33,34 @@ export const COMMANDS: Command[] = [
 ];
 
 /*
- * Anonymous RSS a command may leave in the target, in KiB. The aim is 1 MiB
- * per command. Measured (RssAnon, 2 s after the command; every command on
- * every version, 2.7 and 3.6-3.13, Debian 3.11 and pyenv; two runs, December
- * 2026):
+ * Anonymous RSS a command may leave in the target, in KiB: the aim of issue
+ * 14, 1 MiB, for every command. Measured (RssAnon, 2 s after the command;
+ * every command on every version, 2.7 and 3.6-3.13, Debian 3.11 and pyenv,
+ * MEMWHY_FOOTPRINT_ALL=1, December 2026, the machine loaded by other jobs):
  *
- *   - The first command that attaches (heap here): 964-1404 kB (Debian 3.11
- *     1256, 3.12 1384, 3.13 1400, 2.7 1108). It imports ctypes, _ctypes,
- *     struct, gc and _tracemalloc once (ctypes alone: ~250 kB), and the
- *     agent thread's new malloc arena keeps its peak: glibc keeps a thread
- *     arena's top up to top_pad + trim threshold, so any compile() in a new
- *     thread leaves 240-280 kB (compile('x = 1') alone, 2.7-3.13). On 3.13
- *     by mapping: arena +436-580, pymalloc +128-200, main heap +228 (the
- *     bootstrap). Bound: 2 MiB; the 1 MiB aim needs the agent's compiles
- *     moved to the main thread (issue 14).
- *     Since the agent's thread does every compile itself (start.py) and
- *     fork.py uses _ctypes without ctypes (two runs, memory transport):
- *     700-1272 kB (2.7 788-792, 3.6 876, 3.7 700-704, 3.8 720-724, 3.9
- *     1020-1024, 3.10 1028-1044, 3.11 816-828, Debian 3.11 1060-1064, 3.12
- *     1268-1272, 3.13 1124-1260); gdb transport (one run) 808-1312. What is left
- *     is mostly compile(): any function of 30-70 lines costs 150-270 kB of
- *     an arena's peak to compile on 3.13 (agent.py's encode 272, census's
- *     _walk 252), and the agent thread's arena keeps its peak, 664-692 kB
- *     on Debian 3.11 and 3.13. Compiling on the thread that runs the
- *     bootstrap costs the same there (+536 kB in Debian 3.11's main heap).
- *     The 1 MiB aim needs the agent's code objects made outside the target
- *     (marshal data from a forked child), not moved between its threads.
- *   - growth, gc, refs, dump afterwards: 8-392 kB each (most under 100).
- *     Bound: the 1 MiB aim. Repeated, they settle (Debian 3.11, after one
- *     heap): ten gc left 680 kB, each further ten 88-96 kB.
- *   - diagnose: 48-1172 kB (3.13 1168-1172, Debian 3.11 820-952, 3.8
- *     672-928, 3.12 616-708, 3.9 and 3.10 512-544; 2.7, 3.6, 3.7 and pyenv
- *     3.11 48-316), and 1500 kB on 3.13 in one run right after heap. That is
- *     over the aim. It is not tracemalloc (--no-tracemalloc costs the same)
- *     and not a leak: it is the first run of the C-allocator probe
- *     (src/agent/mallocstats.py), which `memwhy malloc` pays the same way
- *     (508 kB on Debian 3.11, 1436 kB on 3.13); after one `malloc`, diagnose
- *     costs 136-188 kB, and a second and third diagnose 60-172 kB each.
- *     Bound: 3 MiB, twice the worst measured.
+ *   - The first command that attaches (heap here): 300-592 kB (2.7 396,
+ *     3.6 480, 3.7 300, 3.8 368, 3.9 352, 3.10 332, Debian 3.11 404, pyenv
+ *     3.11 352, 3.12 592, 3.13 540). Before the agent's code came compiled
+ *     from memwhy's side (src/attach/agentCompiler.ts) it was 700-1272:
+ *     any compile() in the target leaves glibc's arena at the compiler's
+ *     peak. What is left: the agent's code objects while it runs, _ctypes
+ *     for the forked calls (90-100 kB), the agent thread's arena.
+ *   - growth, gc, refs, dump afterwards: 8-144 kB each.
+ *   - diagnose: 248-536 kB (3.9 and 3.10 ~520, Debian 3.11 536, 3.13 404,
+ *     3.12 248), most of it the first run of the C-allocator probe
+ *     (src/agent/mallocstats.py) and tracemalloc's tables.
+ *
+ * VmRSS grows more on the first attach (+0.7-1.4 MiB): file-backed pages of
+ * the interpreter, libc, libm, _ctypes and libffi that the agent's code runs
+ * through for the first time (Debian 3.11: python3.11 +384 kB, libc +192,
+ * _ctypes +136, libm +120, libffi +48). They are shared, clean and
+ * reclaimable, the same pages every process using those files maps, and
+ * they do not grow with further commands; the bound is on anonymous memory,
+ * which is the program's own.
  *
  * The target alone does not move: 0 kB over 40 s idle on Debian 3.11 and 3.13.
  */
-export const FIRST_ATTACH_KIB = 2 * MIB;
-export const LATER_KIB = 1 * MIB;
-export const DIAGNOSE_KIB = 3 * MIB;
+export const BOUND_KIB = 1 * MIB;
 export interface Memory {
   vmRssKib: number;
   rssAnonKib: number;
@@ -90,9 +74,4 @@ export function memoryOf(pid: number): Memory {
     return Number(m[1]);
   };
   return { vmRssKib: field('VmRSS'), rssAnonKib: field('RssAnon') };
-}
-
-export function boundKib(command: string, first: boolean): number {
-  if (first) return FIRST_ATTACH_KIB;
-  return command === 'diagnose' ? DIAGNOSE_KIB : LATER_KIB;
 }
