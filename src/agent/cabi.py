@@ -7,15 +7,17 @@
 # threshold raised). Codes as ctypes/__init__.py gives them; ssize_t and
 # size_t are long on LP64 Linux, as ctypes makes them there.
 #
-# Every type here is made once, when the module loads: a class is cyclic
-# garbage once dropped, which a program with its collector off keeps (and
-# the heap census and the referrer search then meet as objects), so nothing
-# makes one per call. Nothing here is cached on _ctypes' side either: no
-# POINTER() (its cache keeps each pointer type for good) and no `type * n`
-# (nor that); a pointer argument is a c_void_p, passed a byref().
+# Every type here is made once per session (when the module loads, or, for
+# the C types fewer calls need, on first use: ctype()): a class is cyclic
+# garbage once the session drops it, which a program with its collector off
+# keeps (and the heap census and the referrer search then meet as
+# objects), so nothing makes one per call. Nothing is cached on _ctypes'
+# side either: no POINTER() (its cache keeps each pointer type for good)
+# and no `type * n` (nor that); a pointer argument is a c_void_p, passed a
+# byref().
 #
 # Without _ctypes (a Python built without libffi) `available` is False and
-# every name below is None; the modules that load this one say so.
+# the names below are None; the modules that load this one say so.
 #
 # Python 2.7 and 3.6+: no f-strings, no annotations, no nonlocal.
 try:
@@ -25,37 +27,36 @@ except ImportError:  # a Python built without libffi
 
 available = _ctypes is not None
 
+# Each C type by its ctypes name, with its code as ctypes/__init__.py gives it.
+_CODES = {
+    'c_int': 'i', 'c_uint': 'I', 'c_ssize_t': 'l', 'c_size_t': 'L', 'c_uint64': 'Q',
+    'c_bool': '?', 'c_char': 'c', 'c_char_p': 'z',
+    # Takes an int, None (NULL), bytes, or a byref() of any C data.
+    'c_void_p': 'P',
+    'py_object': 'O',
+}
+_made = {}
+
+
+def ctype(name):
+    """The C type `name` (a key of _CODES), made on its first use in this
+    session and the same class after. Only what a call needs is made: each
+    is some 2.5-5 kB (an integer type makes its byte-swapped twin too), and
+    all of them cyclic garbage after close; `memwhy malloc` on glibc needs
+    four of the ten."""
+    t = _made.get(name)
+    if t is None:
+        t = type(name, (_ctypes._SimpleCData,), {'_type_': _CODES[name], '__module__': __name__})
+        _made[name] = t
+    return t
+
+
 if _ctypes is not None:
-    class c_int(_ctypes._SimpleCData):
-        _type_ = 'i'
-
-    class c_uint(_ctypes._SimpleCData):
-        _type_ = 'I'
-
-    class c_ssize_t(_ctypes._SimpleCData):
-        _type_ = 'l'
-
-    class c_size_t(_ctypes._SimpleCData):
-        _type_ = 'L'
-
-    class c_uint64(_ctypes._SimpleCData):
-        _type_ = 'Q'
-
-    class c_bool(_ctypes._SimpleCData):
-        _type_ = '?'
-
-    class c_char(_ctypes._SimpleCData):
-        _type_ = 'c'
-
-    class c_char_p(_ctypes._SimpleCData):
-        _type_ = 'z'
-
-    class c_void_p(_ctypes._SimpleCData):
-        # Takes an int, None (NULL), or a byref() of any C data.
-        _type_ = 'P'
-
-    class py_object(_ctypes._SimpleCData):
-        _type_ = 'O'
+    # What every user needs: function results, sizes, pointers.
+    c_int = ctype('c_int')
+    c_size_t = ctype('c_size_t')
+    c_void_p = ctype('c_void_p')
+    py_object = ctype('py_object')
 
     # Subclassed by the modules that need them, once at their load.
     Structure = _ctypes.Structure
@@ -86,8 +87,7 @@ if _ctypes is not None:
     _string_at.restype = py_object
     _string_at.argtypes = [c_void_p, c_int]
 else:
-    c_int = c_uint = c_ssize_t = c_size_t = c_uint64 = c_bool = None
-    c_char = c_char_p = c_void_p = py_object = None
+    c_int = c_size_t = c_void_p = py_object = None
     Structure = Array = byref = sizeof = process = _string_at = None
 
 

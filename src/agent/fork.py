@@ -53,15 +53,15 @@ _cabi = _load('cabi')  # noqa: F821 (injected by the agent)
 if not _cabi['available']:
     raise ImportError('this Python has no _ctypes (built without libffi): memwhy cannot fork it')
 _c_int = _cabi['c_int']
-_c_uint = _cabi['c_uint']
-_c_ssize_t = _cabi['c_ssize_t']
+_c_uint = _cabi['ctype']('c_uint')
+_c_ssize_t = _cabi['ctype']('c_ssize_t')
 _c_size_t = _cabi['c_size_t']
-_c_char_p = _cabi['c_char_p']
+_c_char_p = _cabi['ctype']('c_char_p')
 
 
 class _CharBuffer(_cabi['Array']):
     # Made here rather than as c_char * 32, which ctypes caches for good.
-    _type_ = _cabi['c_char']
+    _type_ = _cabi['ctype']('c_char')
     _length_ = 32
 
 

@@ -12,7 +12,8 @@
 #
 # Leaves nothing behind: no fd stays open (memory streams and pipes are
 # closed in finally), fd 2 is restored, buffers are freed, no class is made
-# after load (C function objects are made per call, and freed with it).
+# per call (C types and structures once per session, C function objects
+# per call, freed with it).
 # _ctypes stays imported, in sys.modules, like the other modules the
 # agent's probes import; ctypes is never imported.
 #
@@ -34,12 +35,11 @@ _cabi = _load('cabi')  # noqa: F821 (injected by the agent)
 # through fd 2 and the C allocator is not asked.
 _HAS_C = _cabi['available']
 _c_int = _cabi['c_int']
-_c_uint = _cabi['c_uint']
 _c_size_t = _cabi['c_size_t']
-_c_uint64 = _cabi['c_uint64']
-_c_bool = _cabi['c_bool']
-_c_char_p = _cabi['c_char_p']
 _c_void_p = _cabi['c_void_p']
+# The other C types only where a call needs them (jemalloc, tcmalloc,
+# mimalloc), made once per session: cabi.ctype.
+_ctype = _cabi['ctype']
 _byref = _cabi['byref']
 _sizeof = _cabi['sizeof']
 _string_at = _cabi['string_at']
@@ -119,7 +119,7 @@ def trim(allocator='glibc', collect_garbage=False):
     elif allocator == 'tcmalloc':
         call, fn, args = 'MallocExtension_ReleaseFreeMemory()', _function('MallocExtension_ReleaseFreeMemory', None, []), ()
     elif allocator == 'mimalloc':
-        call, fn, args = 'mi_collect(true)', _function('mi_collect', None, [_c_bool]), (True,)
+        call, fn, args = 'mi_collect(true)', _function('mi_collect', None, [_ctype('c_bool')]), (True,)
     else:
         return {'call': None, 'result': None, 'pause_ms': None, 'gc': gc_result,
                 'unknown': 'memwhy does not know how to trim allocator %r' % (allocator,)}
@@ -330,7 +330,7 @@ def _malloc_info():
 
 
 def _mallctl_fn():
-    return _function('mallctl', _c_int, [_c_char_p, _c_void_p, _c_void_p, _c_void_p, _c_size_t])
+    return _function('mallctl', _c_int, [_ctype('c_char_p'), _c_void_p, _c_void_p, _c_void_p, _c_size_t])
 
 
 def _jemalloc():
@@ -338,7 +338,7 @@ def _jemalloc():
     if mallctl is None:
         return {'unknown': 'mallctl is not reachable (a jemalloc built with a symbol prefix?)'}
     # Writing "epoch" refreshes the cached statistics (jemalloc(3), "epoch").
-    epoch = _c_uint64(1)
+    epoch = _ctype('c_uint64')(1)
     epoch_len = _c_size_t(_sizeof(epoch))
     mallctl(b'epoch', _byref(epoch), _byref(epoch_len), _byref(epoch), _sizeof(epoch))
     stats = {}
@@ -350,7 +350,7 @@ def _jemalloc():
             stats[name] = value.value
         else:
             missing.append(name)
-    narenas = _c_uint(0)
+    narenas = _ctype('c_uint')(0)
     length = _c_size_t(_sizeof(narenas))
     if mallctl(b'arenas.narenas', _byref(narenas), _byref(length), None, 0) == 0:
         stats['arenas.narenas'] = narenas.value
@@ -362,7 +362,7 @@ def _jemalloc():
 
 def _tcmalloc():
     # MallocExtension_GetNumericProperty(const char *, size_t *)
-    get = _function('MallocExtension_GetNumericProperty', _c_int, [_c_char_p, _c_void_p])
+    get = _function('MallocExtension_GetNumericProperty', _c_int, [_ctype('c_char_p'), _c_void_p])
     if get is None:
         return {'unknown': 'MallocExtension_GetNumericProperty is not reachable'}
     props = {}

@@ -71,6 +71,15 @@ export const COMMANDS: Command[] = [
  *     (508 kB on Debian 3.11, 1436 kB on 3.13); after one `malloc`, diagnose
  *     costs 136-188 kB, and a second and third diagnose 60-172 kB each.
  *     Bound: 3 MiB, twice the worst measured.
+ *   - Since mallocstats.py calls C through cabi.py (_ctypes and a few C
+ *     types made per session, not ctypes; steady_service.py, three runs,
+ *     medians, Debian 3.11 / 3.13 / 2.7, before -> after): `malloc` on a
+ *     fresh target 620/780/664 -> 464/592/452 kB; `malloc` after a first
+ *     attach by `exec` 412/424/468 -> 244/232/272; diagnose on a fresh
+ *     target 876/884/752 -> 680/692/552. A further `malloc` costs 44/92/84
+ *     (was 40/76/44): its session makes cabi's classes again, cyclic
+ *     garbage until a full collection, where ctypes' stayed cached; six in
+ *     a row on one target 984/1044/824 -> 868/976/736 in all.
  *
  * The target alone does not move: 0 kB over 40 s idle on Debian 3.11 and 3.13.
  */
