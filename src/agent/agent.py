@@ -28,10 +28,10 @@
 #   (fork.py): the child's allocations never touch the target's heap.
 #
 # What stays in the target after close: the modules the agent's probes
-# imported, in sys.modules (_ctypes for the forked calls, ctypes for the
-# allocator probes, tracemalloc's C module for diagnose, and on 2.7 the
-# built-in marshal, which 3.x has loaded at start-up); no thread, no fd,
-# no file, no global name.
+# imported, in sys.modules (_ctypes, the C half of ctypes, for the forked
+# calls and the allocator probes, through cabi.py: never ctypes itself;
+# tracemalloc's C module for diagnose; on 2.7 the built-in marshal, which
+# 3.x has loaded at start-up); no thread, no fd, no file, no global name.
 import sys
 
 _PY2 = sys.version_info[0] == 2

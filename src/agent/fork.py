@@ -38,65 +38,31 @@ import sys
 import time
 
 import _socket
-import _ctypes
 
 try:
     import _tracemalloc
 except ImportError:  # 2.7
     _tracemalloc = None
 
-# _agent (the agent's namespace: its JSON writer) is injected by the agent.
+# _agent (the agent's namespace: its JSON writer) and _load are injected by
+# the agent.
 #
-# The C half of ctypes only, with the few C types used here: importing
-# ctypes itself (its module, classes, struct, _endian) left 250-340 kB in
-# the target for good, most of this module's cost on a first attach, against
-# 90-100 kB for this (2.7, 3.11-3.13, in a new thread with glibc's trim
-# threshold raised). Codes as ctypes/__init__.py gives them; ssize_t and
-# size_t are long on LP64 Linux, as ctypes makes them there.
+# C is called through cabi.py (_ctypes and a few C types, not ctypes: see
+# there), with the GIL kept across every call (cabi.function's keep_gil).
+_cabi = _load('cabi')  # noqa: F821 (injected by the agent)
+if not _cabi['available']:
+    raise ImportError('this Python has no _ctypes (built without libffi): memwhy cannot fork it')
+_c_int = _cabi['c_int']
+_c_uint = _cabi['ctype']('c_uint')
+_c_ssize_t = _cabi['ctype']('c_ssize_t')
+_c_size_t = _cabi['c_size_t']
+_c_char_p = _cabi['ctype']('c_char_p')
 
 
-class _c_int(_ctypes._SimpleCData):
-    _type_ = 'i'
-
-
-class _c_uint(_ctypes._SimpleCData):
-    _type_ = 'I'
-
-
-class _c_ssize_t(_ctypes._SimpleCData):
-    _type_ = 'l'
-
-
-class _c_size_t(_ctypes._SimpleCData):
-    _type_ = 'L'
-
-
-class _c_char_p(_ctypes._SimpleCData):
-    _type_ = 'z'
-
-
-class _c_char(_ctypes._SimpleCData):
-    _type_ = 'c'
-
-
-class _CharBuffer(_ctypes.Array):
-    # Made here rather than as _c_char * 32, which ctypes caches for good.
-    _type_ = _c_char
+class _CharBuffer(_cabi['Array']):
+    # Made here rather than as c_char * 32, which ctypes caches for good.
+    _type_ = _cabi['ctype']('c_char')
     _length_ = 32
-
-
-class _LibcFunction(_ctypes.CFuncPtr):
-    # ctypes.PyDLL's functions: cdecl, the GIL kept across the call.
-    _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_PYTHONAPI
-    _restype_ = _c_int
-
-
-class _Libc(object):
-    # What ctypes.pythonapi is: dlopen(NULL), the program and its libraries.
-    _handle = _ctypes.dlopen(None)
-
-
-_libc = _Libc()
 
 
 def _libc_function(name, restype, argtypes):
@@ -104,16 +70,9 @@ def _libc_function(name, restype, argtypes):
     All are looked up here, on load: under tracemalloc (tracing.take keeps it
     on in the child) a lookup in the child made ctypes objects that were
     traced as the program's allocations (ctypes/__init__.py in diagnose's
-    top sites). A fresh function object each (a new class per lookup, as a
-    new PyDLL makes, would be cyclic garbage a program with its collector
-    off would keep)."""
-    try:
-        f = _LibcFunction((name, _libc))
-    except AttributeError:
-        return None
-    f.restype = restype
-    f.argtypes = argtypes
-    return f
+    top sites). The GIL is kept across each call (ctypes.PyDLL's way):
+    through CDLL the child would be born without the GIL (header)."""
+    return _cabi['function'](name, restype, argtypes, True)
 
 
 _fork = _libc_function('fork', _c_int, [])

@@ -5,13 +5,24 @@
 # in arenas it maps itself) and the C allocator behind malloc (glibc, or
 # jemalloc/tcmalloc/mimalloc preloaded). memwhy tells this module which C
 # allocator /proc says is in use; each is asked through its own API with
-# ctypes, and the raw reports (pymalloc's stats text, glibc's malloc_info XML)
-# go back as they are, to be parsed by memwhy where they can be saved and
-# tested.
+# cabi.py (the C half of ctypes, _ctypes, and a few C types: ctypes itself
+# would stay in the target, 250-340 kB of it, for good), and the raw
+# reports (pymalloc's stats text, glibc's malloc_info XML) go back as they
+# are, to be parsed by memwhy where they can be saved and tested.
 #
 # Leaves nothing behind: no fd stays open (memory streams and pipes are
-# closed in finally), fd 2 is restored, buffers are freed. ctypes and the
-# C library are imported and stay imported, like the agent's other modules.
+# closed in finally), fd 2 is restored, buffers are freed, no class is made
+# per call (C types and structures once per session, C function objects
+# per call, freed with it).
+# _ctypes stays imported, in sys.modules, like the other modules the
+# agent's probes import; ctypes is never imported.
+#
+# Which calls keep the GIL: _PyObject_DebugMallocStats walks pymalloc's
+# arenas, so it and its memory stream's calls keep it (ctypes.pythonapi's
+# way); the C allocator's own calls (mallinfo, malloc_info, malloc_trim,
+# mallctl, ...) touch no Python object and release it (ctypes.CFUNCTYPE's
+# way): a malloc_trim can take a second, which the program's threads need
+# not wait out.
 #
 # Python 2.7 and 3.6+: no f-strings, no annotations, no nonlocal.
 import gc
@@ -19,10 +30,20 @@ import os
 import sys
 import time
 
-try:
-    import ctypes
-except ImportError:  # a Python built without libffi
-    ctypes = None
+_cabi = _load('cabi')  # noqa: F821 (injected by the agent)
+# False in a Python built without libffi: then pymalloc's statistics come
+# through fd 2 and the C allocator is not asked.
+_HAS_C = _cabi['available']
+_c_int = _cabi['c_int']
+_c_size_t = _cabi['c_size_t']
+_c_void_p = _cabi['c_void_p']
+# The other C types only where a call needs them (jemalloc, tcmalloc,
+# mimalloc), made once per session: cabi.ctype.
+_ctype = _cabi['ctype']
+_byref = _cabi['byref']
+_sizeof = _cabi['sizeof']
+_string_at = _cabi['string_at']
+_c_function = _cabi['function']
 
 try:
     _clock = time.perf_counter
@@ -50,9 +71,9 @@ _JEMALLOC_SIZES = (
 
 
 def prepare():
-    """Loads this module (and ctypes) without measuring, so that a trim
+    """Loads this module (and _ctypes) without measuring, so that a trim
     that follows does not count their memory as the target's."""
-    return ctypes is not None
+    return _HAS_C
 
 
 def collect(allocator='glibc'):
@@ -87,19 +108,18 @@ def trim(allocator='glibc', collect_garbage=False):
         started = _clock()
         collected = gc.collect()
         gc_result = {'collected': collected, 'ms': (_clock() - started) * 1000.0}
-    if ctypes is None:
+    if not _HAS_C:
         return {'call': None, 'result': None, 'pause_ms': None, 'gc': gc_result,
                 'unknown': 'this Python has no ctypes, so memwhy cannot call the allocator'}
-    lib = _C_LIBRARY
     if allocator == 'glibc':
-        call, fn, args = 'malloc_trim(0)', _function(lib, 'malloc_trim', ctypes.c_int, [ctypes.c_size_t]), (0,)
+        call, fn, args = 'malloc_trim(0)', _function('malloc_trim', _c_int, [_c_size_t]), (0,)
     elif allocator == 'jemalloc':
         name = 'arena.%d.purge' % _MALLCTL_ARENAS_ALL
-        call, fn, args = 'mallctl("%s")' % name, _mallctl_fn(lib), (name.encode('ascii'), None, None, None, 0)
+        call, fn, args = 'mallctl("%s")' % name, _mallctl_fn(), (name.encode('ascii'), None, None, None, 0)
     elif allocator == 'tcmalloc':
-        call, fn, args = 'MallocExtension_ReleaseFreeMemory()', _function(lib, 'MallocExtension_ReleaseFreeMemory', None, []), ()
+        call, fn, args = 'MallocExtension_ReleaseFreeMemory()', _function('MallocExtension_ReleaseFreeMemory', None, []), ()
     elif allocator == 'mimalloc':
-        call, fn, args = 'mi_collect(true)', _function(lib, 'mi_collect', None, [ctypes.c_bool]), (True,)
+        call, fn, args = 'mi_collect(true)', _function('mi_collect', None, [_ctype('c_bool')]), (True,)
     else:
         return {'call': None, 'result': None, 'pause_ms': None, 'gc': gc_result,
                 'unknown': 'memwhy does not know how to trim allocator %r' % (allocator,)}
@@ -120,7 +140,7 @@ def _pymalloc():
             'Python %d.%d has no sys._debugmallocstats: its pymalloc counters are '
             'static variables, not reachable from Python' % sys.version_info[:2])}
     text = None
-    if ctypes is not None:
+    if _HAS_C:
         text = _pymalloc_via_memstream()
     if text is None:
         text = _pymalloc_via_stderr()
@@ -136,30 +156,19 @@ def _pymalloc():
 def _pymalloc_via_memstream():
     """_PyObject_DebugMallocStats into an in-memory FILE*: no fd, no other thread's output.
 
-    Called through ctypes.pythonapi, which keeps the GIL (the function walks
+    Every call keeps the GIL, as ctypes.pythonapi's did (the function walks
     pymalloc's arenas, which need it). Returns None if a symbol is missing.
     """
-    try:
-        # Fresh function objects (lib[name]), not the handle's cached
-        # attributes, which the program may share: their argtypes are set below.
-        stats = ctypes.pythonapi['_PyObject_DebugMallocStats']
-        libc = _C_LIBRARY
-        open_memstream = libc['open_memstream']
-        fclose = libc['fclose']
-        free = libc['free']
-    except AttributeError:
+    stats = _c_function('_PyObject_DebugMallocStats', _c_int, [_c_void_p], True)
+    # open_memstream(char **, size_t *): pointers passed as byref()s.
+    open_memstream = _c_function('open_memstream', _c_void_p, [_c_void_p, _c_void_p], True)
+    fclose = _c_function('fclose', _c_int, [_c_void_p], True)
+    free = _c_function('free', None, [_c_void_p], True)
+    if None in (stats, open_memstream, fclose, free):
         return None
-    stats.argtypes = [ctypes.c_void_p]
-    stats.restype = ctypes.c_int
-    open_memstream.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)]
-    open_memstream.restype = ctypes.c_void_p
-    fclose.argtypes = [ctypes.c_void_p]
-    fclose.restype = ctypes.c_int
-    free.argtypes = [ctypes.c_void_p]
-    free.restype = None
-    buf = ctypes.c_void_p()
-    size = ctypes.c_size_t()
-    stream = open_memstream(ctypes.byref(buf), ctypes.byref(size))
+    buf = _c_void_p()
+    size = _c_size_t()
+    stream = open_memstream(_byref(buf), _byref(size))
     if not stream:
         return None
     try:
@@ -168,7 +177,7 @@ def _pymalloc_via_memstream():
         # fclose publishes the final buffer and size; the buffer is ours to free.
         fclose(stream)
         try:
-            data = ctypes.string_at(buf.value, size.value) if buf.value else b''
+            data = _string_at(buf.value, size.value) if buf.value else b''
         finally:
             if buf.value:
                 free(buf)
@@ -240,56 +249,42 @@ def _split_foreign_lines(text):
 # --- the C allocator ----------------------------------------------------------
 
 def _c_allocator(name):
-    if ctypes is None:
+    if not _HAS_C:
         return {'name': name, 'unknown': 'this Python has no ctypes, so memwhy cannot ask the allocator'}
-    lib = _C_LIBRARY
     probe = {'glibc': _glibc, 'jemalloc': _jemalloc, 'tcmalloc': _tcmalloc, 'mimalloc': _mimalloc}.get(name)
     if probe is None:
         return {'name': name, 'unknown': 'memwhy has no probe for allocator %r' % (name,)}
-    result = probe(lib)
+    result = probe()
     result['name'] = name
     return result
 
 
-# The process's own symbols, through the handle ctypes already keeps
-# (ctypes.pythonapi: dlopen(NULL)). ctypes.CDLL(None) would make a new class
-# per call: cyclic garbage that a program with its collector disabled keeps,
-# and that the heap census and the referrer search then meet as objects.
-_C_LIBRARY = ctypes.pythonapi if ctypes is not None else None
-
-
-def _function(lib, name, restype, argtypes):
-    """A C function of the process, called without the GIL.
-
-    From CFUNCTYPE's prototype, which ctypes caches per signature, and
-    lib[name], which makes a fresh function object without caching it on
-    the shared handle (whose attributes the program may use too).
-    """
-    try:
-        lib[name]
-    except (AttributeError, KeyError):
-        return None
-    return ctypes.CFUNCTYPE(restype, *argtypes)((name, lib))
+def _function(name, restype, argtypes):
+    """A C function of the process (dlopen(NULL): the program, the C
+    library, a preloaded allocator), called without the GIL; None where the
+    process lacks it. A fresh function object, no new class (cabi.py)."""
+    return _c_function(name, restype, argtypes, False)
 
 
 _MALLINFO_FIELDS = ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks',
                     'fsmblks', 'uordblks', 'fordblks', 'keepcost')
 
 
-if ctypes is not None:
-    class _Mallinfo2(ctypes.Structure):
-        _fields_ = [(f, ctypes.c_size_t) for f in _MALLINFO_FIELDS]
+if _HAS_C:
+    # Made once, here: a class per call would be cyclic garbage (cabi.py).
+    class _Mallinfo2(_cabi['Structure']):
+        _fields_ = [(f, _c_size_t) for f in _MALLINFO_FIELDS]
 
-    class _Mallinfo(ctypes.Structure):
-        _fields_ = [(f, ctypes.c_int) for f in _MALLINFO_FIELDS]
+    class _Mallinfo(_cabi['Structure']):
+        _fields_ = [(f, _c_int) for f in _MALLINFO_FIELDS]
 
 
-def _glibc(lib):
+def _glibc():
     out = {}
     # mallinfo2 (glibc 2.33+) has size_t fields; mallinfo's are int and wrap
     # past 2 GiB, so it is only the fallback (glibc malloc/malloc.h).
     for fname, struct in (('mallinfo2', _Mallinfo2), ('mallinfo', _Mallinfo)):
-        fn = _function(lib, fname, struct, [])
+        fn = _function(fname, struct, [])
         if fn is not None:
             info = fn()
             values = dict((f, getattr(info, f)) for f in _MALLINFO_FIELDS)
@@ -300,24 +295,24 @@ def _glibc(lib):
             break
     if 'mallinfo' not in out:
         out['unknown'] = 'neither mallinfo2 nor mallinfo is reachable'
-    xml = _malloc_info(lib)
+    xml = _malloc_info()
     if xml is not None:
         out['malloc_info'] = xml
     return out
 
 
-def _malloc_info(lib):
+def _malloc_info():
     """glibc's malloc_info(0, FILE*) XML, written to an in-memory stream."""
-    malloc_info = _function(lib, 'malloc_info', ctypes.c_int, [ctypes.c_int, ctypes.c_void_p])
-    open_memstream = _function(lib, 'open_memstream', ctypes.c_void_p,
-                               [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)])
-    fclose = _function(lib, 'fclose', ctypes.c_int, [ctypes.c_void_p])
-    free = _function(lib, 'free', None, [ctypes.c_void_p])
+    malloc_info = _function('malloc_info', _c_int, [_c_int, _c_void_p])
+    # open_memstream(char **, size_t *): pointers passed as byref()s.
+    open_memstream = _function('open_memstream', _c_void_p, [_c_void_p, _c_void_p])
+    fclose = _function('fclose', _c_int, [_c_void_p])
+    free = _function('free', None, [_c_void_p])
     if None in (malloc_info, open_memstream, fclose, free):
         return None
-    buf = ctypes.c_void_p()
-    size = ctypes.c_size_t()
-    stream = open_memstream(ctypes.byref(buf), ctypes.byref(size))
+    buf = _c_void_p()
+    size = _c_size_t()
+    stream = open_memstream(_byref(buf), _byref(size))
     if not stream:
         return None
     try:
@@ -325,7 +320,7 @@ def _malloc_info(lib):
     finally:
         fclose(stream)
         try:
-            data = ctypes.string_at(buf.value, size.value) if buf.value else b''
+            data = _string_at(buf.value, size.value) if buf.value else b''
         finally:
             if buf.value:
                 free(buf)
@@ -334,31 +329,30 @@ def _malloc_info(lib):
     return data.decode('ascii', 'replace')
 
 
-def _mallctl_fn(lib):
-    return _function(lib, 'mallctl', ctypes.c_int, [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
-                                                     ctypes.c_void_p, ctypes.c_size_t])
+def _mallctl_fn():
+    return _function('mallctl', _c_int, [_ctype('c_char_p'), _c_void_p, _c_void_p, _c_void_p, _c_size_t])
 
 
-def _jemalloc(lib):
-    mallctl = _mallctl_fn(lib)
+def _jemalloc():
+    mallctl = _mallctl_fn()
     if mallctl is None:
         return {'unknown': 'mallctl is not reachable (a jemalloc built with a symbol prefix?)'}
     # Writing "epoch" refreshes the cached statistics (jemalloc(3), "epoch").
-    epoch = ctypes.c_uint64(1)
-    epoch_len = ctypes.c_size_t(ctypes.sizeof(epoch))
-    mallctl(b'epoch', ctypes.byref(epoch), ctypes.byref(epoch_len), ctypes.byref(epoch), ctypes.sizeof(epoch))
+    epoch = _ctype('c_uint64')(1)
+    epoch_len = _c_size_t(_sizeof(epoch))
+    mallctl(b'epoch', _byref(epoch), _byref(epoch_len), _byref(epoch), _sizeof(epoch))
     stats = {}
     missing = []
     for name in _JEMALLOC_SIZES:
-        value = ctypes.c_size_t(0)
-        length = ctypes.c_size_t(ctypes.sizeof(value))
-        if mallctl(name.encode('ascii'), ctypes.byref(value), ctypes.byref(length), None, 0) == 0:
+        value = _c_size_t(0)
+        length = _c_size_t(_sizeof(value))
+        if mallctl(name.encode('ascii'), _byref(value), _byref(length), None, 0) == 0:
             stats[name] = value.value
         else:
             missing.append(name)
-    narenas = ctypes.c_uint(0)
-    length = ctypes.c_size_t(ctypes.sizeof(narenas))
-    if mallctl(b'arenas.narenas', ctypes.byref(narenas), ctypes.byref(length), None, 0) == 0:
+    narenas = _ctype('c_uint')(0)
+    length = _c_size_t(_sizeof(narenas))
+    if mallctl(b'arenas.narenas', _byref(narenas), _byref(length), None, 0) == 0:
         stats['arenas.narenas'] = narenas.value
     out = {'jemalloc': stats}
     if missing:
@@ -366,25 +360,26 @@ def _jemalloc(lib):
     return out
 
 
-def _tcmalloc(lib):
-    get = _function(lib, 'MallocExtension_GetNumericProperty', ctypes.c_int,
-                    [ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t)])
+def _tcmalloc():
+    # MallocExtension_GetNumericProperty(const char *, size_t *)
+    get = _function('MallocExtension_GetNumericProperty', _c_int, [_ctype('c_char_p'), _c_void_p])
     if get is None:
         return {'unknown': 'MallocExtension_GetNumericProperty is not reachable'}
     props = {}
     for name in _TCMALLOC_PROPERTIES:
-        value = ctypes.c_size_t(0)
-        if get(name.encode('ascii'), ctypes.byref(value)):
+        value = _c_size_t(0)
+        if get(name.encode('ascii'), _byref(value)):
             props[name] = value.value
     return {'tcmalloc': props}
 
 
-def _mimalloc(lib):
-    info = _function(lib, 'mi_process_info', None, [ctypes.POINTER(ctypes.c_size_t)] * 8)
+def _mimalloc():
+    # mi_process_info(size_t *, ... eight of them)
+    info = _function('mi_process_info', None, [_c_void_p] * 8)
     if info is None:
         return {'unknown': 'mi_process_info is not reachable'}
-    values = [ctypes.c_size_t(0) for _ in range(8)]
-    info(*[ctypes.byref(v) for v in values])
+    values = [_c_size_t(0) for _ in range(8)]
+    info(*[_byref(v) for v in values])
     names = ('elapsed_msecs', 'user_msecs', 'system_msecs', 'current_rss', 'peak_rss',
              'current_commit', 'peak_commit', 'page_faults')
     return {'mimalloc': dict(zip(names, [v.value for v in values])),

@@ -80,7 +80,7 @@ export async function gatherEvidence(pid: number, opts: DiagnoseOptions): Promis
   };
   let written: HeapDumpEvidence | null = null;
   try {
-    // The allocator and collector probes load their agent modules (ctypes
+    // The allocator and collector probes load their agent modules (_ctypes
     // among them) before the first census, so the agent's own objects are
     // not counted as the program's growth.
     evidence.malloc.start = await attempt(notes, 'reading the allocator', () => collectMalloc(session));

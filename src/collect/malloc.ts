@@ -298,7 +298,7 @@ export function mallocEvidence(pid: number, memory: MemorySample, maps: readonly
 export async function collectMalloc(session: OpenedSession): Promise<MallocEvidence> {
   const pid = session.target.pid;
   const detected = detectTargetAllocator(pid);
-  // The module's first call imports ctypes and grows the agent's arena; do
+  // The module's first call imports _ctypes and grows the agent's arena; do
   // that first, then read /proc right after the counters so both see the
   // same heap.
   await session.call('mallocstats.prepare');

@@ -49,6 +49,15 @@ export const COMMANDS: Command[] = [
  *   - diagnose: 248-536 kB (3.9 and 3.10 ~520, Debian 3.11 536, 3.13 404,
  *     3.12 248), most of it the first run of the C-allocator probe
  *     (src/agent/mallocstats.py) and tracemalloc's tables.
+ *   - Measured apart, since mallocstats.py calls C through cabi.py
+ *     (_ctypes and a few C types made per session, not ctypes; steady_service.py, three runs,
+ *     medians, Debian 3.11 / 3.13 / 2.7, before -> after): `malloc` on a
+ *     fresh target 620/780/664 -> 464/592/452 kB; `malloc` after a first
+ *     attach by `exec` 412/424/468 -> 244/232/272; diagnose on a fresh
+ *     target 876/884/752 -> 680/692/552. A further `malloc` costs 44/92/84
+ *     (was 40/76/44): its session makes cabi's classes again, cyclic
+ *     garbage until a full collection, where ctypes' stayed cached; six in
+ *     a row on one target 984/1044/824 -> 868/976/736 in all.
  *
  * VmRSS grows more on the first attach (+0.7-1.4 MiB): file-backed pages of
  * the interpreter, libc, libm, _ctypes and libffi that the agent's code runs
