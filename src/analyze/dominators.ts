@@ -10,8 +10,8 @@
  * Algorithm: SEMI-NCA (Georgiadis, "Linear-Time Algorithms for Dominators
  * and Related Problems", 2005): Lengauer-Tarjan's semidominators with path
  * compression and balanced linking, then each idom as the nearest common
- * ancestor in the DFS tree. Everything is iterative (explicit stacks), so a million-long chain
- * costs an array, not a million stack frames.
+ * ancestor in the DFS tree. Everything is iterative (explicit stacks), so a
+ * million-long chain costs an array, not a million stack frames.
  *
  * Speed is random-read latency: at 10 M nodes / 25 M edges nearly every read
  * misses the caches and the TLB, and a dependent miss costs ~300 ns on the
@@ -202,8 +202,8 @@ function depthFirst(graph: CsrGraph, roots: ArrayLike<number>, options: Dominato
 
 /**
  * Lengauer-Tarjan's link-eval forest with balanced linking (their
- * "sophisticated" version), in numbers 0..r. Per number, 4 ints on one
- * cache line's quarter: [ancestor, label, size, child]. The label is a semi
+ * "sophisticated" version), in numbers 0..r. Per number, 4 ints (16 bytes,
+ * within one cache line): [ancestor, label, size, child]. The label is a semi
  * value, not a node whose semi is then read: Semi-NCA needs only the least
  * semi on a path, and storing it saves a dependent random read per step.
  * Simple linking (a node's forest parent is its DFS parent) let compressed
@@ -220,8 +220,9 @@ function linkEvalForest(r: number): Int32Array {
   const forest = new Int32Array(4 * (r + 2));
   for (let x = 0; x <= r; x++) {
     forest[4 * x + ANCESTOR] = nil;
-    // A root not yet processed stands for itself: it is a semidominator
-    // candidate of any node whose predecessor's path leads to it.
+    // A node not yet processed is labelled with its own number: eval takes
+    // the root's label too, and a root r reached from a predecessor v of w is
+    // a true candidate for semi(w) (the tree path r -> v runs above w).
     forest[4 * x + LABEL] = x;
     forest[4 * x + SIZE] = 1;
     forest[4 * x + CHILD] = nil;
