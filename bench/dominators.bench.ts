@@ -30,6 +30,16 @@
  *   transpose and a read-free root test in the semidominator pass; each
  *   phase is printed (see BENCHMARKS.md).
  *
+ *   Issue 15, balanced linking in the semidominator pass (load 7-11, CPU s,
+ *   min / median of 3, runs alternated with the code before): 14.1 / 16.9 s
+ *   before, 13.1 / 13.7 s after; semidominators 4.40 / 5.56 s -> 2.97 /
+ *   3.09 s, the other phases unchanged (records 1.6, DFS 5.5, transpose
+ *   0.6, idoms 0.5, retained sizes 1.8-2.1 s). On a quiet machine (load
+ *   0.7) the code before took 11.5 / 12.0 s. The 8 s aim is still missed:
+ *   records + DFS (one dependent miss per node, ~1 us under this load) are
+ *   now more than half. Tried and dropped: a visited bitmap so stale stack
+ *   entries skip their record, and reading ahead in the stack.
+ *
  *   python       objects  tracked  refs    pause  pause cpu  per cpu s  file       peak +RSS
  *   pyenv-2.7     3.91 M    905 k  4.84 M  7.45 s  6.99 s     0.56 M/s  112.0 MiB  167 MiB (45 B/obj)
  *   pyenv-3.6     3.92 M    908 k  4.87 M  6.15 s  5.96 s     0.66 M/s  112.5 MiB  184 MiB (49 B/obj)
