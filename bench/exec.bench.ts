@@ -6,6 +6,15 @@
  * stall during an attach, seen by a loop that timestamps itself
  * (bench/fixtures/stall_meter.py), against the same loop's longest gap in
  * as long a window with no attach.
+ *
+ * memwhy runs as users run it, through bin/memwhy, which starts the CLI
+ * bundle (dist/memwhy.cjs). Figures (BENCHMARKS.md), idle target, memory
+ * transport, against plain gdb: before the bundle, quiet (load ~1), 555 ms
+ * against 415 ms (1.34x); with it, measured only under load 6-25 from other
+ * jobs, where the wall times swing 2x between runs: memwhy's CPU for the
+ * whole command went from 580-660 ms to 380-490 ms, and start-up alone
+ * (`--version`) from ~290 ms to ~190 ms at a quiet moment. Node's own
+ * start (~110 ms) is most of the third of plain gdb aimed at (~140 ms).
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

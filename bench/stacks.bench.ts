@@ -22,8 +22,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'threads_in_known_functions.py');
 const MEMWHY = join(ROOT, 'bin', 'memwhy');
-/** Timed runs call the built CLI as an installed package does: bin/memwhy in a checkout also checks whether src/ is newer than dist/. */
-const CLI = join(ROOT, 'dist', 'cli.js');
+/** Timed runs call the built CLI as an installed package does (its "bin", the bundle): bin/memwhy in a checkout also checks whether src/ is newer than dist/. */
+const CLI = join(ROOT, 'dist', 'memwhy.cjs');
 const RUNS = 10;
 const NATIVE_RUNS = 3;
 const THREADS = 20;

@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { interpreters } from '../test/helpers/pythons.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
+/** The CLI as an installed package runs it (package.json's "bin": the bundle scripts/bundle-cli.mjs writes). */
+const CLI = join(ROOT, 'dist', 'memwhy.cjs');
 const TARGETS = 50;
 const SCRAPE_S = 15;
 const MEASURE_S = Number(process.env.MEMWHY_BENCH_WATCH_S ?? 180);

@@ -4,7 +4,8 @@
 // single-executable application (SEA, https://nodejs.org/api/single-executable-applications.html):
 //
 //   1. esbuild bundles src/cli.ts and its dependencies into one CommonJS
-//      script (a SEA runs one script: no ESM import graph, no node_modules);
+//      script (a SEA runs one script: no ESM import graph, no node_modules),
+//      the same bundle the build writes to dist/memwhy.cjs (scripts/bundle-cli.mjs);
 //   2. the files memwhy reads at run time become SEA assets under their
 //      package paths (src/agent/*.py, the HTML viewer built in memory like
 //      scripts/build-viewer.mjs does, package.json's name and version), with
@@ -20,12 +21,12 @@
 //   node scripts/build-exe.mjs      writes dist-exe/memwhy, prints its size and the build time
 //   buildExe({ outDir })            the same into outDir, returns { file, bytes, seconds } (the test uses it)
 //   exeBuildUnavailable()           why this node cannot build it, or undefined
-import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildExplorer, buildViewer } from './build-viewer.mjs';
+import { bundleCli } from './bundle-cli.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -44,27 +45,14 @@ export async function buildExe({ outDir = path.join(root, 'dist-exe'), log = (/*
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
 
-  // 1. One CommonJS script. import.meta.url does not exist in CommonJS: it
-  // becomes the executable's own URL, which installation.ts only hands to
-  // createRequire (to reach node:sea) when running as the executable.
-  const bundled = await build({
-    entryPoints: [path.join(root, 'src/cli.ts')],
-    // Paths in the bundle's comments are then the package's, wherever the build runs.
-    absWorkingDir: root,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    write: false,
-    logLevel: 'warning',
-    legalComments: 'eof',
-    define: { 'import.meta.url': '__memwhy_import_meta_url' },
-    banner: { js: "var __memwhy_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
-    outfile: path.join(work, 'memwhy.cjs'),
-  });
-  // The SEA runs the script as a CommonJS function body, where a #! line is a syntax error.
+  // 1. One CommonJS script: the CLI bundle the build writes to dist/memwhy.cjs
+  // (scripts/bundle-cli.mjs). Its import.meta.url is then the executable's
+  // own URL, which installation.ts only hands to createRequire (to reach
+  // node:sea) when running as the executable.
   const main = path.join(work, 'memwhy.cjs');
-  writeFileSync(main, bundled.outputFiles[0].text.replace(/^#!.*\n/, ''));
+  const bundled = await bundleCli({ outfile: main, write: false });
+  // The SEA runs the script as a CommonJS function body, where a #! line is a syntax error.
+  writeFileSync(main, bundled.text.replace(/^#!.*\n/, ''));
 
   // 2. The assets, keyed by their path in the package.
   /** @type {Record<string, string>} asset key -> file */

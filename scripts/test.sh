@@ -12,6 +12,8 @@ if [ "$#" -gt 0 ]; then
   files=("$@")
 else
   ./node_modules/.bin/tsc -p tsconfig.json
+  # The CLI bundle bin/memwhy runs (dist/memwhy.cjs): built here, not by the first test to start memwhy.
+  node scripts/bundle-cli.mjs
   # The tests and benchmarks are type-checked too (tsx runs them without checking).
   ./node_modules/.bin/tsc -p tsconfig.tests.json
   mapfile -t files < <(find test -name '*.test.ts' | sort)

@@ -4,8 +4,9 @@
  * come from one of two places:
  *
  * - a checkout or an npm install: files under the package root (this
- *   module is dist/installation.js or, under tsx, src/installation.ts; the
- *   root is one level up from either);
+ *   module is in the CLI bundle dist/memwhy.cjs (scripts/bundle-cli.mjs,
+ *   where import.meta.url is the bundle's URL), tsc's dist/installation.js,
+ *   or, under tsx, src/installation.ts; the root is one level up from each);
  * - the single executable (`npm run build:exe`, scripts/build-exe.mjs):
  *   Node's SEA assets, keyed by the same package-relative paths, with a
  *   manifest listing them (Node 20's node:sea has no getAssetKeys).
@@ -98,7 +99,8 @@ export function installationDescription(): string {
 /**
  * The command that runs this very memwhy (watch starts `diagnose` with it):
  * the executable itself when single, otherwise node with its flags and the
- * script it was started with (dist/cli.js, or src/cli.ts under tsx).
+ * script it was started with (dist/memwhy.cjs, dist/cli.js, or src/cli.ts
+ * under tsx).
  */
 export function selfCommand(): { file: string; args: string[] } {
   if (isSingleExecutable()) return { file: process.execPath, args: [] };

@@ -1,4 +1,4 @@
-/** Runs the real CLI (bin/memwhy's compiled entry) as a child process. */
+/** Runs the real CLI (bin/memwhy, which runs the bundle dist/memwhy.cjs) as a child process. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
