@@ -103,9 +103,25 @@ export interface HeapGroups {
   named: Uint8Array;
 }
 
-export function groupHeap(dump: HeapDump): HeapGroups {
+/**
+ * The dump's dominator tree and every object's retained size, as `analyze`
+ * counts them: objects no root reaches are adopted as roots of their own.
+ * `diagnose --dump` sizes its holders with the same, so the two agree.
+ */
+export function dominatorsOf(dump: HeapDump): { tree: DominatorTree; retained: RetainedSizes } {
   const tree = dominatorTree(dump, dump.roots, { adoptUnreachable: true });
-  const retained = retainedSizes(tree, dump.nodeSize);
+  return { tree, retained: retainedSizes(tree, dump.nodeSize) };
+}
+
+/** The shallow bytes of every object in the dump. */
+export function heapBytes(dump: HeapDump): number {
+  let bytes = 0;
+  for (let v = 0; v < dump.nodeCount; v++) bytes += dump.nodeSize[v]!;
+  return bytes;
+}
+
+export function groupHeap(dump: HeapDump): HeapGroups {
+  const { tree, retained } = dominatorsOf(dump);
   const { names: nodeName, kinds: nodeKind } = nameNodes(dump);
 
   const names: string[] = [UNREFERENCED_NAME, SHARED_NAME];
@@ -256,8 +272,6 @@ export function analyzeHeap(dump: HeapDump, groups: HeapGroups, opts: AnalyzeOpt
 }
 
 export function summarize(dump: HeapDump, groups: HeapGroups): HeapSummary {
-  let bytes = 0;
-  for (let v = 0; v < dump.nodeCount; v++) bytes += dump.nodeSize[v]!;
   return {
     path: dump.path,
     python: dump.meta.python,
@@ -265,7 +279,7 @@ export function summarize(dump: HeapDump, groups: HeapGroups): HeapSummary {
     dumped_at: dump.meta.started_at,
     pause_ms: dump.meta.pause_ms,
     objects: dump.nodeCount,
-    bytes,
+    bytes: heapBytes(dump),
     references: dump.edgeTarget.length,
     roots: dump.roots.length,
     unreferenced_roots: groups.tree.adoptedRoots.length,

@@ -5,21 +5,18 @@
  * address the referrer probe reported, so that the holder of a growing type
  * comes with the memory it holds.
  */
-import { dominatorTree, retainedSizes } from '../analyze/dominators.js';
+import { dominatorsOf, heapBytes } from '../analyze/retainers.js';
 import type { DumpFacts } from '../evidence/evidence.js';
 import { readDump } from '../heap/dumpFile.js';
 
 /** Reads the dump at `file` and gives the retained size of each of `addresses` ("0x7f...") that is an object in it. */
 export function retainedInDump(file: string, addresses: Iterable<string>): DumpFacts {
   const dump = readDump(file);
-  const tree = dominatorTree(dump, dump.roots, { adoptUnreachable: true });
-  const sizes = retainedSizes(tree, dump.nodeSize);
-  let bytes = 0;
-  for (let i = 0; i < dump.nodeCount; i++) bytes += dump.nodeSize[i]!;
+  const sizes = dominatorsOf(dump).retained;
   const retained: DumpFacts['retained'] = {};
   for (const addr of addresses) {
     const node = dump.nodeAt(Number.parseInt(addr, 16));
     if (node >= 0 && sizes.count[node]! > 0) retained[addr] = { bytes: sizes.bytes[node]!, objects: sizes.count[node]! };
   }
-  return { file, objects: dump.nodeCount, bytes, retained };
+  return { file, objects: dump.nodeCount, bytes: heapBytes(dump), retained };
 }
