@@ -13,7 +13,7 @@
  * $XDG_CACHE_HOME/memwhy or ~/.cache/memwhy); MEMWHY_CACHE_DIR=off turns it off.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -26,12 +26,17 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefin
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'memwhy');
 }
 
+/** Owned by memwhy's user, and no one else may read or write it. */
+function mineAlone(st: Stats): boolean {
+  return st.uid === (process.geteuid?.() ?? st.uid) && (st.mode & 0o077) === 0;
+}
+
 /** The directory, made if missing, when it is memwhy's user's alone; otherwise undefined (not used). */
 function ownDir(dir: string): string | undefined {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = statSync(dir);
-    if (!st.isDirectory() || st.uid !== (process.geteuid?.() ?? st.uid) || (st.mode & 0o077) !== 0) return undefined;
+    if (!st.isDirectory() || !mineAlone(st)) return undefined;
     return dir;
   } catch {
     return undefined;
@@ -55,8 +60,7 @@ export class CompiledCache {
     if (!dir) return undefined;
     try {
       const file = join(dir, `${key}.marshal`);
-      const st = statSync(file);
-      if (st.uid !== (process.geteuid?.() ?? st.uid) || (st.mode & 0o077) !== 0) return undefined;
+      if (!mineAlone(statSync(file))) return undefined;
       return readFileSync(file);
     } catch {
       return undefined;
