@@ -108,6 +108,27 @@ def function(name, restype, argtypes, keep_gil):
         f = (_KeepsGil if keep_gil else _ReleasesGil)((name, process))
     except AttributeError:
         return None
+    return _typed(f, restype, argtypes)
+
+
+def dlsym(name):
+    """The address of the process's symbol `name`, or None."""
+    if _ctypes is None:
+        return None
+    try:
+        return _ctypes.dlsym(process._handle, name)
+    except (AttributeError, OSError):
+        return None
+
+
+def function_at(address, restype, argtypes, keep_gil):
+    """A C function at `address` (code memwhy wrote, fork.py), as function()."""
+    if _ctypes is None:
+        return None
+    return _typed((_KeepsGil if keep_gil else _ReleasesGil)(address), restype, argtypes)
+
+
+def _typed(f, restype, argtypes):
     f.restype = restype
     f.argtypes = argtypes
     return f

@@ -16,6 +16,11 @@
 #   that does not exist in it (it deadlocked so). os.fork() would run the
 #   program's at-fork handlers in the target (and warn on 3.12+). glibc's
 #   fork resets its malloc locks in the child.
+# - fork() is called through a few instructions memwhy writes (forker()):
+#   in the child they clear the GIL drop request and the eval breaker before
+#   it runs one bytecode. A busy thread of the target that waited for the
+#   GIL while the fork held it leaves a drop request the child would obey,
+#   then wait for good for a thread it does not have (_resetting_fork()).
 # - The child never runs the program's code: the collector is disabled
 #   before anything else (a collection could run finalizers), it imports
 #   nothing (the import lock may be held by a thread the child does not
@@ -76,6 +81,12 @@ def _libc_function(name, restype, argtypes):
 
 
 _fork = _libc_function('fork', _c_int, [])
+_c_void_p = _cabi['c_void_p']
+_mmap = _libc_function('mmap', _c_void_p, [_c_void_p, _c_size_t, _c_int, _c_int, _c_int, _c_ssize_t])
+_mprotect = _libc_function('mprotect', _c_int, [_c_void_p, _c_size_t, _c_int])
+_munmap = _libc_function('munmap', _c_int, [_c_void_p, _c_size_t])
+_memcpy = _libc_function('memcpy', _c_void_p, [_c_void_p, _c_char_p, _c_size_t])
+_thread_state = _cabi['function']('PyThreadState_Get', _c_void_p, [], True)
 _write = _libc_function('write', _c_ssize_t, [_c_int, _c_char_p, _c_size_t])
 _prctl = _libc_function('prctl', _c_int, None)
 _close = _libc_function('close', _c_int, [_c_int])
@@ -187,7 +198,7 @@ def _fork_ms(fd):
     return float(got)
 
 
-def _child(resolve, params, rid, theirs, opts, parent):
+def _child(resolve, params, rid, theirs, opts, parent, breaker_cleared):
     """Runs in the child: never returns."""
     status = 1
     try:
@@ -208,7 +219,8 @@ def _child(resolve, params, rid, theirs, opts, parent):
             result = resolve()(**params)
             if type(result) is dict:
                 result['snapshot'] = {'forked': True, 'fork_ms': fork_ms,
-                                      'child_ms': round((time.time() - started) * 1000.0, 3)}
+                                      'child_ms': round((time.time() - started) * 1000.0, 3),
+                                      'breaker_cleared': breaker_cleared}
             parts = _agent['reply_parts'](rid, result)
         except BaseException:
             parts = _agent['reply_parts'](rid, error=_agent['error_of'](sys.exc_info()))
@@ -241,14 +253,93 @@ def call_in_child(resolve, params, rid, opts, write):
         return why
     why = _fork_and_relay(resolve, params, rid, opts, write)
     if why is not None and 'deadlocked' in why:
-        # One way in: another thread of the target was waiting for the GIL
-        # at the fork and had asked its holder to drop it; the child
-        # inherits the request, drops the GIL, and waits for good for that
-        # thread to take it (FORCE_SWITCHING, Python/ceval_gil.h). A second
-        # child, forked right after this thread took the GIL back, rarely
-        # inherits one.
+        # Where the drop request could not be cleared (no forker: memwhy did
+        # not find the flags, or code cannot be mapped), a child that
+        # inherited one deadlocks (_resetting_fork()); a second child, forked
+        # right after this thread took the GIL back, inherits one less often.
         why = _fork_and_relay(resolve, params, rid, opts, write)
     return why
+
+
+def _le64(value):
+    return bytearray((value >> shift) & 0xFF for shift in range(0, 64, 8))
+
+
+def _resetting_fork_code(fork_address, words, byte):
+    """x86_64 code for `int f(void)`: fork(), then, in the child only, zero
+    the int at each address of `words` and the byte at `byte` (None: none)."""
+    clear = bytearray()
+    for address in words:
+        clear += b'\x48\xb9' + _le64(address)        # movabs rcx, address
+        clear += b'\xc7\x01\x00\x00\x00\x00'          # mov dword [rcx], 0
+    if byte is not None:
+        clear += b'\x48\xb9' + _le64(byte)           # movabs rcx, byte
+        clear += b'\xc6\x01\x00'                      # mov byte [rcx], 0
+    code = bytearray(b'\xf3\x0f\x1e\xfa')              # endbr64 (a no-op without CET)
+    code += b'\x53'                                  # push rbx: the stack 16-aligned for the call
+    code += b'\x48\xb8' + _le64(fork_address)        # movabs rax, fork
+    code += b'\xff\xd0'                              # call rax
+    code += b'\x85\xc0'                              # test eax, eax
+    code += b'\x75' + bytearray([len(clear)])        # jnz: the parent (and a failed fork) skip
+    code += clear
+    code += b'\x5b\xc3'                              # pop rbx; ret (eax: fork's result)
+    return bytes(code)
+
+
+_PAGE = 4096
+
+
+def _resetting_fork(reset):
+    """fork() made to clear, in the child before it runs one bytecode, the
+    GIL drop request and the eval breaker (where `reset`, from memwhy, says
+    they are): (function, page to unmap after the fork), or None.
+
+    Without it, another thread of the target that waited for the GIL while
+    the fork held it (every busy thread does, when a fork of a big heap
+    takes longer than the switch interval) leaves its drop request in the
+    child, which then drops the GIL at its first eval-breaker check and waits
+    for good for a thread it does not have (FORCE_SWITCHING,
+    Python/ceval_gil.h). Clearing it has to happen inside the C call that
+    forks: the child checks the breaker as soon as the call returns. The
+    breaker is cleared with it: whatever else it flags (a signal, a pending
+    call, a scheduled collection) is not the child's to run.
+    """
+    if not reset or os.uname()[4] not in ('x86_64', 'amd64') or None in (_mmap, _mprotect, _munmap, _memcpy):
+        return None
+    words = [int(w) for w in reset.get('words') or ()]
+    byte = None
+    if reset.get('tstate_byte') is not None:
+        tstate = _thread_state()
+        if not tstate:
+            return None
+        byte = tstate + int(reset['tstate_byte'])
+    if not words and byte is None:
+        return None
+    return forker(words, byte)
+
+
+def forker(words, byte):
+    """The page of code _resetting_fork_code makes, ready to call:
+    (function, page), or None where it cannot be made."""
+    fork_address = _cabi['dlsym']('fork')
+    if not fork_address:
+        return None
+    code = _resetting_fork_code(fork_address, words, byte)
+    # PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS (asm-generic/mman*.h).
+    page = _mmap(None, _PAGE, 3, 0x22, -1, 0)
+    if not page or page == (1 << 64) - 1:
+        return None
+    _memcpy(page, code, len(code))
+    # PROT_READ|PROT_EXEC. Refused where writable memory may never become
+    # code (SELinux execmem, systemd's MemoryDenyWriteExecute=): fork as before.
+    if _mprotect(page, _PAGE, 5) != 0:
+        _munmap(page, _PAGE)
+        return None
+    return _cabi['function_at'](page, _c_int, [], True), page
+
+
+def unmap_forker(page):
+    _munmap(page, _PAGE)
 
 
 def _fork_and_relay(resolve, params, rid, opts, write):
@@ -256,15 +347,19 @@ def _fork_and_relay(resolve, params, rid, opts, write):
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         parent = os.getpid()
-        # Let the GIL go and take it back: taking it clears any drop request
-        # another thread has made (Python/ceval_gil.h), and a child forked
-        # with one pending deadlocks (above).
-        time.sleep(0)
+        resetting = _resetting_fork((opts or {}).get('reset'))
+        if resetting is None:
+            # Let the GIL go and take it back: taking it clears any drop
+            # request another thread has made (Python/ceval_gil.h), which
+            # makes one made during the fork itself less likely.
+            time.sleep(0)
         t0 = time.time()
-        pid = _fork()
+        pid = _fork() if resetting is None else resetting[0]()
         if pid == 0:
-            _child(resolve, params, rid, theirs, opts or {}, parent)
+            _child(resolve, params, rid, theirs, opts or {}, parent, resetting is not None)
         fork_ms = (time.time() - t0) * 1000.0
+        if resetting is not None:
+            unmap_forker(resetting[1])
         if pid < 0:
             return 'fork failed'
         theirs.close()

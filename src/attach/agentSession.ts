@@ -17,6 +17,7 @@ import { agentCompilerFor, type AgentCompiler } from './agentCompiler.js';
 import { DEFAULT_MODULES, defineLine, loadAgentSources, renderBootstrap, startFiles, withDependencies } from './agentCode.js';
 import { localThreadId, threadEnded } from './agentThread.js';
 import { takeAttachLock } from './lock.js';
+import { forkResetOf } from '../cpython/targetQueue.js';
 import type { AgentSession, AttachOptions, CallOptions } from './session.js';
 import type { InjectResult, Transport } from './transport.js';
 
@@ -175,6 +176,22 @@ class Session implements OpenedSession {
     await Promise.all(lines);
   }
 
+  private reset?: { words: number[] } | { tstate_byte: number } | null;
+
+  /**
+   * Where the eval-breaker flags a forked child clears live (fork.py), found
+   * on the first call that forks; null when they cannot be found, or when
+   * MEMWHY_FORK_RESET=off asks the child to fork as before (a way out should
+   * the code it runs ever misbehave; the tests' control).
+   */
+  private forkReset(): { words: number[] } | { tstate_byte: number } | null {
+    if (this.reset === undefined) {
+      const found = process.env.MEMWHY_FORK_RESET === 'off' ? undefined : forkResetOf(this.target);
+      this.reset = !found ? null : 'words' in found ? { words: found.words.map(Number) } : { tstate_byte: found.tstateByte };
+    }
+    return this.reset;
+  }
+
   get localDir(): string {
     return this.dir.localDir;
   }
@@ -189,7 +206,7 @@ class Session implements OpenedSession {
       const fork = opts?.fork === true && this.forkAllowed;
       await this.define(method.slice(0, method.lastIndexOf('.')));
       if (fork) await this.define('fork');
-      const sent = fork ? { ...params, _fork: { timeout_s: timeoutS, keep_tracing: opts?.keepTracing === true } } : params;
+      const sent = fork ? { ...params, _fork: { timeout_s: timeoutS, keep_tracing: opts?.keepTracing === true, reset: this.forkReset() } } : params;
       return (await this.channel.request(method, sent, timeoutS * 1000)) as T;
     } catch (err) {
       if (err instanceof ChannelClosed) {

@@ -29,12 +29,11 @@ import { UserError } from '../errors.js';
 import { LiveMemory } from '../memory/live.js';
 import { MemoryWriter } from '../memory/writer.js';
 import { withProcessStopped } from '../memory/pause.js';
-import { findInterpreterSymbols, resolveLayout } from '../cpython/locate.js';
-import { layoutFor } from '../cpython/layouts.js';
+import { enqueue, queueState, stillQueued, withdraw, QueueNotFound, type PendingQueue } from '../cpython/pendingQueue.js';
 import { pendingCallsLayoutFor } from '../cpython/pendingCalls.js';
-import { enqueue, locatePendingQueue, queueState, stillQueued, symbolLookup, withdraw, QueueNotFound, type PendingQueue } from '../cpython/pendingQueue.js';
-import { ElfFile, loadBias, PT_LOAD } from '../target/elf.js';
-import { isSameProcess, processAlive, readMaps } from '../target/proc.js';
+import { findTargetQueue, type TargetQueue } from '../cpython/targetQueue.js';
+import { ElfFile, PT_LOAD } from '../target/elf.js';
+import { isSameProcess, processAlive } from '../target/proc.js';
 import type { PythonTarget } from '../target/python.js';
 import type { InjectOptions, InjectResult, Transport } from './transport.js';
 
@@ -72,9 +71,7 @@ export class MemoryTransport implements Transport {
     if (!isSameProcess(target.pid, target.startTicks)) {
       throw new UserError(`pid ${target.pid} is no longer the Python process memwhy examined (it exited and the pid was reused): nothing was done to it`);
     }
-    const layout = pendingCallsLayoutFor(target.version);
-    const stacks = layoutFor(target.version);
-    if (!layout || !stacks) throw new MemoryTransportUnavailable(`memwhy knows no pending-call queue layout for CPython ${target.version.text}`);
+    if (!pendingCallsLayoutFor(target.version)) throw new MemoryTransportUnavailable(`memwhy knows no pending-call queue layout for CPython ${target.version.text}`);
     let elf: ElfFile;
     try {
       elf = ElfFile.open(target.interpreterElf);
@@ -83,18 +80,14 @@ export class MemoryTransport implements Transport {
     }
     const memory = LiveMemory.open(target.pid);
     try {
-      const maps = readMaps(target.pid);
-      const bias = loadBias(elf, maps, target.libpython ?? target.exe);
-      const at = symbolLookup(elf, bias);
-      const symbols = findInterpreterSymbols(elf, bias, stacks);
-      const resolved = resolveLayout(memory, target.version, symbols);
-      let queue: PendingQueue;
+      let found: TargetQueue;
       try {
-        queue = locatePendingQueue(memory, layout, resolved, symbols, at);
+        found = findTargetQueue(target, elf, memory);
       } catch (err) {
         if (err instanceof QueueNotFound) throw new MemoryTransportUnavailable(`cannot find the pending-call queue in ${target.interpreterElf}: ${err.message}`);
         throw err;
       }
+      const { queue, at, bias } = found;
       const runString = at('PyRun_SimpleString');
       const harmless = at('PyCallable_Check');
       if (runString === undefined || harmless === undefined) {

@@ -24,6 +24,8 @@ export interface SnapshotInfo {
   fork_ms?: number;
   /** The child's walk. */
   child_ms?: number;
+  /** The child was forked by memwhy's code that clears the GIL drop request and the eval breaker in it (fork.py). */
+  breaker_cleared?: boolean;
   /** Why the walk ran in the target instead. */
   why?: string;
 }

@@ -33,6 +33,22 @@ export type Breaker =
   /** 3.13: tstate->eval_breaker, a uintptr_t per thread; set _PY_CALLS_TO_DO_BIT, keep the rest (the instrumentation version lives above bit 8). */
   | { kind: 'tstate-bit'; offset: number; bit: bigint };
 
+/**
+ * What a child forked by the agent (src/agent/fork.py) must clear before it
+ * runs one bytecode: the GIL drop request another thread may have made while
+ * the fork held the GIL (the child, alone, would drop the GIL and wait for
+ * good for that thread to take it: FORCE_SWITCHING, Python/ceval_gil.h), and
+ * the eval breaker that would send it to look (at signals, pending calls and
+ * a scheduled collection too: none of them the child's to run).
+ */
+export type ForkReset =
+  /** 2.7: the old GIL has no drop request. */
+  | { kind: 'none' }
+  /** 3.6-3.12: eval_breaker and gil_drop_request, two ints, zeroed. */
+  | { kind: 'ints'; fields: Field[] }
+  /** 3.13: the low byte of the forking thread's tstate->eval_breaker (its flags; the instrumentation version lives above bit 8). */
+  | { kind: 'tstate-byte'; offset: number };
+
 /** Where struct _pending_calls is, for the versions that have one. */
 export type QueueHome =
   /** Statics in Python/ceval.c (2.7, 3.6): every field is a symbol. */
@@ -70,12 +86,19 @@ export interface PendingCallsLayout {
   /** `last` (3.6-3.12) or `next` (3.13): where the next call goes. */
   last: Field;
   breaker: Breaker;
+  /** Fields relative to the ceval state that holds the queue, like `breaker`'s. */
+  forkReset: ForkReset;
   /** Which threads run the queue: the main thread only (up to 3.11), or any thread of the interpreter (3.12+, gh-104812). */
   runsOn: 'main-thread' | 'any-thread';
 }
 
 const at = (offset: number): Field => ({ offset });
 const sym = (symbol: string): Field => ({ symbol });
+/** eval_breaker at `offset` of the ceval state, gil_drop_request the int after it (3.7-3.12). */
+const intBreaker = (offset: number): { breaker: Breaker; forkReset: ForkReset } => ({
+  breaker: { kind: 'int', field: at(offset) },
+  forkReset: { kind: 'ints', fields: [at(offset), at(offset + 4)] },
+});
 
 /** struct _pending_calls for 3.9-3.11: lock, calls_to_do, async_exc, calls[32], first, last. */
 const RING_39 = {
@@ -107,6 +130,7 @@ export const PENDING_LAYOUTS: readonly PendingCallsLayout[] = [
     first: sym('pendingfirst'),
     last: sym('pendinglast'),
     breaker: { kind: 'ticker', symbol: '_Py_Ticker' },
+    forkReset: { kind: 'none' },
     runsOn: 'main-thread',
   },
   {
@@ -122,22 +146,23 @@ export const PENDING_LAYOUTS: readonly PendingCallsLayout[] = [
     first: sym('pendingfirst'),
     last: sym('pendinglast'),
     breaker: { kind: 'int', field: sym('eval_breaker') },
+    forkReset: { kind: 'ints', fields: [sym('eval_breaker'), sym('gil_drop_request')] },
     runsOn: 'main-thread',
   },
   // _ceval_runtime_state: recursion_limit, tracing_possible, eval_breaker, gil_drop_request, pending.
-  { major: 3, minor: 7, home: { kind: 'runtime', ceval: 704, pending: 16 }, ...RING_37, breaker: { kind: 'int', field: at(8) } },
+  { major: 3, minor: 7, home: { kind: 'runtime', ceval: 704, pending: 16 }, ...RING_37, ...intBreaker(8) },
   {
     major: 3,
     minor: 8,
     home: { kind: 'runtime', ceval: 584, pending: 16 },
     ...RING_37,
     guard: { field: at(0), size: 4 },
-    breaker: { kind: 'int', field: at(8) },
+    ...intBreaker(8),
   },
   // bpo-39984 moved the queue into the interpreter: _ceval_state = recursion_limit, tracing_possible (3.9 only), eval_breaker, ...
-  { major: 3, minor: 9, home: { kind: 'interpreter', ceval: 64, pending: 16 }, ...RING_39, breaker: { kind: 'int', field: at(8) } },
-  { major: 3, minor: 10, home: { kind: 'interpreter', ceval: 64, pending: 16 }, ...RING_39, breaker: { kind: 'int', field: at(4) } },
-  { major: 3, minor: 11, home: { kind: 'interpreter', ceval: 96, pending: 16 }, ...RING_39, breaker: { kind: 'int', field: at(4) } },
+  { major: 3, minor: 9, home: { kind: 'interpreter', ceval: 64, pending: 16 }, ...RING_39, ...intBreaker(8) },
+  { major: 3, minor: 10, home: { kind: 'interpreter', ceval: 64, pending: 16 }, ...RING_39, ...intBreaker(4) },
+  { major: 3, minor: 11, home: { kind: 'interpreter', ceval: 96, pending: 16 }, ...RING_39, ...intBreaker(4) },
   {
     // _ceval_state = eval_breaker, gil_drop_request, recursion_limit, gil, own_gil, gc_scheduled, pending{busy, ...}.
     major: 3,
@@ -145,7 +170,7 @@ export const PENDING_LAYOUTS: readonly PendingCallsLayout[] = [
     home: { kind: 'interpreter', ceval: 368, pending: 32 },
     ...RING_37,
     guard: { field: at(0), size: 4 },
-    breaker: { kind: 'int', field: at(0) },
+    ...intBreaker(0),
     runsOn: 'any-thread',
   },
   {
@@ -165,6 +190,7 @@ export const PENDING_LAYOUTS: readonly PendingCallsLayout[] = [
     first: at(7224),
     last: at(7228),
     breaker: { kind: 'tstate-bit', offset: 24, bit: 1n << 2n }, // _PY_CALLS_TO_DO_BIT, pycore_ceval.h
+    forkReset: { kind: 'tstate-byte', offset: 24 }, // _PY_GIL_DROP_REQUEST_BIT is bit 0, _PY_EVAL_EVENTS_BITS 8
     runsOn: 'any-thread',
   },
 ];

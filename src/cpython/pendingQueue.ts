@@ -30,6 +30,13 @@ export interface PendingQueue {
    * thread that ended in between would leave a freed thread state.
    */
   threads?: { interp: bigint; headOffset: number; nextOffset: number; breakerOffset: number };
+  /**
+   * What a forked child clears before it runs Python (src/agent/fork.py):
+   * int words at these addresses (3.6-3.12), or the low byte at this offset
+   * of the forking thread's own thread state (3.13). Absent on 2.7, which
+   * has no drop request, and where a static could not be found.
+   */
+  forkReset?: { words: bigint[] } | { tstateByte: number };
 }
 
 /** Why a call cannot be added right now; `busy` passes in a moment, the others do not. */
@@ -77,15 +84,25 @@ export function locatePendingQueue(
     last: addr(layout.last),
     max: layout.max && addr(layout.max),
   };
+  // A field of the ceval state that holds the queue (before the queue), or a static.
+  const cevalField = (f: Field): bigint | undefined =>
+    'offset' in f ? (layout.home.kind === 'statics' ? undefined : base - BigInt(layout.home.pending) + BigInt(f.offset)) : symbolAt(f.symbol);
   const b = layout.breaker;
   if (b.kind === 'ticker') {
     queue.breaker = symbolAt(b.symbol);
     if (queue.breaker === undefined) throw new QueueNotFound(`no ${b.symbol} symbol`);
   } else if (b.kind === 'int') {
-    // eval_breaker sits in the same struct as the queue (before it), or is a static.
-    queue.breaker = 'offset' in b.field && layout.home.kind !== 'statics' ? base - BigInt(layout.home.pending) + BigInt(b.field.offset) : addr(b.field);
+    queue.breaker = cevalField(b.field);
+    if (queue.breaker === undefined) throw new QueueNotFound(`no ${'symbol' in b.field ? b.field.symbol : 'eval_breaker'} symbol`);
   } else if (interp !== undefined) {
     queue.threads = { interp, headOffset: stacks.interp.threadsHead, nextOffset: stacks.tstate.next, breakerOffset: b.offset };
+  }
+  const reset = layout.forkReset;
+  if (reset.kind === 'tstate-byte') {
+    queue.forkReset = { tstateByte: reset.offset };
+  } else if (reset.kind === 'ints') {
+    const words = reset.fields.map(cevalField);
+    if (words.every((w) => w !== undefined)) queue.forkReset = { words: words as bigint[] };
   }
   return queue;
 }

@@ -21,6 +21,18 @@ function flatten(l: PendingCallsLayout): Record<string, number> {
   out['ceval.pending'] = l.home.pending;
   if (l.breaker.kind === 'int') out['ceval.eval_breaker'] = offset(l.breaker.field);
   if (l.breaker.kind === 'tstate-bit') out['tstate.eval_breaker'] = l.breaker.offset;
+  // What a forked child clears (src/agent/fork.py): eval_breaker and the int
+  // after it, gil_drop_request; on 3.13 the low byte of the thread's
+  // eval_breaker, which must hold the drop request and no instrumentation bits.
+  if (l.forkReset.kind === 'ints') {
+    const [breaker, drop] = l.forkReset.fields.map(offset);
+    assert.equal(breaker, out['ceval.eval_breaker']);
+    out['ceval.gil_drop_request'] = drop!;
+  }
+  if (l.forkReset.kind === 'tstate-byte') {
+    assert.equal(l.forkReset.offset, out['tstate.eval_breaker']);
+    Object.assign(out, { 'tstate.eval_breaker.events_shift': 8, 'tstate.eval_breaker.drop_request_mask': 1 });
+  }
   if (l.guard) out['pending.guard'] = offset(l.guard.field);
   if (l.max) out['pending.max'] = offset(l.max);
   if (l.entryFlags !== undefined) out['pending.entry_flags'] = l.entryFlags;

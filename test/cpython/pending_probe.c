@@ -18,6 +18,9 @@
 #include "internal/pycore_interp.h"
 #include "internal/pycore_runtime.h"
 #endif
+#if PY_VERSION_HEX >= 0x030D0000
+#include "internal/pycore_ceval.h"
+#endif
 
 static int first = 1;
 #define OUT(name, value)                                                    \
@@ -41,8 +44,12 @@ int main(void) {
   OFF(CEVAL_NAME, Holder, ceval);
 #if PY_VERSION_HEX < 0x030D0000
   OUT("ceval.eval_breaker", offsetof(Holder, ceval.eval_breaker) - offsetof(Holder, ceval));
+  OUT("ceval.gil_drop_request", offsetof(Holder, ceval.gil_drop_request) - offsetof(Holder, ceval));
 #else
   OFF("tstate.eval_breaker", PyThreadState, eval_breaker);
+  /* The flags memwhy's forked child clears share the low byte with nothing else. */
+  OUT("tstate.eval_breaker.events_shift", _PY_EVAL_EVENTS_BITS);
+  OUT("tstate.eval_breaker.drop_request_mask", _PY_GIL_DROP_REQUEST_BIT);
 #endif
   OUT("ceval.pending", offsetof(Holder, ceval.pending) - offsetof(Holder, ceval));
 #if PY_VERSION_HEX >= 0x030D0000
