@@ -204,6 +204,29 @@ def _root_frames(module_dict_ids, own_frames):
     return out
 
 
+def _held_from_c_by_agent(frames):
+    """The agent's module registry and what refers to it that only C code
+    may hold (a bound method on a running frame's value stack, a frame
+    object of the agent's thread), for the agent's root to hold: else
+    nothing in the dump refers to them, each becomes a root of its own,
+    and the registry, reached from two roots, was counted as the program's
+    "objects reachable from several roots". Only memwhy's code refers to
+    the registry. One gc.get_referrers(): a pass over the tracked objects,
+    in the snapshot child."""
+    registry = getattr(_load, '__self__', None)  # noqa: F821 (injected by the agent)
+    if registry is None:
+        return []
+    out = [registry]
+    listed = set(id(f) for f, _, _ in frames)
+    listed.update((id(frames), id(out)))
+    mine = globals()
+    for r in gc.get_referrers(registry):
+        # Not the frames listed already, nor this module's own (its locals).
+        if id(r) not in listed and getattr(r, 'f_globals', None) is not mine:
+            out.append(r)
+    return out
+
+
 def _read_frame_locals(out, frames):
     """id(frame) -> its locals' values, for the running frames of 3.11+,
     whose frame objects do not visit their locals (Objects/frameobject.c,
@@ -289,7 +312,6 @@ def _walk(d, own_ids, steps):
     skip.update(_map(id, roots))
     tracked = list(_compress(tracked, _map(operator.not_, _map(skip.__contains__, _map(id, tracked)))))
     skip = None
-    d['root_count'] = len(roots)
     frontier = roots + tracked
     tracked = None
     steps.step()
@@ -302,8 +324,11 @@ def _walk(d, own_ids, steps):
     # the low bits first, so raw ids collide: set() of 2M raw ids took 4.5x
     # as long) of the untracked objects met that more than one reference
     # leads to. Tracked objects are each in get_objects() once; an untracked
-    # object referred to once can only be met once.
-    seen = set()
+    # object referred to once can only be met once. The roots are written
+    # first: an untracked one (a running frame's object on 3.11+) met again
+    # through a reference was written twice, and the reader, finding its
+    # address twice, gave the references to the second copy.
+    seen = set(_map(rshift, _map(id, roots), _repeat(4)))
     flags = operator.attrgetter('__flags__')
     leaf_batch = []
     while frontier or leaf_batch:
@@ -697,10 +722,22 @@ def dump(path):
             _read_frame_locals(d['frame_locals'], frames)
         seed = d['seed']
         seen = set()
-        for x in [m for _, m, _ in modules] + [f for f, _, _ in frames]:
-            if id(x) not in seen:
-                seen.add(id(x))
-                seed.append(x)
+        # The agent's frames hang from one root of their own, a list of
+        # them: as roots each, what two of them hold (the agent's module
+        # registry) was "reachable from several roots" in the answer, where
+        # it is memwhy's. They stay in the seed, after the roots, to be
+        # labelled.
+        agent_frames = [f for f, _, kind in frames if kind == NODE_AGENT] + _held_from_c_by_agent(frames)
+        roots = [m for _, m, _ in modules] + [f for f, _, kind in frames if kind != NODE_AGENT] + [agent_frames]
+        for group in (roots, agent_frames):
+            for x in group:
+                if id(x) not in seen:
+                    seen.add(id(x))
+                    seed.append(x)
+            if group is roots:
+                d['root_count'] = len(seed)
+        frames.append((agent_frames, u"memwhy's agent", NODE_AGENT))
+        roots = None
         # The dump's own bookkeeping is not part of the target's heap.
         own = list(d.values()) + [d, strings, strings.index, strings.items, own_frames, seen,
                                   modules, frames, module_dict_ids, globals()]

@@ -33,10 +33,32 @@ for (const py of interpreters()) {
       assert.equal(doc.snapshot?.forked, true);
       assert.equal(doc.pause_ms, doc.snapshot?.fork_ms);
       assert.deepEqual(readdirSync(dir), ['heap.mwd'], 'no .tmp left beside it');
-      const a = await memwhy(['analyze', file, '--json', '--top', '1']);
+      const a = await memwhy(['analyze', file, '--json', '--top', '100']);
       assert.equal(a.code, 0, a.stderr);
-      const analysis = JSON.parse(a.stdout) as { summary: { pid: number }; retainers: { name: string }[] };
+      const analysis = JSON.parse(a.stdout) as {
+        summary: { pid: number };
+        retainers: { name: string; kind: string; bytes: number; largest: { type: string }[] }[];
+      };
       assert.equal(analysis.retainers[0]!.name, 'module __main__ `_SESSIONS`');
+      // memwhy is not in the program's answer: its module registry (what
+      // every module of the agent refers to) is counted under the agent.
+      const agent = analysis.retainers.find((r) => r.kind === 'agent');
+      t.diagnostic(
+        `${py.label}: the agent holds ${agent?.bytes} bytes; ${JSON.stringify(
+          analysis.retainers
+            .filter((r) => r.kind !== 'agent')
+            .flatMap((r) => r.largest.map((p) => p.type))
+            .filter((type) => type.startsWith('__memwhy_')),
+        )}`,
+      );
+      assert.ok(agent, 'no group for the agent');
+      assert.ok(
+        agent.largest.some((p) => p.type === '__memwhy_agent__._Modules'),
+        `the agent's registry is not under the agent: ${JSON.stringify(agent.largest)}`,
+      );
+      for (const r of analysis.retainers.filter((r) => r.kind !== 'agent')) {
+        for (const p of r.largest) assert.ok(!p.type.startsWith('__memwhy_'), `${r.name} holds memwhy's ${p.type}`);
+      }
       assert.ok(target.alive());
       assert.equal(target.stderr(), '');
     });
