@@ -90,6 +90,8 @@ export class ElfFile {
   private segmentList: ElfSegment[] | undefined;
   private sectionList: RawSection[] | undefined;
   private symbolMap: Map<string, SymbolEntry> | undefined;
+  /** The file's device, inode, size and mtime: the same file opened again (another path through /proc/PID/root) has the same. */
+  private readonly identity: string;
 
   private constructor(
     readonly path: string,
@@ -97,7 +99,9 @@ export class ElfFile {
     header: Buffer,
   ) {
     this.fd = fd;
-    this.fileSize = BigInt(fstatSync(fd).size);
+    const st = fstatSync(fd, { bigint: true });
+    this.fileSize = st.size;
+    this.identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
     this.type = header.readUInt16LE(16);
     this.phoff = header.readBigUInt64LE(32);
     this.shoff = header.readBigUInt64LE(40);
@@ -282,6 +286,7 @@ export class ElfFile {
   }
 
   private symbols(): Map<string, SymbolEntry> {
+    this.symbolMap ??= parsedSymbols.get(this.identity);
     if (this.symbolMap) return this.symbolMap;
     const map = new Map<string, SymbolEntry>();
     const sections = this.rawSections();
@@ -307,6 +312,7 @@ export class ElfFile {
       }
     }
     this.symbolMap = map;
+    remember(this.identity, map);
     return map;
   }
 
@@ -350,6 +356,32 @@ function pageDown(x: bigint): bigint {
 
 function bigMin(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
+}
+
+/**
+ * Symbol tables already read in this process, by file identity: one command
+ * opens the interpreter's ELF several times (describing the target, the
+ * stacks layout, the pending-call queue, the fork's flags), and libpython's
+ * .symtab (14,000 symbols) took 15-40 ms to read each time.
+ */
+const parsedSymbols = new Map<string, Map<string, SymbolEntry>>();
+const PARSED_KEPT = 8;
+
+let tablesRead = 0;
+
+/** How many symbol tables this process has read from files (the cache's test). */
+export function symbolTablesRead(): number {
+  return tablesRead;
+}
+
+function remember(identity: string, map: Map<string, SymbolEntry>): void {
+  tablesRead++;
+  parsedSymbols.set(identity, map);
+  // Oldest first out: a survey of many processes keeps only the recent files.
+  for (const key of parsedSymbols.keys()) {
+    if (parsedSymbols.size <= PARSED_KEPT) break;
+    parsedSymbols.delete(key);
+  }
 }
 
 function cString(buf: Buffer, start: number): string {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, openSync, readSync, closeSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ElfFile, ET_DYN, ET_EXEC, PT_LOAD, loadBias } from '../../src/target/elf.js';
+import { ElfFile, ET_DYN, ET_EXEC, PT_LOAD, loadBias, symbolTablesRead } from '../../src/target/elf.js';
 import { readExe, readMaps } from '../../src/target/proc.js';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget } from '../helpers/target.js';
@@ -149,5 +149,36 @@ test('a stripped file has no file locals', () => {
     assert.equal(elf.fileLocals('ls.c').size, 0);
   } finally {
     elf.close();
+  }
+});
+
+test('a symbol table read once serves the same file opened again by another path, and never a file replaced since', { skip: !existsSync(PYENV_LIB) || !existsSync(DEBIAN_PYTHON) }, () => {
+  const dir = tempDir('memwhy-elf-');
+  const file = join(dir, 'libpython.so');
+  copyFileSync(PYENV_LIB, file);
+  symlinkSync(file, join(dir, 'again.so'));
+  const before = symbolTablesRead();
+  const first = ElfFile.open(file);
+  const again = ElfFile.open(join(dir, 'again.so'));
+  const pyenvRuntime = first.symbol('_PyRuntime');
+  try {
+    assert.ok(pyenvRuntime);
+    assert.deepEqual(again.symbol('_PyRuntime'), pyenvRuntime);
+    assert.equal(symbolTablesRead(), before + 1, 'the second open read the table again');
+  } finally {
+    first.close();
+    again.close();
+  }
+  // Another file at the same path (an upgrade in place): its own symbols.
+  rmSync(file);
+  copyFileSync(DEBIAN_PYTHON, file);
+  const replaced = ElfFile.open(file);
+  try {
+    const now = replaced.symbol('_PyRuntime');
+    assert.ok(now);
+    assert.notEqual(now.value, pyenvRuntime.value);
+    assert.equal(symbolTablesRead(), before + 2);
+  } finally {
+    replaced.close();
   }
 });
