@@ -14,7 +14,7 @@
  *   npm run bench -- scale
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,47 @@ async function timed(args: string[]): Promise<{ wallS: number; cpuS: number; pea
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** The pages a process has to itself (smaps_rollup's Private_Clean + Private_Dirty): for a forked child, what it copied. */
+function privateOf(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    let kib = 0;
+    for (const m of text.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB/gm)) kib += Number(m[1]);
+    return kib * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * What the copy-on-write snapshot costs in memory, sampled every 200 ms
+ * until stopped: the most the target's RSS grew plus what its children
+ * (the snapshot child) had to themselves, against the target's RSS before.
+ */
+function sampleSnapshotMemory(pid: number): { stop: () => number } {
+  const before = rssOf(pid);
+  let peak = 0;
+  const sample = (): void => {
+    const extra = rssOf(pid) - before + childrenOf(pid).reduce((sum, c) => sum + privateOf(c), 0);
+    if (extra > peak) peak = extra;
+  };
+  const timer = setInterval(sample, 200);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peak;
+    },
+  };
 }
 
 export async function run(): Promise<void> {
@@ -90,7 +131,9 @@ export async function run(): Promise<void> {
     const stallAlone = Math.max(...windows.slice(1).map((w) => w.gapMs));
     const file = join(dir, 'big.mwd');
     const t0 = Date.now();
+    const memory = sampleSnapshotMemory(child.pid!);
     const dump = await timed(['dump', String(child.pid), '-o', file, '--json']);
+    const snapshotExtra = memory.stop();
     const t1 = Date.now();
     const reply = JSON.parse(dump.stdout) as {
       objects: number;
@@ -115,6 +158,7 @@ export async function run(): Promise<void> {
     console.log(
       `| memwhy dump, wall (attach included) | ${dump.wallS.toFixed(1)} s (memwhy's own CPU ${dump.cpuS.toFixed(1)} s); ${reply.snapshot?.forked ? `forked, held ${reply.pause_ms.toFixed(0)} ms, child ${((reply.snapshot.child_ms ?? 0) / 1000).toFixed(1)} s` : `in the target (${reply.snapshot?.why ?? '?'}), longest step ${reply.pause_ms.toFixed(0)} ms`} |`,
     );
+    console.log(`| memory the snapshot cost (peak, sampled every 200 ms) | ${formatBytes(snapshotExtra)}: ${((100 * snapshotExtra) / targetRss).toFixed(0)} % of the target's RSS |`);
     console.log(`| dump file | ${formatBytes(size)} (${(size / reply.objects).toFixed(1)} bytes per object) |`);
     console.log(`| memwhy analyze --json | ${analyze.wallS.toFixed(1)} s (${analyze.cpuS.toFixed(1)} s CPU), peak RSS ${formatBytes(analyze.peak)} |`);
     console.log(
