@@ -117,32 +117,53 @@ def _field_kib(text, key):
 
 
 def _cgroup_room():
-    """The least room below memory.max along our cgroup v2 path, or None if unlimited/unknown."""
+    """The least room below the memory limit along our cgroup's path, or
+    None if unlimited/unknown: cgroup v2's memory.max and memory.current,
+    or, where the v2 line is missing or "/" (a v1 or hybrid host), the v1
+    memory controller's memory.limit_in_bytes and memory.usage_in_bytes
+    (as src/target/cgroup.ts reads the place)."""
     text = _read('/proc/self/cgroup') or ''
-    path = None
+    v2 = memory = None
     for line in text.splitlines():
-        if line.startswith('0::'):
-            path = line[3:].strip()
-    if path is None:
+        parts = line.split(':', 2)
+        if len(parts) != 3:
+            continue
+        if parts[0] == '0' and parts[1] == '':
+            v2 = parts[2].strip()
+        elif 'memory' in parts[1].split(','):
+            memory = parts[2].strip()
+    if memory is not None and (v2 is None or v2 == '/'):
+        return _room_along('/sys/fs/cgroup/memory', memory, 'memory.limit_in_bytes', 'memory.usage_in_bytes')
+    if v2 is None:
         return None
+    return _room_along('/sys/fs/cgroup', v2, 'memory.max', 'memory.current')
+
+
+def _room_along(mount, path, limit_file, usage_file):
+    """min(limit - usage) over the cgroup and its ancestors under `mount`
+    (a limit above binds the ones below); None where none is set. Inside a
+    cgroup namespace the path may not exist under the mount (its root is
+    the namespace's): the levels that do not exist are skipped."""
     room = None
     parts = [p for p in path.split('/') if p]
     for depth in range(len(parts), -1, -1):
-        base = '/sys/fs/cgroup/' + '/'.join(parts[:depth])
-        limit = (_read(base + '/memory.max') or '').strip()
-        current = (_read(base + '/memory.current') or '').strip()
-        if limit.isdigit() and current.isdigit():
-            left = int(limit) - int(current)
+        base = mount + '/' + '/'.join(parts[:depth])
+        limit = (_read(base + '/' + limit_file) or '').strip()
+        usage = (_read(base + '/' + usage_file) or '').strip()
+        # v1 says "no limit" with a huge number, v2 with "max" (not digits).
+        if limit.isdigit() and usage.isdigit() and int(limit) < (1 << 62):
+            left = int(limit) - int(usage)
             room = left if room is None else min(room, left)
     return room
 
 
-def room_for_child():
-    """None if a child that copies every anonymous page fits; else why not, in words."""
-    need = _field_kib(_read('/proc/self/status'), 'RssAnon:')
-    if need is None:
+def room_for_child(factor=1.1):
+    """None if a child that copies and allocates `factor` times the target's
+    anonymous memory fits; else why not, in words."""
+    anon = _field_kib(_read('/proc/self/status'), 'RssAnon:')
+    if anon is None:
         return 'the target\'s anonymous memory could not be read'
-    need += _MARGIN
+    need = int(anon * factor) + _MARGIN
     available = _field_kib(_read('/proc/meminfo'), 'MemAvailable:')
     cgroup = _cgroup_room()
     for room, where in ((available, 'the machine has'), (cgroup, 'its cgroup has')):
@@ -248,7 +269,7 @@ def call_in_child(resolve, params, rid, opts, write):
     Returns None when the reply was sent, or why the call must run in the
     target instead (nothing sent then).
     """
-    why = room_for_child()
+    why = room_for_child(float((opts or {}).get('memory_factor', 1.1)))
     if why is not None:
         return why
     why = _fork_and_relay(resolve, params, rid, opts, write)

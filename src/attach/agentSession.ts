@@ -206,7 +206,7 @@ class Session implements OpenedSession {
       const fork = opts?.fork === true && this.forkAllowed;
       await this.define(method.slice(0, method.lastIndexOf('.')));
       if (fork) await this.define('fork');
-      const sent = fork ? { ...params, _fork: { timeout_s: timeoutS, keep_tracing: opts?.keepTracing === true, reset: this.forkReset() } } : params;
+      const sent = fork ? { ...params, _fork: { timeout_s: timeoutS, keep_tracing: opts?.keepTracing === true, memory_factor: opts?.childMemory ?? 1.1, reset: this.forkReset() } } : params;
       return (await this.channel.request(method, sent, timeoutS * 1000)) as T;
     } catch (err) {
       if (err instanceof ChannelClosed) {

@@ -5,7 +5,7 @@
  * (util/outputFile.ts).
  */
 import { join } from 'node:path';
-import type { AgentSession } from '../attach/session.js';
+import { HEAP_DUMP_CHILD_MEMORY, type AgentSession } from '../attach/session.js';
 import { moveOutputFile } from '../util/outputFile.js';
 import type { SnapshotInfo } from './census.js';
 
@@ -51,7 +51,7 @@ export interface DumpOptions {
 const NAME = 'heap.mwd';
 
 export async function collectHeapDump(session: AgentSession, dest: string, opts: DumpOptions = {}): Promise<HeapDumpEvidence> {
-  const reply = await session.call<DumpReply>('heapdump.dump', { path: join(session.targetDir, NAME) }, { timeoutS: opts.timeoutS ?? 900, fork: true });
+  const reply = await session.call<DumpReply>('heapdump.dump', { path: join(session.targetDir, NAME) }, { timeoutS: opts.timeoutS ?? 900, fork: true, childMemory: HEAP_DUMP_CHILD_MEMORY });
   // Whole or not at all, never over an unrelated file; 0600 when copied, as it
   // holds the target's dict keys and names.
   moveOutputFile(join(session.localDir, NAME), dest, { force: opts.force, mode: 0o600 });
