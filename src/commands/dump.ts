@@ -1,6 +1,4 @@
 /** `memwhy dump PID -o FILE`: write every live object of the target, with its references, to a file for `memwhy analyze`. */
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { withAgent } from '../attach/agentSession.js';
 import { collectHeapDump } from '../collect/heapdump.js';
 import { UserError } from '../errors.js';
@@ -11,18 +9,6 @@ import { defineCommand, FORCE_OPTION, parsePid, printJson } from './spec.js';
 import { checkOutputFile } from '../util/outputFile.js';
 
 /** Fails before attaching, so a typo in -o does not cost the target a pause. */
-function checkWritableDir(output: string): void {
-  const dir = dirname(resolve(output));
-  try {
-    if (!statSync(dir).isDirectory()) throw new UserError(`cannot write the heap dump to ${output}: ${dir} is not a directory`);
-    accessSync(dir, constants.W_OK);
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    const code = (err as { code?: string }).code;
-    throw new UserError(`cannot write the heap dump to ${output}: ${code === 'ENOENT' ? `${dir} does not exist` : `${dir} is not writable`}`);
-  }
-}
-
 export const dumpCommand = defineCommand({
   name: 'dump',
   args: '<pid>',
@@ -31,7 +17,8 @@ export const dumpCommand = defineCommand({
   help: [
     'The heap is walked and written by a copy-on-write child of the target (forked by the',
     'agent): the target is held only for the fork, milliseconds, and runs on while the child',
-    'works; the child costs memory only for the pages the target writes meanwhile.',
+    "works. The child copies the pages it walks (it writes every object's reference count) and",
+    "holds the dump's columns: about 1.4 times the target's anonymous memory at its peak.",
     'Where the child could need more memory than is left (or with --no-fork, or when the',
     'target cannot fork) the walk runs inside the target instead, in steps between which its',
     'threads run: the longest step is reported, and the graph takes 35-50 bytes per object of',
@@ -45,7 +32,6 @@ export const dumpCommand = defineCommand({
     const pid = parsePid(args[0]);
     if (!opts.output) throw new UserError('give the file to write with -o FILE, as in "memwhy dump 4242 -o heap.mwd"');
     const output = opts.output;
-    checkWritableDir(output);
     checkOutputFile(output, { force: opts.force });
     const settings = attachSettings(opts, interruptSignal());
     settings.onProgress?.(`dumping the heap of pid ${pid}`);

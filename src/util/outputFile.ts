@@ -39,6 +39,7 @@
  * Every refusal is a UserError of one line saying what to do.
  */
 import {
+  accessSync,
   chmodSync,
   closeSync,
   constants,
@@ -113,17 +114,9 @@ function lstatOrUndefined(path: string): Stats | undefined {
 export function checkOutputFile(path: string, opts: OutputOptions = {}): boolean {
   if (path.endsWith('/')) throw new UserError(`cannot write ${path}: it names a directory: give a file name in it`);
   const st = lstatOrUndefined(path);
-  if (st === undefined) {
-    const dir = dirname(resolve(path));
-    let dirSt: Stats;
-    try {
-      dirSt = statSync(dir);
-    } catch {
-      throw new UserError(`cannot write ${path}: ${dir} does not exist`);
-    }
-    if (!dirSt.isDirectory()) throw new UserError(`cannot write ${path}: ${dir} is not a directory`);
-    return false;
-  }
+  // Every writer puts a temporary file beside the destination, then renames it.
+  checkWritableDir(path, st !== undefined);
+  if (st === undefined) return false;
   if (st.isSymbolicLink()) throw new UserError(`cannot write ${path}: it is a symbolic link, and memwhy does not write through one: give the real path`);
   if (st.isDirectory()) throw new UserError(`cannot write ${path}: it is a directory: give a file name in it`);
   if (!st.isFile()) throw new UserError(`cannot write ${path}: it is not a regular file (a device, pipe or socket): give a file path`);
@@ -139,6 +132,23 @@ export function checkOutputFile(path: string, opts: OutputOptions = {}): boolean
   }
   if (!isMemwhyOutput(head)) throw new WouldReplace(`${path} exists and was not written by memwhy: choose another path`, path);
   return true;
+}
+
+/** The directory `path` goes in exists and this process may make files in it (found before the slow part, not at its end). */
+function checkWritableDir(path: string, exists: boolean): void {
+  const dir = dirname(resolve(path));
+  let dirSt: Stats;
+  try {
+    dirSt = statSync(dir);
+  } catch {
+    throw new UserError(`cannot write ${path}: ${dir} does not exist`);
+  }
+  if (!exists && !dirSt.isDirectory()) throw new UserError(`cannot write ${path}: ${dir} is not a directory`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UserError(`cannot write ${path}: ${dir} is not writable`);
+  }
 }
 
 /**

@@ -1,11 +1,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget, type Target } from '../helpers/target.js';
-import { memwhy } from '../helpers/cli.js';
+import { memwhy, runCli, ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tempDir.js';
 
 before(async () => {
@@ -73,7 +73,7 @@ for (const py of interpreters()) {
       const file = join(tmpdir(), 'memwhy-no-such-dir', 'heap.mwd');
       const r = await memwhy(['dump', String(target.pid), '-o', file]);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /^memwhy: cannot write the heap dump to .*heap\.mwd: .*memwhy-no-such-dir does not exist\n$/);
+      assert.match(r.stderr, /^memwhy: cannot write .*heap\.mwd: .*memwhy-no-such-dir does not exist\n$/);
       assert.ok(!existsSync(file));
     });
   });
@@ -85,3 +85,22 @@ test('dump --help says the heap is walked by a copy-on-write child, not at a sec
   assert.match(r.stdout.replace(/\s+/g, ' '), /copy-on-write child of the target .* held only for the fork/);
   assert.doesNotMatch(r.stdout, /second per million/);
 });
+
+test(
+  'dump and diagnose --dump into a directory memwhy cannot write fail in one line, before attaching',
+  { skip: process.getuid?.() !== 0 && 'needs root to run as another user' },
+  async () => {
+    // A directory only root may write, and memwhy run as nobody: the check
+    // comes before attaching (here to this test's own process, never reached).
+    const dir = tempDir('memwhy-dump-ro-');
+    chmodSync(dir, 0o755);
+    for (const args of [
+      ['dump', String(process.pid), '-o', join(dir, 'heap.mwd')],
+      ['diagnose', String(process.pid), '--dump', join(dir, 'heap.mwd')],
+    ]) {
+      const r = await runCli(join(ROOT, 'bin', 'memwhy'), args, { env: { PATH: process.env.PATH }, uid: 65534 });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^memwhy: cannot write .*heap\.mwd: .*memwhy-dump-ro-\w+ is not writable\n$/, args[0]);
+    }
+  },
+);

@@ -15,10 +15,11 @@ export function memwhy(args: string[], opts: { timeoutMs?: number; input?: strin
   return runCli(join(ROOT, 'bin', 'memwhy'), args, { ...opts, env: { ...process.env, ...opts.env } });
 }
 
-/** Runs `command` (bin/memwhy, or the single executable) with exactly `env`, collecting its output; SIGKILLs it past the time limit. */
-export function runCli(command: string, args: string[], opts: { timeoutMs?: number; input?: string; env: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult> {
+/** Runs `command` (bin/memwhy, or the single executable) with exactly `env` (as `uid` when given), collecting its output; SIGKILLs it past the time limit. */
+export function runCli(command: string, args: string[], opts: { timeoutMs?: number; input?: string; env: NodeJS.ProcessEnv; cwd?: string; uid?: number }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'], env: opts.env });
+    // uid: run as that user (and group of the same number), as root may.
+    const child = spawn(command, args, { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'], env: opts.env, uid: opts.uid, gid: opts.uid });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
