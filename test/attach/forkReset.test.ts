@@ -11,6 +11,7 @@
  * directly in test/agent/fork.test.ts).
  */
 import { test, describe, before } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { interpreters } from '../helpers/pythons.js';
 import { startTarget } from '../helpers/target.js';
@@ -45,5 +46,22 @@ describe('a forked walk beside a thread waiting for the GIL', () => {
         await target.kill();
       }
     });
+  }
+});
+
+const debian = interpreters().find((p) => p.label.startsWith('debian')) ?? interpreters()[interpreters().length - 1]!;
+/** Whether this kernel lets a process refuse executable memory for good (Linux 6.3+). */
+const mdwe = spawnSync(debian.path, ['-c', 'import ctypes, sys; sys.exit(ctypes.CDLL(None).prctl(65, 1, 0, 0, 0) != 0)']).status === 0;
+
+test(`a target that may never make memory executable still forks, without the clearing (${debian.label})`, { skip: !mdwe && 'the kernel has no PR_SET_MDWE (Linux 6.3+)' }, async () => {
+  const target = await startTarget(debian.path, ['refuse_exec_gain.py', '200000']);
+  try {
+    const snapshot = await census(target.pid);
+    assert.equal(snapshot?.forked, true, `fell back into the target: ${snapshot?.why}`);
+    assert.equal(snapshot?.breaker_cleared, false);
+    assert.ok(target.alive());
+    assert.equal(target.stderr(), '');
+  } finally {
+    await target.kill();
   }
 });
