@@ -18,6 +18,10 @@
  * VM this was measured on (BENCHMARKS.md, "issue 15"). Hence the layouts
  * below: what one step needs sits on one cache line, and reads that do not
  * depend on each other are issued together.
+ *
+ * Fresh memory is dear too: the first write to each 4 KiB page of a new array
+ * is a page fault, ~2.7 us each on that VM (0.45 s per 160 MiB), so arrays a
+ * phase is done with are reused by the next phase (`reuse`).
  */
 
 /** Edges in CSR form: the successors of node i are target[start[i] .. start[i+1]). */
@@ -76,10 +80,22 @@ interface DepthFirst {
   /** Scratch the DFS is done with, at least max(edges, nodes) + 2 long. */
   stackTo: Int32Array;
   stackFrom: Int32Array;
+  /** The records, dead once the DFS is done: scratch for the link-eval forest. */
+  records: Int32Array;
   adopted: number[];
 }
 
-/** Depth-first numbering. Its own function so that the records, the largest array, die with it. */
+/**
+ * The first `length` slots of `scratch` when it is long enough (its pages
+ * are already mapped, so writing them costs no page faults), else a new
+ * array. The contents are whatever was there: callers write every slot they
+ * read.
+ */
+function reuse(scratch: Int32Array, length: number): Int32Array {
+  return scratch.length >= length ? scratch.subarray(0, length) : new Int32Array(length);
+}
+
+/** Depth-first numbering. */
 function depthFirst(graph: CsrGraph, roots: ArrayLike<number>, options: DominatorOptions): DepthFirst {
   const n = graph.nodeCount;
   const start = graph.edgeStart;
@@ -197,7 +213,7 @@ function depthFirst(graph: CsrGraph, roots: ArrayLike<number>, options: Dominato
   // number -> node, from the records in node order (sequential reads).
   const vertex = new Uint32Array(count + 1);
   for (let v = 0; v < n; v++) vertex[rec[2 * v + start[v]!]!] = v;
-  return { count, superEdges, parent, semi, vertex, backFrom, backTo, backCount, stackTo, stackFrom, adopted };
+  return { count, superEdges, parent, semi, vertex, backFrom, backTo, backCount, stackTo, stackFrom, records: rec, adopted };
 }
 
 /**
@@ -215,9 +231,9 @@ const LABEL = 1;
 const SIZE = 2;
 const CHILD = 3;
 
-function linkEvalForest(r: number): Int32Array {
+function linkEvalForest(r: number, scratch: Int32Array): Int32Array {
   const nil = r + 1;
-  const forest = new Int32Array(4 * (r + 2));
+  const forest = reuse(scratch, 4 * (r + 2)); // every slot is written below
   for (let x = 0; x <= r; x++) {
     forest[4 * x + ANCESTOR] = nil;
     // A node not yet processed is labelled with its own number: eval takes
@@ -301,8 +317,8 @@ function link(forest: Int32Array, nil: number, v: number, w: number, s: number):
  * the parent and forward-edge sources (from the DFS) and is lowered by each
  * back or cross edge's source's path minimum. Stops early at `floor`.
  */
-function semidominators(r: number, parent: Int32Array, semi: Int32Array, predStart: Int32Array, preds: Int32Array, floor: number, path: Int32Array): void {
-  const forest = linkEvalForest(r);
+function semidominators(r: number, parent: Int32Array, semi: Int32Array, predStart: Int32Array, preds: Int32Array, floor: number, path: Int32Array, scratch: Int32Array): void {
+  const forest = linkEvalForest(r, scratch);
   const nil = r + 1;
   for (let w = r; w >= 1; w--) {
     let s = semi[w]!;
@@ -317,7 +333,7 @@ function semidominators(r: number, parent: Int32Array, semi: Int32Array, predSta
 
 export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options: DominatorOptions = {}): DominatorTree {
   const n = graph.nodeCount;
-  const { count, superEdges, parent, semi, vertex, backFrom, backTo, backCount, stackTo, stackFrom, adopted } = depthFirst(graph, roots, options);
+  const { count, superEdges, parent, semi, vertex, backFrom, backTo, backCount, stackTo, stackFrom, records, adopted } = depthFirst(graph, roots, options);
   const r = count; // reached nodes
   options.onPhase?.('dfs');
 
@@ -340,7 +356,7 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     byTo[i] = t;
     byFrom[i] = backFrom[k]!;
   }
-  const predStart = new Int32Array(r + 2);
+  const predStart = reuse(backFrom, r + 2).fill(0); // backFrom is done with
   for (let i = 0; i < backCount; i++) predStart[byTo[i]! + 1]!++;
   for (let w = 1; w <= r + 1; w++) predStart[w]! += predStart[w - 1]!;
   const fill = backTo.length >= r + 1 ? backTo : new Int32Array(r + 1); // reused when it is long enough
@@ -353,7 +369,8 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
   // only its one child (number 1) has semi 0, and the rest have at least 1.
   // A node whose tree and forward edges already reach the floor skips its
   // back edges' evaluations.
-  semidominators(r, parent, semi, predStart, preds, superEdges === 1 ? 1 : 0, stackTo); // the transpose is done with stackTo
+  // The transpose is done with stackTo (the path scratch), the DFS with the records (the forest).
+  semidominators(r, parent, semi, predStart, preds, superEdges === 1 ? 1 : 0, stackTo, records);
   options.onPhase?.('semidominators');
 
   // --- Immediate dominators: the nearest ancestor at or above the semidominator.
@@ -365,8 +382,11 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
     idomNum[w] = d;
   }
 
-  const idom = new Int32Array(n).fill(UNREACHED);
-  const orderIdom = new Int32Array(r);
+  // The outputs take over arrays that are done with: semi (read only above)
+  // becomes idom; parent (idomNum) becomes orderIdom in place, each
+  // parent[w] read before it is overwritten as orderIdom[w - 1].
+  const idom = semi.subarray(0, n).fill(UNREACHED);
+  const orderIdom = parent.subarray(1, r + 1);
   for (let w = 1; w <= r; w++) {
     const d = idomNum[w]!;
     idom[vertex[w]!] = d === 0 ? SUPER_ROOT : vertex[d]!;
