@@ -405,35 +405,35 @@ export interface RetainedSizes {
 }
 
 /**
- * Sums sizes up the dominator tree, children before parents. The sums run in
- * preorder positions (sequential reads, one random write each), not node
- * indices (three dependent random reads each: 5 s instead of under 1 s at
- * 10 M nodes on a VM with slow memory).
+ * Sums sizes up the dominator tree, children before parents: one pass over
+ * the nodes in reverse preorder, adding each node's sums into its immediate
+ * dominator's, straight in the node-indexed outputs. Summing in preorder
+ * positions instead (sequential reads) needed a 16-byte-per-node scratch
+ * array and a scatter back to node order: on the VM this is measured on the
+ * page faults of that scratch cost ~0.45 s at 10 M nodes (1.1 s in all
+ * against 1.5-2.0 s).
  */
 export function retainedSizes(tree: DominatorTree, size: ArrayLike<number>): RetainedSizes {
-  const { order, orderIdom } = tree;
-  const r = order.length;
-  // Per position, interleaved: [bytes, count], so adding a node into its
-  // dominator's sums touches one cache line, not two.
-  const acc = new Float64Array(2 * r);
-  for (let k = 0; k < r; k++) {
-    acc[2 * k] = size[order[k]!]!;
-    acc[2 * k + 1] = 1;
-  }
-  for (let k = r - 1; k >= 0; k--) {
-    const d = orderIdom[k]!;
-    if (d >= 0) {
-      acc[2 * d]! += acc[2 * k]!;
-      acc[2 * d + 1]! += acc[2 * k + 1]!;
-    }
-  }
-  const n = tree.idom.length;
+  const { idom, order } = tree;
+  const n = idom.length;
   const bytes = new Float64Array(n);
   const count = new Float64Array(n);
-  for (let k = 0; k < r; k++) {
+  // Own sizes first, in node order (sequential); unreached nodes stay 0.
+  for (let v = 0; v < n; v++) {
+    if (idom[v] !== UNREACHED) {
+      bytes[v] = size[v]!;
+      count[v] = 1;
+    }
+  }
+  // A node's dominator comes before it in preorder, so walking it backwards
+  // finishes every node's sums before they are added to its dominator's.
+  for (let k = order.length - 1; k >= 0; k--) {
     const v = order[k]!;
-    bytes[v] = acc[2 * k]!;
-    count[v] = acc[2 * k + 1]!;
+    const d = idom[v]!;
+    if (d >= 0) {
+      bytes[d]! += bytes[v]!;
+      count[d]! += count[v]!;
+    }
   }
   return { bytes, count };
 }
