@@ -158,6 +158,8 @@ export function parseDump(input: Uint8Array, path = '<buffer>'): HeapDump {
 
 /** References are resolved this many at a time: the EDGE section (8 bytes each) is never read whole. */
 const EDGE_CHUNK = 1 << 20;
+/** Address lookups per block of AddressTable.findAll: 1024 slot lines are 64 KiB, within L2. */
+const LOOKUP_BLOCK = 1024;
 
 /*
  * The first write to each page of new memory is a page fault, and on the VM
@@ -406,14 +408,25 @@ function widenedSizes(src: ByteSource, section: Section, nodeCount: number): Flo
 }
 
 /**
- * Address -> object index, open addressing over (lo, hi) u32 halves: no
- * BigInt, no Map entry per object. Addresses in one dump are unique (two
- * live objects cannot share one).
+ * Address -> object index, open addressing (linear probing) over (lo, hi)
+ * u32 halves: no BigInt, no Map entry per object. Addresses in one dump are
+ * unique (two live objects cannot share one).
+ *
+ * A slot is 0 when empty, else 1 + the object's index in its low
+ * `indexBits` bits and a fingerprint of the address (the top bits of
+ * a second multiply) in the bits above, up to bit 30. A probe whose
+ * fingerprint differs moves on to the next slot, usually in the same cache
+ * line, without reading that object's address: a random read, and in a
+ * linear-probing table at this load 28 % of lookups pass a slot that holds
+ * another address (a 6 M-object dump of bench/fixtures/twenty_million_objects.py).
  */
 class AddressTable {
   private readonly slots: Int32Array;
   private readonly mask: number;
   private readonly shift: number;
+  private readonly indexBits: number;
+  private readonly indexMask: number;
+  private readonly fingerprintBits: number;
 
   constructor(
     private readonly address: Float64Array,
@@ -421,46 +434,75 @@ class AddressTable {
   ) {
     let bits = 4;
     while (1 << bits < count * 2) bits++;
-    this.slots = new Int32Array(1 << bits).fill(-1);
+    this.slots = new Int32Array(1 << bits);
     this.mask = (1 << bits) - 1;
     this.shift = 32 - bits;
+    let indexBits = 1;
+    while (2 ** indexBits <= count) indexBits++;
+    this.indexBits = indexBits;
+    this.indexMask = 2 ** indexBits - 1;
+    this.fingerprintBits = 31 - indexBits;
     for (let i = 0; i < count; i++) {
       const a = address[i]!;
-      let s = this.hash(a % 2 ** 32, Math.floor(a / 2 ** 32));
-      while (this.slots[s] !== -1) s = (s + 1) & this.mask;
-      this.slots[s] = i;
+      const m = this.mix(a % 2 ** 32, Math.floor(a / 2 ** 32));
+      let s = this.home(m);
+      while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+      this.slots[s] = this.fingerprint(m) | (i + 1);
     }
   }
 
-  /** Fibonacci hashing (the top bits of a multiply) of the address bits that vary. */
-  private hash(lo: number, hi: number): number {
-    return Math.imul((lo >>> 3) ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> this.shift;
+  /** The address bits that vary, folded into 32 (objects are at least 8-aligned). */
+  private mix(lo: number, hi: number): number {
+    return (lo >>> 3) ^ Math.imul(hi, 0x27d4eb2d);
+  }
+
+  /** Fibonacci hashing: the top bits of a multiply. */
+  private home(mixed: number): number {
+    return Math.imul(mixed, 0x9e3779b1) >>> this.shift;
+  }
+
+  /** The top bits of a second multiply, placed above the index (0 when the index takes all 31 bits). */
+  private fingerprint(mixed: number): number {
+    const f = this.fingerprintBits;
+    return f === 0 ? 0 : (Math.imul(mixed, 0x85ebca6b) >>> (32 - f)) << this.indexBits;
   }
 
   /**
-   * find() for each (lo, hi) pair of `pairs`, into `out`. In passes, so that
-   * the random reads of one pass do not wait for each other: each lookup is
-   * two dependent cache misses (slot, then the address it names), ~260 ns in
-   * a row on the VM this was measured on; issued side by side, the CPU
-   * overlaps them. A lookup whose first slot holds another address (a
-   * collision) finishes alone, through find().
+   * find() for each (lo, hi) pair of `pairs`, into `out`. In two passes per
+   * block of LOOKUP_BLOCK, so that the random reads of one pass do not wait
+   * for each other: each lookup is two dependent cache misses (slot, then
+   * the address it names), ~260 ns in a row on the VM this was measured on;
+   * issued side by side, the CPU overlaps them. The block is small enough
+   * that the first pass's slot lines are still cached when the second pass
+   * probes on from a slot holding another address (find()).
    */
   findAll(pairs: Uint32Array, out: Int32Array): void {
     const count = pairs.length >>> 1;
+    for (let first = 0; first < count; first += LOOKUP_BLOCK) this.findBlock(pairs, out, first, Math.min(count, first + LOOKUP_BLOCK));
+  }
+
+  private findBlock(pairs: Uint32Array, out: Int32Array, first: number, end: number): void {
     const slots = this.slots;
     const address = this.address;
-    // The first slot of each: -1 (empty) means no object has that address.
-    for (let j = 0; j < count; j++) {
+    const indexMask = this.indexMask;
+    // The first slot of each (0, empty: no object has that address; so for
+    // addresses find() rules out).
+    for (let j = first; j < end; j++) {
       const hi = pairs[2 * j + 1]!;
-      out[j] = hi >= 2 ** 21 ? -1 : slots[this.hash(pairs[2 * j]!, hi)]!;
+      out[j] = hi >= 2 ** 21 ? 0 : slots[this.home(this.mix(pairs[2 * j]!, hi))]!;
     }
     // Check the object found against the address; probe on where it is another.
-    for (let j = 0; j < count; j++) {
-      const i = out[j]!;
-      if (i === -1) continue;
+    for (let j = first; j < end; j++) {
+      const v = out[j]!;
+      if (v === 0) {
+        out[j] = -1;
+        continue;
+      }
       const lo = pairs[2 * j]!;
       const hi = pairs[2 * j + 1]!;
-      if (address[i] !== hi * 2 ** 32 + lo) out[j] = this.find(lo, hi);
+      const i = (v & indexMask) - 1;
+      const hit = (v & ~indexMask) === this.fingerprint(this.mix(lo, hi)) && address[i] === hi * 2 ** 32 + lo;
+      out[j] = hit ? i : this.find(lo, hi);
     }
   }
 
@@ -469,12 +511,13 @@ class AddressTable {
     // Above 2^53 the sum would round: no user-space address is there.
     if (hi >= 2 ** 21) return -1;
     const want = hi * 2 ** 32 + lo;
-    let s = this.hash(lo, hi);
-    for (;;) {
-      const i = this.slots[s]!;
-      if (i === -1) return -1;
-      if (address[i] === want) return i;
-      s = (s + 1) & this.mask;
+    const m = this.mix(lo, hi);
+    const fingerprint = this.fingerprint(m);
+    const indexMask = this.indexMask;
+    for (let s = this.home(m); ; s = (s + 1) & this.mask) {
+      const v = this.slots[s]!;
+      if (v === 0) return -1;
+      if ((v & ~indexMask) === fingerprint && address[(v & indexMask) - 1] === want) return (v & indexMask) - 1;
     }
   }
 }
