@@ -112,7 +112,11 @@ function depthFirst(graph: CsrGraph, roots: ArrayLike<number>, options: Dominato
   // input in order, plus one independent random read per edge.
   const recLength = 2 * n + edgeCount;
   if (recLength > 0x7fffffff) throw new RangeError(`dominatorTree: ${n} nodes and ${edgeCount} edges exceed 2^31 record slots`);
-  const rec = new Int32Array(recLength);
+  // Long enough to hold the link-eval forest after the DFS (4 ints a node):
+  // a heap dump has about one edge a node, so its records alone would not
+  // be. The DFS never touches the tail, so until the forest does it costs
+  // address space, not memory.
+  const rec = new Int32Array(Math.max(recLength, 4 * (n + 2)));
   for (let v = 0, o = 0; v < n; v++) {
     const first = start[v]!;
     const end = start[v + 1]!;
@@ -145,8 +149,9 @@ function depthFirst(graph: CsrGraph, roots: ArrayLike<number>, options: Dominato
   // in the order the DFS meets them: the only predecessors the semidominator
   // pass must evaluate. Tree and forward edges are folded into semi, so only
   // these are transposed.
-  const backFrom = new Int32Array(edgeCount + 1);
-  const backTo = new Int32Array(edgeCount + 1);
+  // At least n + 2 long, for predStart and fill to take them over after the DFS.
+  const backFrom = new Int32Array(Math.max(edgeCount + 1, n + 2));
+  const backTo = new Int32Array(Math.max(edgeCount + 1, n + 2));
   let backCount = 0;
   let count = 0;
   let superEdges = 0;
