@@ -63,6 +63,12 @@ export interface DominatorTree {
   orderIdom: Int32Array;
   /** Roots added by adoptUnreachable, in the order they were added. */
   adoptedRoots: Uint32Array;
+  /**
+   * Memory dominatorTree is done with, its pages already mapped: the first
+   * retainedSizes call of this tree takes it for its outputs (and sets this
+   * to undefined), so it pays no page faults for them.
+   */
+  spare?: ArrayBufferLike;
 }
 
 /** What the DFS leaves for the rest: per number (1..count) parent, semi, vertex; the back and cross edges. */
@@ -399,7 +405,8 @@ export function dominatorTree(graph: CsrGraph, roots: ArrayLike<number>, options
   }
   const order = vertex.subarray(1, r + 1);
   options.onPhase?.('idoms');
-  return { idom, order, orderIdom, adoptedRoots: Uint32Array.from(adopted) };
+  // The records (the forest lately) are dead now: at least 16 bytes a node, what retainedSizes needs.
+  return { idom, order, orderIdom, adoptedRoots: Uint32Array.from(adopted), spare: records.buffer };
 }
 
 export interface RetainedSizes {
@@ -407,6 +414,18 @@ export interface RetainedSizes {
   bytes: Float64Array;
   /** Per node: 1 plus the number of nodes it dominates (0 for unreached nodes). */
   count: Float64Array;
+}
+
+/**
+ * retainedSizes' two output arrays, in the tree's spare memory when it has
+ * enough (the first call only: a later call must not overwrite the first's
+ * results), else new. Their contents are whatever was there.
+ */
+function outputArrays(tree: DominatorTree, n: number): RetainedSizes {
+  const spare = tree.spare;
+  tree.spare = undefined;
+  if (spare !== undefined && spare.byteLength >= 16 * n) return { bytes: new Float64Array(spare, 0, n), count: new Float64Array(spare, 8 * n, n) };
+  return { bytes: new Float64Array(n), count: new Float64Array(n) };
 }
 
 /**
@@ -421,14 +440,12 @@ export interface RetainedSizes {
 export function retainedSizes(tree: DominatorTree, size: ArrayLike<number>): RetainedSizes {
   const { idom, order } = tree;
   const n = idom.length;
-  const bytes = new Float64Array(n);
-  const count = new Float64Array(n);
-  // Own sizes first, in node order (sequential); unreached nodes stay 0.
+  const { bytes, count } = outputArrays(tree, n);
+  // Own sizes first, in node order (sequential); unreached nodes get 0.
   for (let v = 0; v < n; v++) {
-    if (idom[v] !== UNREACHED) {
-      bytes[v] = size[v]!;
-      count[v] = 1;
-    }
+    const reached = idom[v] !== UNREACHED;
+    bytes[v] = reached ? size[v]! : 0;
+    count[v] = reached ? 1 : 0;
   }
   // A node's dominator comes before it in preorder, so walking it backwards
   // finishes every node's sums before they are added to its dominator's.
