@@ -66,7 +66,8 @@ export interface DominatorTree {
   /**
    * Memory dominatorTree is done with, its pages already mapped: the first
    * retainedSizes call of this tree takes it for its outputs (and sets this
-   * to undefined), so it pays no page faults for them.
+   * to undefined), so it pays no page faults for them. Until then the tree
+   * keeps it alive: a caller that wants no retained sizes can drop it.
    */
   spare?: ArrayBufferLike;
 }
