@@ -40,6 +40,20 @@
  *   now more than half. Tried and dropped: a visited bitmap so stale stack
  *   entries skip their record, and reading ahead in the stack.
  *
+ *   Issue 15, arrays reused between phases (2026-12-08, load 1.1-2.7, wall
+ *   s, min / median of 5, runs alternated with the code before): the first
+ *   write to a page of new memory costs ~3 ms per MiB on this VM, so the
+ *   forest, predStart, idom and orderIdom take over arrays an earlier phase
+ *   is done with, and retained sizes are summed in node order into the
+ *   tree's spare memory. Dominators 10.06 / 10.69 s before, 8.47 / 8.88 s
+ *   after (semidominators 2.58 / 3.17 -> 1.87 / 2.14, idoms 0.42 / 0.45 ->
+ *   0.18 / 0.19, transpose 0.61 / 0.72 -> 0.46 / 0.48; records and DFS
+ *   unchanged, 1.4 and 4.5-6.0 s); retained sizes 1.48 / 1.56 -> 0.61 /
+ *   0.65 s; peak RSS 766-775 MiB. The 8 s aim is met in the best runs
+ *   only (7.21 s at best): the DFS is now over half. Tried and dropped:
+ *   touching the forest entries of the nodes 2-8 ahead in the
+ *   semidominator pass (no gain).
+ *
  *   python       objects  tracked  refs    pause  pause cpu  per cpu s  file       peak +RSS
  *   pyenv-2.7     3.91 M    905 k  4.84 M  7.45 s  6.99 s     0.56 M/s  112.0 MiB  167 MiB (45 B/obj)
  *   pyenv-3.6     3.92 M    908 k  4.87 M  6.15 s  5.96 s     0.66 M/s  112.5 MiB  184 MiB (49 B/obj)

@@ -42,6 +42,26 @@ test('a dump reads into typed columns with references as object indices', () => 
   assert.deepEqual(d.nodeLabels.get(1), { kind: NodeKind.moduleDict, text: 'app.cache' });
 });
 
+test('every reference of a dump of thousands of objects resolves, with addresses packed as an allocator packs them', () => {
+  // Strides of 48 and 80 bytes (CPython's pools) crowd a hash table's slots:
+  // this takes the lookups through probing, blocks and fingerprints.
+  const n = 5000;
+  const address = (i: number): number => 0x7f12_0000_0000 + (i < 2500 ? 48 * i : 2_000_000 + 80 * i);
+  const objects = Array.from({ length: n }, (_, i) => ({
+    type: 'tuple',
+    size: 40,
+    address: address(i),
+    refs: [{ to: (i * 7919) % n }, { address: address(i) + 16 }, { to: (i + 1) % n }],
+  }));
+  const d = parseDump(encodeDump({ objects, roots: [0] }));
+  for (let i = 0; i < n; i++) {
+    assert.deepEqual([...d.edgeTarget.subarray(d.edgeStart[i], d.edgeStart[i + 1])], [(i * 7919) % n, (i + 1) % n]);
+    assert.equal(d.nodeAt(address(i)), i);
+    assert.equal(d.nodeAt(address(i) + 16), -1);
+  }
+  assert.equal(d.droppedEdges, n);
+});
+
 test('edge labels follow their edges when dropped references shift them', () => {
   const d = parseDump(encodeDump(heap));
   const labels = [...Array(d.edgeTarget.length).keys()].map((pos) => d.edgeLabel(pos));
