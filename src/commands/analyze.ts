@@ -9,6 +9,8 @@ import { packageVersion } from '../version.js';
 import { countOption } from './parse.js';
 import { defineCommand, FORCE_OPTION, printJson, type CommandOptions, type OptionSpec } from './spec.js';
 import { formatInteger } from '../util/units.js';
+import { rerunWithHugePages } from '../util/hugePages.js';
+import { statSync } from 'node:fs';
 
 const OPTIONS = [
   { flags: '--top <n>', description: 'rows in each table', default: '15' },
@@ -26,6 +28,14 @@ async function writeExplorer(path: string, dump: HeapDump, groups: HeapGroups, f
   writeOutputFile(path, renderHeapTreeHtml(tree, packageVersion(), loadExplorerAssets()), { force });
 }
 
+function sizeOrZero(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0; // readDump says what is wrong with it
+  }
+}
+
 function progress(json: boolean | undefined): (line: string) => void {
   return json || !process.stderr.isTTY ? () => undefined : (line) => process.stderr.write(`memwhy: ${line}\n`);
 }
@@ -37,6 +47,8 @@ async function run(files: string[], opts: AnalyzeCliOptions): Promise<number> {
   const top = countOption('--top', opts.top);
   // Before the slow part: a refused --html should not cost a minute of reading.
   if (opts.html) checkOutputFile(opts.html, { force: opts.force });
+  const rerun = rerunWithHugePages(files.reduce((sum, f) => sum + sizeOrZero(f), 0));
+  if (rerun !== undefined) return rerun;
   const say = progress(opts.json);
   say(`reading ${files[0]}`);
   const a = readDump(files[0]!);

@@ -88,3 +88,19 @@ test('analyze --html refuses a file memwhy did not write, in one line, before re
   assert.match(r.stderr, /^memwhy: .*notes\.html.*--force/);
   assert.equal(readFileSync(page, 'utf8'), 'my notes\n');
 });
+
+test(
+  'analyze run again with huge pages asked for gives the same answer and exit status',
+  { skip: !readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[madvise]') && 'THP is not in madvise mode here' },
+  async () => {
+    // MEMWHY_HUGE_PAGES_FROM=0: these small dumps take the path of a big one (src/util/hugePages.ts).
+    const env = { MEMWHY_HUGE_PAGES_FROM: '0' };
+    const again = await memwhy(['analyze', A, B, '--json', '--top', '3'], { env });
+    const here = await memwhy(['analyze', A, B, '--json', '--top', '3'], { env: { MEMWHY_HUGE_PAGES: 'off' } });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, here.stdout);
+    const bad = await memwhy(['analyze', join(dir, 'missing.mwd')], { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^memwhy: .*missing\.mwd.*\n$/);
+  },
+);
