@@ -54,6 +54,12 @@
  *   touching the forest entries of the nodes 2-8 ahead in the
  *   semidominator pass (no gain).
  *
+ *   With huge pages, as `memwhy analyze` runs any input of 64 MiB or more
+ *   (src/util/hugePages.ts), run it as
+ *   `GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --import tsx bench/dominators.bench.ts --random-only`:
+ *   2026-12-08, quiet (load 1.1-1.6): dominators 6.91 / 6.39 / 7.73 s against
+ *   8.13 / 8.95 / 8.77 s without, runs alternated (BENCHMARKS.md).
+ *
  *   python       objects  tracked  refs    pause  pause cpu  per cpu s  file       peak +RSS
  *   pyenv-2.7     3.91 M    905 k  4.84 M  7.45 s  6.99 s     0.56 M/s  112.0 MiB  167 MiB (45 B/obj)
  *   pyenv-3.6     3.92 M    908 k  4.87 M  6.15 s  5.96 s     0.66 M/s  112.5 MiB  184 MiB (49 B/obj)
