@@ -288,7 +288,8 @@ def _le64(value):
 
 def _resetting_fork_code(fork_address, words, byte):
     """x86_64 code for `int f(void)`: fork(), then, in the child only, zero
-    the int at each address of `words` and the byte at `byte` (None: none)."""
+    the int at each address of `words` and the byte at `byte` (None: none);
+    None if there are too many to jump over."""
     clear = bytearray()
     for address in words:
         clear += b'\x48\xb9' + _le64(address)        # movabs rcx, address
@@ -296,6 +297,8 @@ def _resetting_fork_code(fork_address, words, byte):
     if byte is not None:
         clear += b'\x48\xb9' + _le64(byte)           # movabs rcx, byte
         clear += b'\xc6\x01\x00'                      # mov byte [rcx], 0
+    if len(clear) > 127:
+        return None  # past a short jump's reach; never so many flags
     code = bytearray(b'\xf3\x0f\x1e\xfa')              # endbr64 (a no-op without CET)
     code += b'\x53'                                  # push rbx: the stack 16-aligned for the call
     code += b'\x48\xb8' + _le64(fork_address)        # movabs rax, fork
@@ -346,6 +349,8 @@ def forker(words, byte):
     if not fork_address:
         return None
     code = _resetting_fork_code(fork_address, words, byte)
+    if code is None:
+        return None
     # PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS (asm-generic/mman*.h).
     page = _mmap(None, _PAGE, 3, 0x22, -1, 0)
     if not page or page == (1 << 64) - 1:
@@ -366,6 +371,7 @@ def unmap_forker(page):
 def _fork_and_relay(resolve, params, rid, opts, write):
     timeout_s = float((opts or {}).get('timeout_s', 600))
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    resetting = None
     try:
         parent = os.getpid()
         resetting = _resetting_fork((opts or {}).get('reset'))
@@ -379,8 +385,6 @@ def _fork_and_relay(resolve, params, rid, opts, write):
         if pid == 0:
             _child(resolve, params, rid, theirs, opts or {}, parent, resetting is not None)
         fork_ms = (time.time() - t0) * 1000.0
-        if resetting is not None:
-            unmap_forker(resetting[1])
         if pid < 0:
             return 'fork failed'
         theirs.close()
@@ -388,6 +392,9 @@ def _fork_and_relay(resolve, params, rid, opts, write):
         ours.sendall(('%.3f\n' % fork_ms).encode('ascii'))
         return _relay(pid, ours, rid, timeout_s, write)
     finally:
+        # The child never gets here: it leaves by _exit.
+        if resetting is not None:
+            unmap_forker(resetting[1])
         ours.close()
         if theirs is not None:
             theirs.close()
