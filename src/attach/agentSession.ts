@@ -176,7 +176,7 @@ class Session implements OpenedSession {
     await Promise.all(lines);
   }
 
-  private reset?: { words: number[] } | { tstate_byte: number } | null;
+  private reset?: ForkResetParams | null;
 
   /**
    * Where the eval-breaker flags a forked child clears live (fork.py), found
@@ -184,7 +184,7 @@ class Session implements OpenedSession {
    * MEMWHY_FORK_RESET=off asks the child to fork as before (a way out should
    * the code it runs ever misbehave; the tests' control).
    */
-  private forkReset(): { words: number[] } | { tstate_byte: number } | null {
+  private forkReset(): ForkResetParams | null {
     if (this.reset === undefined) {
       const found = process.env.MEMWHY_FORK_RESET === 'off' ? undefined : forkResetOf(this.target);
       this.reset = !found ? null : 'words' in found ? { words: found.words.map(Number) } : { tstate_byte: found.tstateByte };
@@ -251,6 +251,9 @@ class Session implements OpenedSession {
     }
   }
 }
+
+/** What fork.py's `reset` takes: the int flags' addresses, or the byte's offset in the forking thread's state. */
+type ForkResetParams = { words: number[] } | { tstate_byte: number };
 
 /** Opens a session, runs `fn`, and closes the session on every path. */
 export async function withAgent<T>(pid: number, fn: (session: OpenedSession) => Promise<T>, opts: AttachOptions & { signal?: AbortSignal; lockWaitS?: number } = {}): Promise<T> {
