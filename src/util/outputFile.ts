@@ -115,7 +115,7 @@ export function checkOutputFile(path: string, opts: OutputOptions = {}): boolean
   if (path.endsWith('/')) throw new UserError(`cannot write ${path}: it names a directory: give a file name in it`);
   const st = lstatOrUndefined(path);
   // Every writer puts a temporary file beside the destination, then renames it.
-  checkWritableDir(path, st !== undefined);
+  checkWritableDir(path);
   if (st === undefined) return false;
   if (st.isSymbolicLink()) throw new UserError(`cannot write ${path}: it is a symbolic link, and memwhy does not write through one: give the real path`);
   if (st.isDirectory()) throw new UserError(`cannot write ${path}: it is a directory: give a file name in it`);
@@ -135,7 +135,7 @@ export function checkOutputFile(path: string, opts: OutputOptions = {}): boolean
 }
 
 /** The directory `path` goes in exists and this process may make files in it (found before the slow part, not at its end). */
-function checkWritableDir(path: string, exists: boolean): void {
+function checkWritableDir(path: string): void {
   const dir = dirname(resolve(path));
   let dirSt: Stats;
   try {
@@ -143,7 +143,7 @@ function checkWritableDir(path: string, exists: boolean): void {
   } catch {
     throw new UserError(`cannot write ${path}: ${dir} does not exist`);
   }
-  if (!exists && !dirSt.isDirectory()) throw new UserError(`cannot write ${path}: ${dir} is not a directory`);
+  if (!dirSt.isDirectory()) throw new UserError(`cannot write ${path}: ${dir} is not a directory`);
   try {
     accessSync(dir, constants.W_OK);
   } catch {
